@@ -1,0 +1,67 @@
+package broker
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Name returns the name of a stream or KV bucket in this region's namespace:
+// "<region>_<kind>_<part>_<part>...". Parts must not contain '_' except the
+// last (app, queue and table names never do; see funcapp.ValidAppName).
+func (b *Broker) Name(kind string, parts ...string) string {
+	return Name(b.opts.Region, kind, parts...)
+}
+
+// Name is Broker.Name for a region other than the broker's own (mirrors).
+func Name(region, kind string, parts ...string) string {
+	return strings.Join(append([]string{region, kind}, parts...), "_")
+}
+
+// Subject returns a subject in this region's namespace:
+// "tandem.<region>.<kind>.<part>.<part>...".
+func (b *Broker) Subject(kind string, parts ...string) string {
+	return Subject(b.opts.Region, kind, parts...)
+}
+
+// Subject is Broker.Subject for a named region.
+func Subject(region, kind string, parts ...string) string {
+	return strings.Join(append([]string{"tandem", region, kind}, parts...), ".")
+}
+
+func (b *Broker) leafOptions(so *server.Options) error {
+	if b.opts.LeafListen != "" {
+		host, port, err := splitHostPort(b.opts.LeafListen)
+		if err != nil {
+			return fmt.Errorf("leaf listen %q: %w", b.opts.LeafListen, err)
+		}
+		so.LeafNode.Host, so.LeafNode.Port = host, port
+	}
+	for _, raw := range b.opts.LeafRemotes {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return fmt.Errorf("leaf remote %q: %w", raw, err)
+		}
+		so.LeafNode.Remotes = append(so.LeafNode.Remotes, &server.RemoteLeafOpts{URLs: []*url.URL{u}})
+	}
+	return nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("port %q: %w", p, err)
+	}
+	if port == 0 {
+		port = -1 // nats-server: pick a free port
+	}
+	return host, port, nil
+}
