@@ -1,0 +1,153 @@
+package role
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/broker"
+	"github.com/tandemhq/tandem/internal/clock"
+)
+
+var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+func startManager(t *testing.T, b *broker.Broker, clk clock.Clock) *Manager {
+	t.Helper()
+	m := New(Options{Region: b.Region(), JS: b.JetStream(), Bucket: b.Name("role"), Clock: clk,
+		Initial: State{Role: Secondary}})
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()); _ = m.Shutdown(context.Background()) })
+	return m
+}
+
+func startBroker(t *testing.T, dir string) *broker.Broker {
+	t.Helper()
+	b, err := broker.Start(context.Background(), broker.Options{Region: "east", Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Shutdown)
+	return b
+}
+
+func TestEpochRules(t *testing.T) {
+	lease := t0.Add(10 * time.Second)
+	steps := []struct {
+		name    string
+		req     Request
+		wantErr error
+		want    Role
+		epoch   uint64
+	}{
+		{"promote at epoch 1", Request{Primary, 1, lease}, nil, Primary, 1},
+		{"renew same epoch", Request{Primary, 1, lease.Add(time.Second)}, nil, Primary, 1},
+		{"step down same epoch", Request{Secondary, 1, time.Time{}}, nil, Secondary, 1},
+		{"re-promote same epoch refused", Request{Primary, 1, lease}, ErrStaleEpoch, Secondary, 1},
+		{"newer epoch promotes", Request{Primary, 3, lease}, nil, Primary, 3},
+		{"older epoch refused", Request{Secondary, 2, time.Time{}}, ErrStaleEpoch, Primary, 3},
+	}
+	m := startManager(t, startBroker(t, t.TempDir()), clock.NewFake(t0))
+	for _, s := range steps {
+		got, err := m.Apply(context.Background(), s.req)
+		if !errors.Is(err, s.wantErr) {
+			t.Fatalf("%s: err %v, want %v", s.name, err, s.wantErr)
+		}
+		if got.Role != s.want || got.Epoch != s.epoch {
+			t.Fatalf("%s: got %s@%d, want %s@%d", s.name, got.Role, got.Epoch, s.want, s.epoch)
+		}
+	}
+}
+
+func TestLeaseBoundsActive(t *testing.T) {
+	clk := clock.NewFake(t0)
+	m := startManager(t, startBroker(t, t.TempDir()), clk)
+	if m.Active() {
+		t.Fatal("initial secondary is active")
+	}
+	if _, err := m.Apply(context.Background(), Request{Primary, 1, t0.Add(5 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Active() {
+		t.Fatal("primary with lease not active")
+	}
+	clk.Advance(5 * time.Second)
+	if m.Active() {
+		t.Fatal("primary active after its lease ran out")
+	}
+}
+
+func TestStateSurvivesRestartAndReachesOtherNodes(t *testing.T) {
+	dir := t.TempDir()
+	b := startBroker(t, dir)
+	clk := clock.NewFake(t0)
+	a, other := startManager(t, b, clk), startManager(t, b, clk)
+	seen := make(chan State, 4)
+	other.Subscribe(func(s State) { seen <- s })
+	if _, err := a.Apply(context.Background(), Request{Primary, 7, t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-seen:
+		if s.Epoch != 7 {
+			t.Fatalf("other node saw epoch %d", s.Epoch)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("other node never saw the change")
+	}
+	// A node with a stale view still cannot win: CAS reloads and refuses.
+	if _, err := other.Apply(context.Background(), Request{Primary, 6, t0.Add(time.Minute)}); !errors.Is(err, ErrStaleEpoch) {
+		t.Fatalf("stale apply: %v", err)
+	}
+	b.Shutdown()
+	m := startManager(t, startBroker(t, dir), clk)
+	if s := m.State(); s.Epoch != 7 || s.Role != Primary {
+		t.Fatalf("after restart: %+v", s)
+	}
+}
+
+func TestAdminHTTP(t *testing.T) {
+	m := startManager(t, startBroker(t, t.TempDir()), clock.NewFake(t0))
+	mux := http.NewServeMux()
+	m.RegisterAdmin(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	cases := []struct {
+		body string
+		code int
+	}{
+		{`{"role":"primary","epoch":2,"leaseUntil":"2026-11-23T12:00:10Z"}`, 200},
+		{`{"role":"secondary","epoch":1}`, 409},
+		{`{"role":"boss","epoch":3}`, 400},
+		{`{"role":"primary","epoch":3}`, 400},
+		{`{"role":"primary","epoch":3,"leaseUntil":"x"}`, 400},
+		{`not json`, 400},
+	}
+	for _, c := range cases {
+		resp, err := http.Post(srv.URL+"/admin/role", "application/json", bytes.NewBufferString(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != c.code {
+			t.Errorf("%s: status %d want %d (%v)", c.body, resp.StatusCode, c.code, body)
+		}
+	}
+	resp, err := http.Get(srv.URL + "/admin/role")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s State
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || s.Epoch != 2 || s.Role != Primary {
+		t.Fatalf("GET: %+v %v", s, err)
+	}
+}
