@@ -1,0 +1,175 @@
+// Package funcapp loads an Azure Functions custom-handler app from its
+// folder: host.json, one folder per function with function.json, and
+// local.settings.json. It is the one place that knows those file formats,
+// so every error names the file and the field, and the rest of Tandem works
+// on checked, typed values.
+package funcapp
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+)
+
+// App is a loaded function app.
+type App struct {
+	Name      string
+	Root      string // absolute path of the app folder
+	Host      HostConfig
+	Functions []*Function // sorted by name
+	Settings  LocalSettings
+}
+
+// Function returns the named function, or nil.
+func (a *App) Function(name string) *Function {
+	for _, f := range a.Functions {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// FunctionNames lists the functions' names in order.
+func (a *App) FunctionNames() []string {
+	names := make([]string, len(a.Functions))
+	for i, f := range a.Functions {
+		names[i] = f.Name
+	}
+	return names
+}
+
+var appName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])?$`)
+
+// ValidAppName checks an app name: letters, digits and '-' as Azure allows
+// (so it can be part of stream, bucket and subject names).
+func ValidAppName(name string) error {
+	if !appName.MatchString(name) {
+		return fmt.Errorf("app name %q: use 1-60 letters, digits or '-', not starting or ending with '-'", name)
+	}
+	return nil
+}
+
+// Load reads the app in dir. name is the app's name; empty means the
+// folder's name.
+func Load(name, dir string) (*App, error) {
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load app %s: %w", dir, err)
+	}
+	if name == "" {
+		name = filepath.Base(root)
+	}
+	if err := ValidAppName(name); err != nil {
+		return nil, fmt.Errorf("load app %s: %w (give one with --app NAME=DIR)", dir, err)
+	}
+	app := &App{Name: name, Root: root}
+	if err := app.load(); err != nil {
+		return nil, fmt.Errorf("load app %s: %w", name, err)
+	}
+	return app, nil
+}
+
+func (a *App) load() error {
+	hostFile := filepath.Join(a.Root, "host.json")
+	data, err := os.ReadFile(hostFile)
+	if err != nil {
+		return fmt.Errorf("%s: %w", hostFile, err)
+	}
+	if a.Host, err = ParseHost(hostFile, data); err != nil {
+		return err
+	}
+	if err := a.checkExecutable(hostFile); err != nil {
+		return err
+	}
+	if err := a.loadSettings(); err != nil {
+		return err
+	}
+	return a.loadFunctions()
+}
+
+func (a *App) checkExecutable(hostFile string) error {
+	p := a.ExecutablePath()
+	st, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, lerr := exec.LookPath(a.Host.Handler.ExecutablePath); lerr == nil {
+			return nil // a command on PATH, such as "node" or "python3"
+		}
+	}
+	if err != nil {
+		return fmt.Errorf(`%s: field "customHandler.description.defaultExecutablePath": %w`, hostFile, err)
+	}
+	if st.IsDir() {
+		return fmt.Errorf(`%s: field "customHandler.description.defaultExecutablePath": %s is a directory`, hostFile, p)
+	}
+	return nil
+}
+
+// ExecutablePath is the handler executable, resolved against the app root.
+func (a *App) ExecutablePath() string {
+	p := a.Host.Handler.ExecutablePath
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(a.Root, p)
+}
+
+// WorkingDirectory is where the handler runs (the app root by default).
+func (a *App) WorkingDirectory() string {
+	wd := a.Host.Handler.WorkingDirectory
+	switch {
+	case wd == "":
+		return a.Root
+	case filepath.IsAbs(wd):
+		return wd
+	default:
+		return filepath.Join(a.Root, wd)
+	}
+}
+
+func (a *App) loadSettings() error {
+	file := filepath.Join(a.Root, "local.settings.json")
+	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		a.Settings = LocalSettings{Values: map[string]string{}, ConnectionStrings: map[string]string{}}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	a.Settings, err = ParseLocalSettings(file, data)
+	return err
+}
+
+func (a *App) loadFunctions() error {
+	entries, err := os.ReadDir(a.Root)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", a.Root, err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		file := filepath.Join(a.Root, e.Name(), "function.json")
+		data, err := os.ReadFile(file)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // not a function folder
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		f, err := ParseFunction(file, e.Name(), data)
+		if err != nil {
+			return err
+		}
+		f.Dir = filepath.Dir(file)
+		a.Functions = append(a.Functions, f)
+	}
+	sort.Slice(a.Functions, func(i, j int) bool { return a.Functions[i].Name < a.Functions[j].Name })
+	return nil
+}

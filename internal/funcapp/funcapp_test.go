@@ -1,0 +1,145 @@
+package funcapp
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadApp(t *testing.T) {
+	app, err := Load("", "testdata/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Name != "app" || app.Host.RoutePrefix != "v1" || app.Host.FunctionTimeout != 30*time.Second {
+		t.Fatalf("host: %+v", app.Host)
+	}
+	want := QueueConfig{BatchSize: 4, NewBatchThreshold: -1, MaxPollingInterval: time.Minute, VisibilityTimeout: 2 * time.Second, MaxDequeueCount: 3, MessageEncoding: "none"}
+	if app.Host.Queues != want {
+		t.Fatalf("queues %+v", app.Host.Queues)
+	}
+	if !app.Host.Handler.ForwardHTTP || app.Host.MaxConcurrentRequests != 8 {
+		t.Fatalf("handler %+v", app.Host.Handler)
+	}
+	if got := app.FunctionNames(); !reflect.DeepEqual(got, []string{"hello", "orders"}) {
+		t.Fatalf("functions %v", got)
+	}
+	hello := app.Function("hello")
+	trig := hello.Trigger()
+	if trig.AuthLevel != "function" || trig.Route != "hello/{name?}" || !reflect.DeepEqual(trig.Methods, []string{"GET", "POST"}) || !hello.HTTPOnly() {
+		t.Fatalf("hello trigger %+v", trig)
+	}
+	orders := app.Function("orders")
+	if orders.HTTPOnly() || len(orders.Inputs()) != 1 || len(orders.Outputs()) != 1 || orders.Trigger().QueueName != "orders" {
+		t.Fatalf("orders %+v", orders)
+	}
+	if app.Settings.Values["Retries"] != "3" || app.Settings.ConnectionStrings["Db"] != "Server=x" {
+		t.Fatalf("settings %+v", app.Settings)
+	}
+}
+
+func TestHostErrorsNameTheField(t *testing.T) {
+	cases := []struct{ json, want string }{
+		{`{}`, `field "version": must be "2.0", got missing`},
+		{`{"version":"3.0"}`, `got "3.0"`},
+		{`{"version":"2.0"}`, `field "customHandler": missing`},
+		{`{"version":"2.0","customHandler":{"description":{}}}`, `customHandler.description.defaultExecutablePath": missing`},
+		{`{"version":"2.0","httpWorker":{"description":{}}}`, `httpWorker.description.defaultExecutablePath": missing`},
+		{`{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"h"}},"functionTimeout":"5 minutes"}`, `field "functionTimeout"`},
+		{`{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"h"}},"extensions":{"queues":{"batchSize":64}}}`, `extensions.queues.batchSize": 64 is outside 1..32`},
+		{`{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"h"}},"extensions":{"queues":{"maxDequeueCount":0}}}`, `maxDequeueCount": 0 is less than 1`},
+		{`{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"h"}},"extensions":{"queues":{"messageEncoding":"utf7"}}}`, `messageEncoding": "utf7"`},
+		{`{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"h"}},"extensions":{"queues":{"maxPollingInterval":"00:00:00.01"}}}`, `maxPollingInterval`},
+		{`{"version":2}`, `field "version"`},
+		{`{"version":"2.0",}`, `invalid JSON`},
+	}
+	for _, c := range cases {
+		_, err := ParseHost("x/host.json", []byte(c.json))
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "x/host.json: ") {
+			t.Errorf("%s: err %v, want %q", c.json, err, c.want)
+		}
+	}
+}
+
+func TestHostDefaultsAndLegacyWorker(t *testing.T) {
+	h, err := ParseHost("host.json", []byte(`{"version":"2.0","functionTimeout":"-1","httpWorker":{"description":{"defaultWorkerPath":"w.exe"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Handler.ExecutablePath != "w.exe" || !h.Handler.ForwardHTTP || h.RoutePrefix != "api" || h.FunctionTimeout != 0 || h.Queues.MaxDequeueCount != 5 || h.Queues.MessageEncoding != "base64" {
+		t.Fatalf("%+v", h)
+	}
+}
+
+func TestFunctionErrorsNameTheField(t *testing.T) {
+	cases := []struct{ name, json, want string }{
+		{"f", `{"bindings":[]}`, "exactly one trigger, found 0"},
+		{"f", `{"bindings":[{"type":"httpTrigger","direction":"in","name":"a"},{"type":"timerTrigger","direction":"in","name":"b","schedule":"* * * * * *"}]}`, "found 2"},
+		{"f", `{"bindings":[{"type":"httpTrigger","direction":"in"}]}`, `bindings[0]: field "name": missing`},
+		{"f", `{"bindings":[{"type":"httpTrigger","direction":"out","name":"r"}]}`, `a trigger is "in"`},
+		{"f", `{"bindings":[{"type":"httpTrigger","direction":"sideways","name":"r"}]}`, `field "direction"`},
+		{"f", `{"bindings":[{"type":"httpTrigger","direction":"in","name":"r","authLevel":"root"}]}`, `field "authLevel"`},
+		{"f", `{"bindings":[{"type":"httpTrigger","direction":"in","name":"r","methods":["FETCH"]}]}`, `field "methods"`},
+		{"f", `{"bindings":[{"type":"queueTrigger","direction":"in","name":"m"}]}`, `field "queueName": missing`},
+		{"f", `{"bindings":[{"type":"timerTrigger","direction":"in","name":"t"}]}`, `field "schedule": missing`},
+		{"f", `{"bindings":[{"type":"blobTrigger","direction":"in","name":"b"}]}`, `"blobTrigger" is not supported`},
+		{"f", `{"bindings":[{"type":"timerTrigger","direction":"in","name":"t","schedule":"0 * * * * *"},{"type":"table","direction":"in","name":"x","tableName":"T","rowKey":"r","take":3}]}`, `bindings[1]: binding "x" (table): field "rowKey"`},
+		{"f", `{"disabled":"maybe","bindings":[]}`, `field "disabled"`},
+		{"9lives", `{"bindings":[]}`, `function name "9lives"`},
+	}
+	for _, c := range cases {
+		_, err := ParseFunction("app/f/function.json", c.name, []byte(c.json))
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "app/f/function.json: ") {
+			t.Errorf("%s: err %v, want %q", c.json, err, c.want)
+		}
+	}
+}
+
+func TestLocalSettings(t *testing.T) {
+	cases := []struct{ json, want string }{
+		{`{"IsEncrypted":true,"Values":{"A":"b"}}`, `field "IsEncrypted"`},
+		{`{"Values":{"A":"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8w/w=="}}`, `field "IsEncrypted"`},
+		{`{"IsEncrypted":false,"Values":{"A":{"nested":1}}}`, `field "Values.A"`},
+	}
+	for _, c := range cases {
+		_, err := ParseLocalSettings("local.settings.json", []byte(c.json))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err %v, want %q", c.json, err, c.want)
+		}
+	}
+	ls, err := ParseLocalSettings("local.settings.json", []byte(`{"Values":{"A":"plain text","B":true}}`))
+	if err != nil || ls.Values["A"] != "plain text" || ls.Values["B"] != "true" {
+		t.Fatalf("%+v %v", ls, err)
+	}
+}
+
+func TestTimeSpan(t *testing.T) {
+	cases := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"00:05:00", 5 * time.Minute, true},
+		{"1.02:00:00", 26 * time.Hour, true},
+		{"00:00:00.5", 500 * time.Millisecond, true},
+		{"24:00:00", 0, false},
+		{"5", 0, false},
+		{"00:60:00", 0, false},
+		{"-1.00:00:00", 0, false},
+	}
+	for _, c := range cases {
+		got, err := ParseTimeSpan(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("%q: %v %v", c.in, got, err)
+		}
+	}
+}
+
+func TestAppNames(t *testing.T) {
+	for name, ok := range map[string]bool{"orders": true, "my-app2": true, "a": true, "my_app": false, "-x": false, "x-": false, "": false, "a.b": false} {
+		if (ValidAppName(name) == nil) != ok {
+			t.Errorf("%q", name)
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package funcapp
+
+import (
+	"os"
+	"testing"
+)
+
+func seed(f *testing.F, files ...string) {
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+}
+
+func FuzzHostJSON(f *testing.F) {
+	seed(f, "testdata/app/host.json")
+	f.Add([]byte(`{"version":"2.0","httpWorker":{"description":{"defaultWorkerPath":"w"}}}`))
+	f.Add([]byte(`{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"h"}},"functionTimeout":"1.00:00:00.5"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, err := ParseHost("host.json", data)
+		if err == nil && (h.Version != "2.0" || h.Handler.ExecutablePath == "" || h.Queues.BatchSize < 1 || h.Queues.MaxDequeueCount < 1) {
+			t.Fatalf("accepted an invalid host: %+v", h)
+		}
+	})
+}
+
+func FuzzFunctionJSON(f *testing.F) {
+	seed(f, "testdata/app/hello/function.json", "testdata/app/orders/function.json")
+	f.Add([]byte(`{"bindings":[{"type":"timerTrigger","direction":"in","name":"t","schedule":"0 */5 * * * *"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fn, err := ParseFunction("function.json", "f", data)
+		if err == nil && fn.Trigger().Type == "" {
+			t.Fatalf("accepted a function without a trigger: %+v", fn)
+		}
+	})
+}
+
+func FuzzLocalSettings(f *testing.F) {
+	seed(f, "testdata/app/local.settings.json")
+	f.Add([]byte(`{"IsEncrypted":true}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ls, err := ParseLocalSettings("local.settings.json", data)
+		if err == nil && (ls.Values == nil || ls.ConnectionStrings == nil) {
+			t.Fatal("nil maps")
+		}
+	})
+}
