@@ -1,0 +1,110 @@
+// Command echo is a custom handler written from the public protocol only,
+// for tests: in payload mode it answers with what it received, in
+// forwarding mode it describes the request, and query parameters make it
+// misbehave (crash, hang, print) so the host's handling can be tested.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	if ms, _ := strconv.Atoi(os.Getenv("ECHO_START_DELAY_MS")); ms > 0 {
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+	}
+	if os.Getenv("ECHO_FAIL_START") != "" {
+		fmt.Fprintln(os.Stderr, "refusing to start: ECHO_FAIL_START is set")
+		os.Exit(2)
+	}
+	port := os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
+	http.HandleFunc("/", serve)
+	fmt.Println("echo handler listening on", port)
+	if err := http.ListenAndServe("127.0.0.1:"+port, nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	misbehave(r)
+	body, _ := io.ReadAll(r.Body)
+	if strings.HasPrefix(r.URL.Path, "/api/") || os.Getenv("ECHO_FORWARD_PREFIX") != "" && strings.HasPrefix(r.URL.Path, os.Getenv("ECHO_FORWARD_PREFIX")) {
+		forwarded(w, r, body)
+		return
+	}
+	payload(w, r, body)
+}
+
+// misbehave acts on query parameters: sleep=ms, crash=code, print=text.
+func misbehave(r *http.Request) {
+	q := r.URL.Query()
+	if s := q.Get("print"); s != "" {
+		fmt.Println(s)
+	}
+	if ms, _ := strconv.Atoi(q.Get("sleep")); ms > 0 {
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+	}
+	if code := q.Get("crash"); code != "" {
+		n, _ := strconv.Atoi(code)
+		os.Exit(n)
+	}
+}
+
+func forwarded(w http.ResponseWriter, r *http.Request, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Echo", "forwarded")
+	env := map[string]string{}
+	for _, name := range r.URL.Query()["env"] {
+		env[name] = os.Getenv(name)
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery, "headers": r.Header,
+		"body": string(body), "env": env, "pid": os.Getpid(),
+	})
+}
+
+// payload answers a payload-mode invocation. With an app setting
+// REPLY_<Function> it returns that JSON with "$PAYLOAD" replaced by the
+// received payload; otherwise an http output "res" whose body is the
+// received payload.
+func payload(w http.ResponseWriter, r *http.Request, body []byte) {
+	fn := strings.TrimPrefix(r.URL.Path, "/")
+	received, _ := json.Marshal(map[string]any{
+		"payload": json.RawMessage(orNull(body)), "invocationId": r.Header.Get("X-Azure-Functions-InvocationId"),
+		"userAgent": r.Header.Get("User-Agent"), "pid": os.Getpid(),
+	})
+	w.Header().Set("Content-Type", "application/json")
+	if tpl := os.Getenv("REPLY_" + fn); tpl != "" {
+		if strings.HasPrefix(tpl, "status:") {
+			code, _ := strconv.Atoi(strings.TrimPrefix(tpl, "status:"))
+			w.WriteHeader(code)
+			_, _ = w.Write([]byte(`{"error":"handler failed on purpose"}`))
+			return
+		}
+		_, _ = w.Write([]byte(strings.ReplaceAll(tpl, "$PAYLOAD", string(received))))
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"Outputs":     map[string]any{"res": map[string]any{"statusCode": 200, "body": string(received), "headers": map[string]string{"Content-Type": "application/json"}}},
+		"Logs":        []string{"echo " + fn},
+		"ReturnValue": nil,
+	})
+}
+
+func orNull(b []byte) []byte {
+	if len(b) == 0 || !json.Valid(b) {
+		return []byte("null")
+	}
+	return b
+}
