@@ -1,0 +1,263 @@
+// Package invoke calls a function the way the Azure Functions host calls a
+// custom handler: it builds the payload-mode request (Data, Metadata and
+// the X-Azure-Functions-* headers) or forwards an HTTP request, enforces
+// functionTimeout, parses the handler's reply, and writes its outputs
+// through the binders of other packages (queues, tables). HTTP, queue and
+// timer triggers all invoke through here, so metering and logging are the
+// same for every trigger.
+package invoke
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/funcapp"
+	"github.com/tandemhq/tandem/internal/host"
+)
+
+// HostVersion is what Tandem reports as the Functions host version.
+const HostVersion = "4.1040.0"
+
+// Binder reads input bindings and writes output bindings of one type.
+type Binder interface {
+	Input(ctx context.Context, app string, b funcapp.Binding, e Expressions) (json.RawMessage, error)
+	Output(ctx context.Context, app string, b funcapp.Binding, e Expressions, v json.RawMessage) error
+}
+
+// Meter records one finished invocation.
+type Meter interface {
+	Observe(app, function string, d time.Duration, ok bool, memBytes int64)
+}
+
+// Options configures an Invoker.
+type Options struct {
+	App     *funcapp.App
+	Pool    *host.Pool
+	Binders map[string]Binder // by funcapp binding kind ("queue", "table")
+	Meter   Meter
+	Logger  *slog.Logger
+	// MaxReply bounds a handler reply body (default 100 MiB).
+	MaxReply int64
+}
+
+// Invoker invokes the functions of one app.
+type Invoker struct {
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns an Invoker.
+func New(opts Options) *Invoker {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxReply <= 0 {
+		opts.MaxReply = 100 << 20
+	}
+	return &Invoker{opts: opts, log: opts.Logger.With("app", opts.App.Name)}
+}
+
+// App is the app this invoker serves.
+func (iv *Invoker) App() *funcapp.App { return iv.opts.App }
+
+// Trigger is what a trigger hands to the function.
+type Trigger struct {
+	Value    json.RawMessage // Data[<trigger binding name>]
+	Metadata map[string]any
+}
+
+// Result is a finished payload-mode invocation.
+type Result struct {
+	InvocationID string
+	Reply        *Reply
+	HTTP         *HTTPResponse // the http output, when the function has one
+}
+
+// Error is a failed invocation; Status is the HTTP status a gateway shows.
+type Error struct {
+	InvocationID string
+	Status       int
+	Err          error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Invoke runs fn in payload mode.
+func (iv *Invoker) Invoke(ctx context.Context, fn *funcapp.Function, t Trigger) (*Result, error) {
+	id := NewGUID()
+	start := time.Now()
+	res, err := iv.invoke(ctx, fn, t, id)
+	iv.finish(fn, id, start, err)
+	return res, err
+}
+
+func (iv *Invoker) invoke(ctx context.Context, fn *funcapp.Function, t Trigger, id string) (*Result, error) {
+	ctx, cancel := iv.withTimeout(ctx)
+	defer cancel()
+	exprs := ExpressionsFrom(t.Metadata)
+	p := Payload{Data: map[string]json.RawMessage{fn.Trigger().Name: t.Value}, Metadata: t.Metadata}
+	if err := iv.inputs(ctx, fn, exprs, p.Data); err != nil {
+		return nil, iv.fail(id, http.StatusInternalServerError, err)
+	}
+	reply, err := iv.call(ctx, fn, id, p)
+	if err != nil {
+		return nil, err
+	}
+	iv.logLines(fn, id, reply.Logs)
+	res := &Result{InvocationID: id, Reply: reply}
+	if err := iv.outputs(ctx, fn, exprs, reply, res); err != nil {
+		return nil, iv.fail(id, http.StatusInternalServerError, err)
+	}
+	return res, nil
+}
+
+func (iv *Invoker) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d := iv.opts.App.Host.FunctionTimeout; d > 0 {
+		return context.WithTimeoutCause(ctx, d, fmt.Errorf("%w after %s", ErrTimeout, d))
+	}
+	return context.WithCancel(ctx)
+}
+
+// ErrTimeout reports an invocation that ran past functionTimeout.
+var ErrTimeout = errors.New("function timed out (functionTimeout)")
+
+func (iv *Invoker) inputs(ctx context.Context, fn *funcapp.Function, e Expressions, data map[string]json.RawMessage) error {
+	for _, b := range fn.Inputs() {
+		binder, ok := iv.opts.Binders[b.Kind()]
+		if !ok {
+			return fmt.Errorf("input binding %q: no %s binder in this region", b.Name, b.Type)
+		}
+		v, err := binder.Input(ctx, iv.opts.App.Name, b, e)
+		if err != nil {
+			return fmt.Errorf("input binding %q: %w", b.Name, err)
+		}
+		data[b.Name] = v
+	}
+	return nil
+}
+
+func (iv *Invoker) call(ctx context.Context, fn *funcapp.Function, id string, p Payload) (*Reply, error) {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return nil, iv.fail(id, http.StatusInternalServerError, fmt.Errorf("encode payload: %w", err))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/"+fn.Name, strings.NewReader(string(body)))
+	if err != nil {
+		return nil, iv.fail(id, http.StatusInternalServerError, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	setInvocationHeaders(req.Header, id)
+	resp, err := iv.opts.Pool.Do(req)
+	if err != nil {
+		return nil, iv.callError(ctx, id, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, iv.opts.MaxReply))
+	if err != nil {
+		return nil, iv.callError(ctx, id, fmt.Errorf("read handler reply: %w", err))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, iv.fail(id, http.StatusInternalServerError, fmt.Errorf("%w: %d %s", ErrHandlerStatus, resp.StatusCode, snippet(raw)))
+	}
+	reply, err := ParseReply(raw)
+	if err != nil {
+		return nil, iv.fail(id, http.StatusInternalServerError, fmt.Errorf("%w (body: %s)", err, snippet(raw)))
+	}
+	return reply, nil
+}
+
+func setInvocationHeaders(h http.Header, id string) {
+	h.Set("X-Azure-Functions-InvocationId", id)
+	h.Set("X-Azure-Functions-HostVersion", HostVersion)
+	h.Set("User-Agent", "Azure-Functions-Host/"+HostVersion)
+}
+
+// callError maps a failed call: a timeout, a crash, a shut-down pool.
+func (iv *Invoker) callError(ctx context.Context, id string, err error) error {
+	switch {
+	case errors.Is(context.Cause(ctx), ErrTimeout):
+		return iv.fail(id, http.StatusInternalServerError, context.Cause(ctx))
+	case errors.Is(err, host.ErrCrashed):
+		return iv.fail(id, http.StatusBadGateway, err)
+	case errors.Is(err, host.ErrClosed), errors.Is(ctx.Err(), context.Canceled):
+		return iv.fail(id, http.StatusServiceUnavailable, err)
+	default:
+		return iv.fail(id, http.StatusServiceUnavailable, err)
+	}
+}
+
+func (iv *Invoker) fail(id string, status int, err error) error {
+	return &Error{InvocationID: id, Status: status, Err: err}
+}
+
+func snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	if s == "" {
+		return "(empty body)"
+	}
+	return s
+}
+
+func (iv *Invoker) logLines(fn *funcapp.Function, id string, lines []string) {
+	for _, l := range lines {
+		iv.log.Info(l, "function", fn.Name, "invocationId", id, "source", "handler")
+	}
+}
+
+func (iv *Invoker) outputs(ctx context.Context, fn *funcapp.Function, e Expressions, reply *Reply, res *Result) error {
+	for _, b := range fn.Outputs() {
+		v, ok := reply.Output(b.Name)
+		if b.Kind() == funcapp.HTTP {
+			if err := setHTTP(res, v, ok); err != nil {
+				return err
+			}
+			continue
+		}
+		if !ok {
+			continue
+		}
+		binder, found := iv.opts.Binders[b.Kind()]
+		if !found {
+			return fmt.Errorf("output binding %q: no %s binder in this region", b.Name, b.Type)
+		}
+		if err := binder.Output(ctx, iv.opts.App.Name, b, e, v); err != nil {
+			return fmt.Errorf("output binding %q: %w", b.Name, err)
+		}
+	}
+	return nil
+}
+
+func setHTTP(res *Result, v json.RawMessage, ok bool) error {
+	if !ok {
+		res.HTTP = &HTTPResponse{StatusCode: http.StatusNoContent, Headers: http.Header{}}
+		return nil
+	}
+	h, err := ParseHTTPOutput(v)
+	if err != nil {
+		return err
+	}
+	res.HTTP = h
+	return nil
+}
+
+// finish logs a failure and meters the invocation.
+func (iv *Invoker) finish(fn *funcapp.Function, id string, start time.Time, err error) {
+	d := time.Since(start)
+	if err != nil {
+		iv.log.Error("invocation failed", "function", fn.Name, "invocationId", id, "duration", d, "err", err)
+	}
+	if iv.opts.Meter != nil {
+		iv.opts.Meter.Observe(iv.opts.App.Name, fn.Name, d, err == nil, iv.opts.Pool.MemoryBytes())
+	}
+}

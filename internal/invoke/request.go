@@ -1,0 +1,195 @@
+package invoke
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// HTTPTrigger is the Data value of an httpTrigger binding in payload mode.
+type HTTPTrigger struct {
+	URL        string              `json:"Url"`
+	Method     string              `json:"Method"`
+	Query      map[string]string   `json:"Query"`
+	Headers    map[string][]string `json:"Headers"`
+	Params     map[string]string   `json:"Params,omitempty"`
+	Identities []any               `json:"Identities"`
+	Body       *string             `json:"Body,omitempty"`
+}
+
+// NewHTTPTrigger describes r as the Azure host does. Repeated query values
+// are joined with commas; a body is present only when the request has one;
+// a body that is not UTF-8 text is base64-encoded.
+func NewHTTPTrigger(r *http.Request, params map[string]string, maxBody int64) (*HTTPTrigger, error) {
+	t := &HTTPTrigger{
+		URL:        requestURL(r),
+		Method:     r.Method,
+		Query:      map[string]string{},
+		Headers:    map[string][]string{},
+		Identities: []any{},
+	}
+	for k, v := range r.URL.Query() {
+		t.Query[k] = strings.Join(v, ",")
+	}
+	for k, v := range r.Header {
+		t.Headers[k] = v
+	}
+	if len(params) > 0 {
+		t.Params = params
+	}
+	body, err := readBody(r, maxBody)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > 0 {
+		s := string(body)
+		if !utf8.Valid(body) {
+			s = base64.StdEncoding.EncodeToString(body)
+		}
+		t.Body = &s
+	}
+	return t, nil
+}
+
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: request body is over %d bytes", ErrTooLarge, limit)
+	}
+	return b, nil
+}
+
+// ErrTooLarge reports a request body over the limit.
+var ErrTooLarge = fmt.Errorf("request too large")
+
+func requestURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+		scheme = p
+	}
+	return scheme + "://" + r.Host + r.URL.RequestURI()
+}
+
+// HTTPMetadata is the trigger metadata for an HTTP invocation: route
+// parameters and query values at the top level (as binding expressions see
+// them), plus Query, Headers and sys.
+func HTTPMetadata(t *HTTPTrigger, method string, now time.Time) map[string]any {
+	md := map[string]any{}
+	for k, v := range t.Query {
+		md[k] = v
+	}
+	for k, v := range t.Params {
+		md[k] = v
+	}
+	headers := map[string]string{}
+	for k, v := range t.Headers {
+		headers[k] = strings.Join(v, ",")
+	}
+	md["Query"] = t.Query
+	md["Headers"] = headers
+	md["sys"] = Sys(method, now)
+	return md
+}
+
+// Sys is the "sys" metadata object every trigger carries.
+func Sys(method string, now time.Time) map[string]any {
+	return map[string]any{"MethodName": method, "UtcNow": now.UTC().Format(time.RFC3339Nano), "RandGuid": NewGUID()}
+}
+
+// NewGUID returns a random (version 4) GUID in its usual text form.
+func NewGUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// Payload is the body of a payload-mode invocation.
+type Payload struct {
+	Data     map[string]json.RawMessage `json:"Data"`
+	Metadata map[string]any             `json:"Metadata"`
+}
+
+// Expressions resolves binding expressions such as {id} or {queueTrigger}
+// against trigger metadata.
+type Expressions map[string]string
+
+// ExpressionsFrom flattens metadata into expression values: strings,
+// numbers and booleans at the top level (nested objects are skipped).
+func ExpressionsFrom(md map[string]any) Expressions {
+	e := Expressions{}
+	for k, v := range md {
+		switch x := v.(type) {
+		case string:
+			e[k] = x
+		case float64, int, int64, bool, json.Number:
+			e[k] = fmt.Sprint(x)
+		}
+	}
+	return e
+}
+
+// Resolve replaces every {name} in s. Names match case-insensitively;
+// {rand-guid} and {DateTime} are built in. An unknown name is an error
+// naming it.
+func (e Expressions) Resolve(s string) (string, error) {
+	var out strings.Builder
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			out.WriteString(s)
+			return out.String(), nil
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return "", fmt.Errorf("binding expression %q: missing '}'", s)
+		}
+		out.WriteString(s[:i])
+		v, err := e.value(s[i+1 : i+j])
+		if err != nil {
+			return "", err
+		}
+		out.WriteString(v)
+		s = s[i+j+1:]
+	}
+}
+
+func (e Expressions) value(name string) (string, error) {
+	switch strings.ToLower(name) {
+	case "rand-guid":
+		return NewGUID(), nil
+	case "datetime":
+		return time.Now().UTC().Format(time.RFC3339), nil
+	}
+	if v, ok := e[name]; ok {
+		return v, nil
+	}
+	for k, v := range e {
+		if strings.EqualFold(k, name) {
+			return v, nil
+		}
+	}
+	names := make([]string, 0, len(e))
+	for k := range e {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return "", fmt.Errorf("binding expression {%s}: no such value (have %s)", name, strings.Join(names, ", "))
+}
