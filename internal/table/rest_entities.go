@@ -1,0 +1,148 @@
+package table
+
+import (
+	"net/http"
+	"strings"
+)
+
+// REST handlers for entities.
+
+func (s *Service) insertEntity(q *request) {
+	e, err := s.bodyEntity(q)
+	if err != nil {
+		s.fail(q.w, q.r, err)
+		return
+	}
+	out, err := s.Insert(q.r.Context(), q.account, q.res.table, e)
+	if err != nil {
+		s.fail(q.w, q.r, err)
+		return
+	}
+	q.w.Header().Set("ETag", out.ETag)
+	if preferNoContent(q) {
+		q.w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	s.writeEntity(q, http.StatusCreated, out, nil)
+}
+
+func (s *Service) bodyEntity(q *request) (Entity, error) {
+	data, err := readBody(q)
+	if err != nil {
+		return Entity{}, err
+	}
+	return DecodeEntity(data)
+}
+
+// updateEntity serves PUT (replace) and MERGE/PATCH (merge): with If-Match
+// an update of an existing entity, without it an insert-or-replace/merge.
+func (s *Service) updateEntity(q *request, mode UpdateMode) {
+	e, err := s.bodyEntity(q)
+	if err != nil {
+		s.fail(q.w, q.r, err)
+		return
+	}
+	e.PartitionKey, e.RowKey = q.res.pk, q.res.rk
+	var out Entity
+	if ifMatch := q.r.Header.Get("If-Match"); ifMatch != "" {
+		out, err = s.Update(q.r.Context(), q.account, q.res.table, e, mode, ifMatch)
+	} else {
+		out, err = s.Upsert(q.r.Context(), q.account, q.res.table, e, mode)
+	}
+	if err != nil {
+		s.fail(q.w, q.r, err)
+		return
+	}
+	q.w.Header().Set("ETag", out.ETag)
+	q.w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) deleteEntity(q *request) {
+	ifMatch := q.r.Header.Get("If-Match")
+	if ifMatch == "" {
+		s.fail(q.w, q.r, invalid("MissingRequiredHeader", "delete needs an If-Match header (an ETag or *)"))
+		return
+	}
+	if err := s.Delete(q.r.Context(), q.account, q.res.table, q.res.pk, q.res.rk, ifMatch); err != nil {
+		s.fail(q.w, q.r, err)
+		return
+	}
+	q.w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Service) getEntity(q *request) {
+	e, err := s.Get(q.r.Context(), q.account, q.res.table, q.res.pk, q.res.rk)
+	if err != nil {
+		s.fail(q.w, q.r, err)
+		return
+	}
+	q.w.Header().Set("ETag", e.ETag)
+	s.writeEntity(q, http.StatusOK, e, selectList(q.r.URL.Query().Get("$select")))
+}
+
+func (s *Service) writeEntity(q *request, status int, e Entity, selected []string) {
+	o := encodeOptions{
+		noMetadata:  noMetadata(q.r),
+		metadataURL: q.base + "/$metadata#" + q.res.table + "/@Element",
+		selected:    selected,
+	}
+	writeRaw(q.w, status, appendEntity(nil, e, o), contentType(q.r))
+}
+
+// queryEntities serves Query Entities: $filter, $select, $top and the
+// NextPartitionKey/NextRowKey continuation.
+func (s *Service) queryEntities(q *request) {
+	params := q.r.URL.Query()
+	top, err := parseTop(params.Get("$top"))
+	if err != nil {
+		s.fail(q.w, q.r, err)
+		return
+	}
+	page, err := s.QueryPage(q.r.Context(), q.account, q.res.table, QueryOptions{
+		Filter:           params.Get("$filter"),
+		Top:              top,
+		NextPartitionKey: params.Get("NextPartitionKey"),
+		NextRowKey:       params.Get("NextRowKey"),
+	})
+	if err != nil {
+		s.fail(q.w, q.r, err)
+		return
+	}
+	if page.NextPartitionKey != "" {
+		q.w.Header().Set("x-ms-continuation-NextPartitionKey", page.NextPartitionKey)
+		q.w.Header().Set("x-ms-continuation-NextRowKey", page.NextRowKey)
+	}
+	writeRaw(q.w, http.StatusOK, s.pageJSON(q, page, selectList(params.Get("$select"))), contentType(q.r))
+}
+
+func (s *Service) pageJSON(q *request, page Page, selected []string) []byte {
+	o := encodeOptions{noMetadata: noMetadata(q.r), selected: selected}
+	b := []byte{'{'}
+	if !o.noMetadata {
+		b = append(b, `"odata.metadata":`...)
+		b = appendString(b, q.base+"/$metadata#"+q.res.table)
+		b = append(b, ',')
+	}
+	b = append(b, `"value":[`...)
+	for i, e := range page.Entities {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendEntity(b, e, o)
+	}
+	return append(b, "]}"...)
+}
+
+// selectList splits $select ("A,B,C"); empty means all properties.
+func selectList(raw string) []string {
+	if raw = strings.TrimSpace(raw); raw == "" || raw == "*" {
+		return nil
+	}
+	var out []string
+	for _, name := range strings.Split(raw, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}

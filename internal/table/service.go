@@ -1,0 +1,240 @@
+// Package table is Tandem's Azure Table storage: entities with typed
+// properties kept in JetStream KV buckets, the operations and OData $filter
+// queries Azure offers, a REST endpoint that the official Azure SDKs talk to
+// with SharedKey authentication, and the calls the table input and output
+// bindings of function apps need. Apps written against Azure Table storage
+// run unchanged, and their data lives in the region's JetStream, so it is
+// replicated and fails over with everything else.
+//
+// Storage layout, all in the region's namespace (broker.Name):
+//   - one KV bucket per app and table, "<region>_T_<app>_<table lower-cased>";
+//     each entity under the key "k"+base64url(PartitionKey)+".k"+base64url(RowKey),
+//     its value the entity's JSON (Azure format plus Timestamp);
+//   - the table catalog "<region>_TC" (key "<app>.<table lower-cased>",
+//     value the table's name as created: names are case-insensitive but
+//     case-preserving, as in Azure);
+//   - the accounts "<region>_TA" (key app, value name and base64 key).
+//
+// The KV revision is the ETag, written W/"<revision>". Revisions survive a
+// mirror's promotion, so ETags stay valid across a failover.
+package table
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/tandemhq/tandem/internal/broker"
+	"github.com/tandemhq/tandem/internal/clock"
+)
+
+// DefaultPathPrefix is where the REST endpoint expects to be mounted.
+const DefaultPathPrefix = "/tables"
+
+// Options configures a Service.
+type Options struct {
+	Broker *broker.Broker
+	// Clock stamps Timestamp and checks request dates; clock.Real{} if nil.
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// PathPrefix is the path the REST handler is mounted at, without a
+	// trailing slash (default "/tables"; "/" for a listener of its own).
+	// Requests are /<prefix>/<account>/<resource>.
+	PathPrefix string
+	// BaseURL is the region's public URL ("http://127.0.0.1:7071") used in
+	// the connection strings the admin API returns; empty derives it from
+	// the admin request.
+	BaseURL string
+	// Replicas for table buckets (default 1).
+	Replicas int
+}
+
+// Service stores tables for every app of a region.
+type Service struct {
+	opts    Options
+	js      jetstream.JetStream
+	clock   clock.Clock
+	log     *slog.Logger
+	prefix  string
+	maxSize int
+
+	mu      sync.Mutex
+	buckets map[string]jetstream.KeyValue
+	keys    sync.Map // app -> []byte, the account key
+}
+
+// New returns a Service over the broker's JetStream.
+func New(opts Options) (*Service, error) {
+	if opts.Broker == nil {
+		return nil, errors.New("table: Options.Broker is required")
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Replicas == 0 {
+		opts.Replicas = 1
+	}
+	return &Service{
+		opts:    opts,
+		js:      opts.Broker.JetStream(),
+		clock:   opts.Clock,
+		log:     opts.Logger.With("component", "table"),
+		prefix:  normalizePrefix(opts.PathPrefix),
+		maxSize: maxStoredSize(opts.Broker.Conn()),
+		buckets: map[string]jetstream.KeyValue{},
+	}, nil
+}
+
+func normalizePrefix(p string) string {
+	if p == "" {
+		return DefaultPathPrefix
+	}
+	return "/" + strings.Trim(p, "/")
+}
+
+// maxStoredSize is the largest entity value a KV put can carry: Azure's
+// 1 MiB, or less when the server's max_payload is smaller.
+func maxStoredSize(nc *nats.Conn) int {
+	limit := maxEntityBytes + 64*1024
+	if nc != nil && nc.MaxPayload() > 0 && int(nc.MaxPayload())-1024 < limit {
+		limit = int(nc.MaxPayload()) - 1024
+	}
+	return limit
+}
+
+func (s *Service) bucketName(app, table string) string {
+	return s.opts.Broker.Name("T", app, strings.ToLower(table))
+}
+
+// sysBucket opens (creating if needed) one of the service's own buckets.
+func (s *Service) sysBucket(ctx context.Context, kind string) (jetstream.KeyValue, error) {
+	name := s.opts.Broker.Name(kind)
+	if kv := s.cached(name); kv != nil {
+		return kv, nil
+	}
+	kv, err := s.js.CreateOrUpdateKeyValue(ctx, s.bucketConfig(name, "Tandem table service "+kind))
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", name, err)
+	}
+	return s.cache(name, kv), nil
+}
+
+func (s *Service) bucketConfig(name, desc string) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:      name,
+		Description: desc,
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    s.opts.Replicas,
+	}
+}
+
+func (s *Service) cached(name string) jetstream.KeyValue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buckets[name]
+}
+
+func (s *Service) cache(name string, kv jetstream.KeyValue) jetstream.KeyValue {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buckets[name] = kv
+	return kv
+}
+
+func (s *Service) evict(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.buckets, name)
+}
+
+// openTable returns the bucket of an existing table, or TableNotFound.
+func (s *Service) openTable(ctx context.Context, app, table string) (jetstream.KeyValue, error) {
+	if err := validApp(app); err != nil {
+		return nil, err
+	}
+	if err := ValidTableName(table); err != nil {
+		return nil, err
+	}
+	name := s.bucketName(app, table)
+	if kv := s.cached(name); kv != nil {
+		return kv, nil
+	}
+	kv, err := s.js.KeyValue(ctx, name)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return s.repairTable(ctx, app, table)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open table %s/%s: %w", app, table, err)
+	}
+	return s.cache(name, kv), nil
+}
+
+// repairTable creates the bucket of a table that is in the catalog but has
+// no bucket (a create interrupted between the two steps).
+func (s *Service) repairTable(ctx context.Context, app, table string) (jetstream.KeyValue, error) {
+	name, err := s.catalogName(ctx, app, table)
+	if err != nil {
+		return nil, err
+	}
+	return s.createBucket(ctx, app, name)
+}
+
+func (s *Service) createBucket(ctx context.Context, app, table string) (jetstream.KeyValue, error) {
+	name := s.bucketName(app, table)
+	kv, err := s.js.CreateOrUpdateKeyValue(ctx, s.bucketConfig(name, "Tandem table "+app+"/"+table))
+	if err != nil {
+		return nil, fmt.Errorf("create bucket %s: %w", name, err)
+	}
+	return s.cache(name, kv), nil
+}
+
+// staleBucket reports errors that mean a cached bucket was deleted
+// under us; the cache entry is dropped and the table reported missing.
+func (s *Service) staleBucket(err error, app, table string) error {
+	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrBucketNotFound) {
+		s.evict(s.bucketName(app, table))
+		return errTableNotFound(table)
+	}
+	return err
+}
+
+// entityKey encodes the two keys into a KV key; base64url keeps any
+// character Azure allows, and the "k" prefix keeps empty keys valid.
+func entityKey(pk, rk string) string {
+	return keyToken(pk) + "." + keyToken(rk)
+}
+
+func keyToken(k string) string { return "k" + base64.RawURLEncoding.EncodeToString([]byte(k)) }
+
+func parseKeyToken(t string) (string, bool) {
+	if !strings.HasPrefix(t, "k") {
+		return "", false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(t[1:])
+	return string(b), err == nil
+}
+
+// FormatETag is the ETag of a KV revision.
+func FormatETag(rev uint64) string { return `W/"` + strconv.FormatUint(rev, 10) + `"` }
+
+// parseETag reads a revision back from an ETag (with or without W/).
+func parseETag(etag string) (uint64, bool) {
+	t := strings.TrimPrefix(strings.TrimSpace(etag), "W/")
+	if len(t) < 2 || t[0] != '"' || t[len(t)-1] != '"' {
+		return 0, false
+	}
+	rev, err := strconv.ParseUint(t[1:len(t)-1], 10, 64)
+	return rev, err == nil
+}
