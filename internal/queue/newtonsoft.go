@@ -1,0 +1,223 @@
+package queue
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// This file reproduces the few Json.NET (Newtonsoft) conversions that shape
+// what the Azure Functions host sends a custom handler for a queue trigger,
+// so that handlers written against Azure see the same strings here.
+
+// netQuote is JsonConvert.SerializeObject(string): a JSON string literal
+// with Json.NET's default escaping (named escapes for \b \f \n \r \t,
+// lowercase \u00xx for other control characters and for U+0085, U+2028
+// and U+2029; '<', '>' and '&' left alone). Invalid UTF-8 becomes U+FFFD,
+// as .NET's UTF-8 decoding does.
+func netQuote(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for _, r := range s { // range yields U+FFFD for each invalid byte
+		writeNetRune(&b, r)
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func writeNetRune(b *strings.Builder, r rune) {
+	switch r {
+	case '"':
+		b.WriteString(`\"`)
+	case '\\':
+		b.WriteString(`\\`)
+	case '\b':
+		b.WriteString(`\b`)
+	case '\f':
+		b.WriteString(`\f`)
+	case '\n':
+		b.WriteString(`\n`)
+	case '\r':
+		b.WriteString(`\r`)
+	case '\t':
+		b.WriteString(`\t`)
+	default:
+		if r < 0x20 || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			fmt.Fprintf(b, `\u%04x`, r)
+			return
+		}
+		if r == utf8.RuneError {
+			b.WriteRune(utf8.RuneError)
+			return
+		}
+		b.WriteRune(r)
+	}
+}
+
+// jsonProperty is one top-level member of a JSON object, in document order.
+type jsonProperty struct {
+	name  string
+	value json.RawMessage
+}
+
+// bindingProperties reproduces the host's ApplyBindingData for a JSON
+// message: each top-level property becomes binding data; arrays and nulls
+// are dropped, objects stay objects, every other value becomes its .NET
+// string form (so numbers and booleans turn into strings, ISO dates into
+// "MM/dd/yyyy HH:mm:ss"). Only text starting with '{' and ending with '}'
+// after trimming is considered, as in the host's Utility.IsJson.
+func bindingProperties(body []byte) []jsonProperty {
+	t := bytes.TrimSpace(body)
+	if len(t) < 2 || t[0] != '{' || t[len(t)-1] != '}' {
+		return nil
+	}
+	props, err := objectMembers(t)
+	if err != nil {
+		return nil // the host ignores messages it cannot parse
+	}
+	var out []jsonProperty
+	for _, p := range props {
+		if v, ok := bindingValue(p.value); ok {
+			out = append(out, jsonProperty{p.name, v})
+		}
+	}
+	return out
+}
+
+// objectMembers lists a JSON object's members in order.
+func objectMembers(obj []byte) ([]jsonProperty, error) {
+	if !json.Valid(obj) {
+		return nil, fmt.Errorf("invalid JSON")
+	}
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	dec.UseNumber()
+	if _, err := dec.Token(); err != nil { // '{'
+		return nil, err
+	}
+	var props []jsonProperty
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		props = append(props, jsonProperty{tok.(string), v})
+	}
+	return props, nil
+}
+
+// bindingValue converts one property value; ok is false when the host
+// would drop it.
+func bindingValue(v json.RawMessage) (json.RawMessage, bool) {
+	switch v[0] {
+	case 'n', '[':
+		return nil, false
+	case '{':
+		var buf bytes.Buffer
+		if json.Compact(&buf, v) != nil {
+			return nil, false
+		}
+		return buf.Bytes(), true
+	case 't':
+		return quoteRaw("True"), true
+	case 'f':
+		return quoteRaw("False"), true
+	case '"':
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			return nil, false
+		}
+		return quoteRaw(netDateString(s)), true
+	default:
+		return quoteRaw(netNumber(string(v))), true
+	}
+}
+
+// quoteRaw is JsonConvert.SerializeObject(s) carried as a JSON string value.
+func quoteRaw(s string) json.RawMessage {
+	out, _ := json.Marshal(netQuote(s))
+	return out
+}
+
+// netNumber is (string)JValue for a JSON number: integers print in full,
+// other numbers as .NET prints a double.
+func netNumber(lit string) string {
+	if !strings.ContainsAny(lit, ".eE") {
+		if n, ok := new(big.Int).SetString(lit, 10); ok {
+			return n.String()
+		}
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil {
+		return lit
+	}
+	return netDouble(f)
+}
+
+// netDouble formats like .NET Core 3.0+ double.ToString(InvariantCulture):
+// shortest round-trip digits, scientific ("1E+15", "1E-05") when the
+// decimal exponent is at least 15 or below -5.
+func netDouble(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "∞"
+	case math.IsInf(f, -1):
+		return "-∞"
+	case f == 0 && math.Signbit(f):
+		return "-0"
+	case f == 0:
+		return "0"
+	}
+	sci := strconv.FormatFloat(f, 'e', -1, 64) // d.ddde±xx
+	mant, expStr, _ := strings.Cut(sci, "e")
+	exp, _ := strconv.Atoi(expStr)
+	if exp >= 15 || exp < -5 {
+		sign := "+"
+		if exp < 0 {
+			sign, exp = "-", -exp
+		}
+		return fmt.Sprintf("%sE%s%02d", mant, sign, exp)
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// netDateString returns s, or when Json.NET would have read s as a date
+// (ISO 8601 "yyyy-MM-ddTHH:mm:ss[.f][Z|±hh[:mm]]"), that date printed as
+// Convert.ToString(DateTime, InvariantCulture). Dates with an offset are
+// converted to local time by Json.NET; Azure hosts run in UTC, so UTC here.
+func netDateString(s string) string {
+	t, ok := parseNetISODate(s)
+	if !ok {
+		return s
+	}
+	return t.Format("01/02/2006 15:04:05")
+}
+
+func parseNetISODate(s string) (time.Time, bool) {
+	if len(s) < 19 || len(s) > 40 || s[0] < '0' || s[0] > '9' || s[10] != 'T' {
+		return time.Time{}, false
+	}
+	layouts := []string{
+		"2006-01-02T15:04:05.999999999Z07:00",
+		"2006-01-02T15:04:05.999999999Z0700",
+		"2006-01-02T15:04:05.999999999Z07",
+		"2006-01-02T15:04:05.999999999",
+	}
+	trimmed := strings.TrimRight(s, " \t\r\n")
+	for _, l := range layouts {
+		if t, err := time.Parse(l, trimmed); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}

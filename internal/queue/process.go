@@ -1,0 +1,139 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ackTimeout bounds one acknowledgement round trip.
+const ackTimeout = 10 * time.Second
+
+// process runs one delivery through the Azure queue processor's steps:
+// decode, skip-to-poison when over the dequeue limit, invoke, then delete,
+// release or move to poison.
+func (l *Listener) process(msg jetstream.Msg) {
+	m, err := l.message(msg)
+	if err != nil {
+		l.log.Error("queue message without metadata", "err", err)
+		_ = msg.Nak()
+		return
+	}
+	body, err := decodeText(m.Text, l.cfg.MessageEncoding)
+	if err != nil {
+		// Azure (extension v5) moves a message it cannot decode to the
+		// poison queue at once, without invoking the function.
+		l.toPoison(msg, m, err.Error())
+		return
+	}
+	m.Body = body
+	if m.DequeueCount > int64(l.cfg.MaxDequeueCount) {
+		l.toPoison(msg, m, "dequeue count above maxDequeueCount before processing")
+		return
+	}
+	if err := l.invoke(m); err != nil {
+		l.failed(msg, m, err)
+		return
+	}
+	l.ack(msg, m)
+}
+
+// message builds the Message for a delivery.
+func (l *Listener) message(msg jetstream.Msg) (*Message, error) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		return nil, err
+	}
+	m := fromStored(msg.Headers(), msg.Data(), meta.Sequence.Stream, l.s.opts.TTL, meta.Timestamp)
+	m.DequeueCount = int64(meta.NumDelivered)
+	m.NextVisibleTime = l.s.opts.Clock.Now().UTC().Add(l.s.opts.Lease)
+	m.PopReceipt = popReceipt(meta.Sequence.Stream, meta.NumDelivered)
+	return &m, nil
+}
+
+// invoke runs the handler, turning a panic into an error.
+func (l *Listener) invoke(m *Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panic: %v", r)
+		}
+	}()
+	return l.h(l.hctx, m)
+}
+
+// failed applies Azure's CompleteProcessingMessageAsync for a failure.
+func (l *Listener) failed(msg jetstream.Msg, m *Message, err error) {
+	l.log.Warn("queue handler failed", "id", m.ID, "dequeueCount", m.DequeueCount, "err", err)
+	switch {
+	case l.poison == "":
+		l.leave(msg) // no poison queue: stay invisible for the lease
+	case m.DequeueCount >= int64(l.cfg.MaxDequeueCount):
+		l.toPoison(msg, m, "handler failed maxDequeueCount times: "+err.Error())
+	default:
+		l.release(msg)
+	}
+}
+
+// release makes a failed message visible again after visibilityTimeout.
+func (l *Listener) release(msg jetstream.Msg) {
+	var err error
+	if l.cfg.VisibilityTimeout > 0 {
+		err = msg.NakWithDelay(l.cfg.VisibilityTimeout)
+	} else {
+		err = msg.Nak()
+	}
+	if err != nil {
+		l.log.Warn("queue release failed; message returns after the lease", "err", err)
+	}
+}
+
+// leave keeps a message invisible for a whole lease, as Azure does with
+// failures on a queue that has no poison queue.
+func (l *Listener) leave(msg jetstream.Msg) {
+	if err := msg.NakWithDelay(l.s.opts.Lease); err != nil {
+		l.log.Warn("queue release failed; message returns after the lease", "err", err)
+	}
+}
+
+// ack deletes the message (work-queue retention) and reports it acked.
+func (l *Listener) ack(msg jetstream.Msg, m *Message) {
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+	defer cancel()
+	if err := msg.DoubleAck(ctx); err != nil {
+		l.log.Warn("queue ack failed; message will be delivered again", "id", m.ID, "err", err)
+		return
+	}
+	if f := l.s.opts.OnAck; f != nil {
+		f(l.app, l.queue, m.Sequence)
+	}
+}
+
+// toPoison copies the message text and its provenance to the poison
+// queue, then deletes the original. The copy's id is derived from the
+// original's, so a copy retried after a crash is deduplicated.
+func (l *Listener) toPoison(msg jetstream.Msg, m *Message, reason string) {
+	if l.poison == "" {
+		l.leave(msg)
+		return
+	}
+	h := nats.Header{}
+	h.Set(hdrOriginalID, m.ID)
+	h.Set(hdrOriginalQueue, l.queue)
+	h.Set(hdrDequeueCount, strconv.FormatInt(m.DequeueCount, 10))
+	h.Set(hdrPoisonReason, reason)
+	id := derivedID("poison", l.app, l.queue, m.ID, strconv.FormatUint(m.Sequence, 10))
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+	defer cancel()
+	if _, err := l.s.Enqueue(ctx, l.app, l.poison, m.Text, WithID(id), Raw(), withHeader(h)); err != nil {
+		l.log.Error("queue poison copy failed; will retry", "id", m.ID, "err", err)
+		l.release(msg)
+		return
+	}
+	l.log.Warn(fmt.Sprintf("Message has reached MaxDequeueCount of %d. Moving message to queue '%s'.",
+		l.cfg.MaxDequeueCount, l.poison), "id", m.ID, "reason", reason)
+	l.ack(msg, m)
+}

@@ -1,0 +1,309 @@
+// Package queue gives function apps Azure Storage Queue semantics on the
+// region's NATS JetStream: one work-queue stream per queue per app,
+// message ids, dequeue counts, visibility timeouts, poison queues and the
+// queue trigger's batch/concurrency rules, so apps written for Azure queue
+// triggers and outputs run unmodified and their messages survive a
+// restart and can be mirrored to the standby region. DESIGN.md explains
+// the streams, subjects and consumers.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tandemhq/tandem/internal/broker"
+	"github.com/tandemhq/tandem/internal/clock"
+)
+
+// Defaults for Options.
+const (
+	DefaultTTL             = 7 * 24 * time.Hour // Azure's default message time-to-live
+	DefaultLease           = 10 * time.Minute   // the Azure listener's visibility lease
+	DefaultDuplicateWindow = 2 * time.Minute    // JetStream's default dedupe window
+	MaxTextSize            = 64 * 1024          // Azure's limit on a message's text
+	consumerName           = "worker"
+)
+
+// Errors callers can test with errors.Is.
+var (
+	ErrNotFound = errors.New("queue not found")
+	ErrTooLarge = errors.New("message text larger than 64 KiB")
+)
+
+// Options configures a Service.
+type Options struct {
+	Broker *broker.Broker
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// TTL is every message's time-to-live, enforced as the stream's MaxAge.
+	TTL time.Duration
+	// Lease is how long a delivered message stays invisible while its
+	// handler runs (the consumer's AckWait); listeners renew it at half-time.
+	Lease time.Duration
+	// DuplicateWindow is how long a message id is remembered for dedupe.
+	DuplicateWindow time.Duration
+	// OnAck, when set, is called after each message is acknowledged (done
+	// or moved to poison), with its stream sequence, so a standby region
+	// can record the ack floor and out-of-order acks.
+	OnAck func(app, queue string, seq uint64)
+}
+
+// Service owns the queues of every app in a region.
+type Service struct {
+	opts      Options
+	js        jetstream.JetStream
+	mu        sync.Mutex
+	streams   map[string]jetstream.Stream
+	configs   map[string]Config
+	listeners map[*Listener]struct{}
+}
+
+// New returns a Service on opts.Broker's JetStream.
+func New(opts Options) (*Service, error) {
+	if opts.Broker == nil {
+		return nil, errors.New("queue: Options.Broker is required")
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	setDefault(&opts.TTL, DefaultTTL)
+	setDefault(&opts.Lease, DefaultLease)
+	setDefault(&opts.DuplicateWindow, DefaultDuplicateWindow)
+	return &Service{
+		opts:      opts,
+		js:        opts.Broker.JetStream(),
+		streams:   map[string]jetstream.Stream{},
+		configs:   map[string]Config{},
+		listeners: map[*Listener]struct{}{},
+	}, nil
+}
+
+func setDefault(d *time.Duration, v time.Duration) {
+	if *d <= 0 {
+		*d = v
+	}
+}
+
+// SetConfig records an app's host.json extensions.queues; its
+// messageEncoding decides how Enqueue and EnqueueOutput store bodies and
+// how Peek decodes them. Apps without one use DefaultConfig (base64).
+func (s *Service) SetConfig(app string, cfg Config) error {
+	if err := validApp(app); err != nil {
+		return fmt.Errorf("queue set config: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("queue set config for app %s: %w", app, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.configs[app] = cfg
+	return nil
+}
+
+func (s *Service) config(app string) Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.configs[app]; ok {
+		return c
+	}
+	return DefaultConfig()
+}
+
+// StreamName is the JetStream stream holding app's queue in this region.
+func (s *Service) StreamName(app, queue string) string {
+	return s.opts.Broker.Name("Q", app, queue)
+}
+
+// Subject is the subject app's queue is stored under in this region.
+func (s *Service) Subject(app, queue string) string {
+	return s.opts.Broker.Subject("q", app, queue)
+}
+
+// Declare creates app's queue (its stream and durable consumer) if it does
+// not exist. Apps declare the queues their triggers and outputs name.
+func (s *Service) Declare(ctx context.Context, app, queue string) error {
+	_, err := s.ensure(ctx, app, queue)
+	return err
+}
+
+// ensure returns the queue's stream, creating stream and consumer once.
+func (s *Service) ensure(ctx context.Context, app, queue string) (jetstream.Stream, error) {
+	if err := validNames(app, queue); err != nil {
+		return nil, fmt.Errorf("queue declare: %w", err)
+	}
+	key := app + "/" + queue
+	s.mu.Lock()
+	st, ok := s.streams[key]
+	s.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	st, err := s.create(ctx, app, queue)
+	if err != nil {
+		return nil, fmt.Errorf("queue declare %s/%s: %w", app, queue, err)
+	}
+	s.mu.Lock()
+	s.streams[key] = st
+	s.mu.Unlock()
+	return st, nil
+}
+
+func (s *Service) create(ctx context.Context, app, queue string) (jetstream.Stream, error) {
+	st, err := s.js.CreateOrUpdateStream(ctx, s.streamConfig(app, queue))
+	if err != nil {
+		return nil, fmt.Errorf("stream: %w", err)
+	}
+	if _, err := st.CreateOrUpdateConsumer(ctx, s.consumerConfig()); err != nil {
+		return nil, fmt.Errorf("consumer: %w", err)
+	}
+	return st, nil
+}
+
+func (s *Service) streamConfig(app, queue string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        s.StreamName(app, queue),
+		Description: fmt.Sprintf("Azure Storage queue %q of app %q", queue, app),
+		Subjects:    []string{s.Subject(app, queue)},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		MaxAge:      s.opts.TTL,
+		Duplicates:  s.opts.DuplicateWindow,
+		Metadata:    map[string]string{"tandem.app": app, "tandem.queue": queue},
+	}
+}
+
+func (s *Service) consumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       consumerName,
+		Description:   "queue trigger listeners",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       s.opts.Lease,
+		MaxDeliver:    -1, // poison handling is ours, as in Azure
+		MaxAckPending: 10000,
+	}
+}
+
+// lookup returns an existing queue's stream or ErrNotFound.
+func (s *Service) lookup(ctx context.Context, app, queue string) (jetstream.Stream, error) {
+	if err := validNames(app, queue); err != nil {
+		return nil, err
+	}
+	st, err := s.js.Stream(ctx, s.StreamName(app, queue))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("%w: %s/%s", ErrNotFound, app, queue)
+	}
+	return st, err
+}
+
+// EnqueueOption adjusts one Enqueue or EnqueueOutput call.
+type EnqueueOption func(*enqueueOpts)
+
+type enqueueOpts struct {
+	id, seed string
+	raw      bool
+	header   nats.Header
+}
+
+// WithID stores the message under id (a GUID) instead of a fresh one;
+// enqueueing the same id again within the dedupe window stores nothing.
+func WithID(id string) EnqueueOption { return func(o *enqueueOpts) { o.id = id } }
+
+// WithIDSeed makes EnqueueOutput derive each message's id from seed, the
+// queue and the message's index, so retrying the same outputs (same seed,
+// e.g. the trigger message id and function name) is deduplicated.
+func WithIDSeed(seed string) EnqueueOption { return func(o *enqueueOpts) { o.seed = seed } }
+
+// Raw stores body as the message text as is, without messageEncoding (as
+// a producer that does not base64-encode would).
+func Raw() EnqueueOption { return func(o *enqueueOpts) { o.raw = true } }
+
+func withHeader(h nats.Header) EnqueueOption { return func(o *enqueueOpts) { o.header = h } }
+
+// Enqueue stores body in app's queue, creating the queue on first use.
+// The body is encoded per the app's messageEncoding unless Raw is given.
+func (s *Service) Enqueue(ctx context.Context, app, queue string, body []byte, opts ...EnqueueOption) (Message, error) {
+	var o enqueueOpts
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.id == "" {
+		o.id = newID()
+	}
+	if err := validID(o.id); err != nil {
+		return Message{}, fmt.Errorf("enqueue: %w", err)
+	}
+	m, err := s.publish(ctx, app, queue, body, o)
+	if err != nil {
+		return Message{}, fmt.Errorf("enqueue to %s/%s: %w", app, queue, err)
+	}
+	return m, nil
+}
+
+// EnqueueOutput writes the value a handler returned for a queue output
+// binding, with the binding's value semantics (see OutputMessages).
+func (s *Service) EnqueueOutput(ctx context.Context, app, queue string, value json.RawMessage, opts ...EnqueueOption) ([]Message, error) {
+	bodies, err := OutputMessages(value)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue output to %s/%s: %w", app, queue, err)
+	}
+	var o enqueueOpts
+	for _, f := range opts {
+		f(&o)
+	}
+	out := make([]Message, 0, len(bodies))
+	for i, b := range bodies {
+		id := newID()
+		if o.seed != "" {
+			id = derivedID(o.seed, queue, fmt.Sprint(i))
+		}
+		m, err := s.Enqueue(ctx, app, queue, b, WithID(id), func(e *enqueueOpts) { e.raw = o.raw })
+		if err != nil {
+			return out, fmt.Errorf("enqueue output message %d: %w", i, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// publish stores one message and returns it as stored.
+func (s *Service) publish(ctx context.Context, app, queue string, body []byte, o enqueueOpts) (Message, error) {
+	if _, err := s.ensure(ctx, app, queue); err != nil {
+		return Message{}, err
+	}
+	enc := s.config(app).MessageEncoding
+	text := body
+	if !o.raw {
+		text = encodeText(body, enc)
+	}
+	if len(text) > MaxTextSize {
+		return Message{}, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(text))
+	}
+	now := s.opts.Clock.Now().UTC()
+	msg := &nats.Msg{Subject: s.Subject(app, queue), Data: text, Header: nats.Header{}}
+	for k, v := range o.header {
+		msg.Header[k] = v
+	}
+	msg.Header.Set(nats.MsgIdHdr, o.id)
+	msg.Header.Set(hdrInserted, now.Format(time.RFC3339Nano))
+	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(s.StreamName(app, queue)))
+	if err != nil {
+		return Message{}, fmt.Errorf("publish: %w", err)
+	}
+	m := fromStored(msg.Header, text, ack.Sequence, s.opts.TTL, now)
+	m.Body, m.Duplicate = body, ack.Duplicate
+	if o.raw {
+		m.Body, _ = decodeText(text, enc) // nil when the text does not decode
+	}
+	return m, nil
+}
