@@ -1,0 +1,190 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Outcome classifies one attempt.
+type Outcome int
+
+// The outcomes of an attempt.
+const (
+	OK         Outcome = iota // a response that is not 502/503/504
+	NotSent                   // never left: connect refused, connect timeout
+	NoResponse                // sent, then the connection closed or reset
+	Timeout                   // sent, no response headers in time
+	BadStatus                 // 502, 503 or 504 from the endpoint
+	Canceled                  // the client went away
+)
+
+func (o Outcome) String() string {
+	return [...]string{"ok", "not-sent", "no-response", "timeout", "bad-status", "canceled"}[o]
+}
+
+// Failed reports whether the outcome counts against the endpoint.
+func (o Outcome) Failed() bool { return o != OK && o != Canceled }
+
+// Retryable is the retry rule: may a request with these properties go to
+// the next endpoint after outcome o? replayable means its body (if any) is
+// buffered; bodyRead that a streamed body was already partly consumed.
+func Retryable(o Outcome, idempotent, replayable, bodyRead bool) bool {
+	switch o {
+	case NotSent:
+		return replayable || !bodyRead
+	case NoResponse, Timeout, BadStatus:
+		return idempotent && replayable
+	default:
+		return false
+	}
+}
+
+// retrier is the ReverseProxy's transport: it walks the request's targets.
+type retrier struct{ p *Proxy }
+
+func (rt *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
+	st, _ := req.Context().Value(stateKey{}).(*state)
+	if st == nil {
+		return nil, errors.New("proxy: request without routing state")
+	}
+	n := min(len(st.targets), rt.p.opts.Attempts)
+	var lastErr error
+	for i := 0; i < n; i++ {
+		t := st.targets[i]
+		resp, o, err := rt.attempt(req, st, t)
+		last := i == n-1
+		if o == OK || o == Canceled || !Retryable(o, st.idempotent, st.replayable, st.bodyRead()) || (last && resp != nil) {
+			return rt.finish(st, t, resp, err)
+		}
+		if resp != nil {
+			drain(resp)
+		}
+		lastErr = err
+	}
+	if lastErr == nil {
+		lastErr = errors.New("every endpoint answered 502, 503 or 504")
+	}
+	return nil, lastErr
+}
+
+func (rt *retrier) finish(st *state, t Target, resp *http.Response, err error) (*http.Response, error) {
+	if resp != nil {
+		st.served, st.status = t.Name, resp.StatusCode
+	}
+	return resp, err
+}
+
+// attempt sends req to t once and classifies what happened.
+func (rt *retrier) attempt(req *http.Request, st *state, t Target) (*http.Response, Outcome, error) {
+	var gotConn atomic.Bool
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) }}
+	out := req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	out.URL = targetURL(t.URL, req.URL)
+	setBody(out, st)
+	start := time.Now()
+	resp, err := t.Transport.RoundTrip(out)
+	o := classify(req.Context(), resp, err, gotConn.Load() || st.bodyRead())
+	if err != nil {
+		err = fmt.Errorf("%s: %w", t.Name, err)
+	}
+	st.tried = append(st.tried, attemptLog{target: t.Name, outcome: o, err: errString(err, resp)})
+	if rt.p.opts.Report != nil && o != Canceled {
+		rt.p.opts.Report(t, o, time.Since(start))
+	}
+	return resp, o, err
+}
+
+func setBody(out *http.Request, st *state) {
+	switch {
+	case st.buffered != nil:
+		buf := st.buffered
+		out.Body = io.NopCloser(bytes.NewReader(buf))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+	case st.body != nil:
+		out.Body = st.body
+	}
+}
+
+func classify(ctx context.Context, resp *http.Response, err error, maybeSent bool) Outcome {
+	switch {
+	case err == nil && isBadStatus(resp.StatusCode):
+		return BadStatus
+	case err == nil:
+		return OK
+	case ctx.Err() != nil:
+		return Canceled
+	case !maybeSent:
+		return NotSent
+	case isTimeout(err):
+		return Timeout
+	default:
+		return NoResponse
+	}
+}
+
+func isBadStatus(code int) bool {
+	return code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, os.ErrDeadlineExceeded) || strings.Contains(err.Error(), "timeout awaiting response headers")
+}
+
+func errString(err error, resp *http.Response) string {
+	if err != nil {
+		return err.Error()
+	}
+	if resp != nil && isBadStatus(resp.StatusCode) {
+		return resp.Status
+	}
+	return ""
+}
+
+func targetURL(base, in *url.URL) *url.URL {
+	u := *in
+	u.Scheme, u.Host = base.Scheme, base.Host
+	if base.Path != "" && base.Path != "/" {
+		u.Path = strings.TrimSuffix(base.Path, "/") + "/" + strings.TrimPrefix(in.Path, "/")
+		u.RawPath = ""
+	}
+	return &u
+}
+
+// drain discards a response that will be replaced by a retry, reading a
+// little so its connection can be reused.
+func drain(resp *http.Response) {
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	_ = resp.Body.Close()
+}
+
+// trackedBody is a streamed request body shared by the attempts: it
+// records whether any byte was read and ignores Close, so an attempt that
+// never connected leaves it whole for the next one.
+type trackedBody struct {
+	r    io.Reader
+	read atomic.Bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	b.read.Store(true)
+	return b.r.Read(p)
+}
+
+func (b *trackedBody) Close() error { return nil }
+
+func (st *state) bodyRead() bool { return st.body != nil && st.body.read.Load() }

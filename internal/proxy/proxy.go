@@ -1,0 +1,213 @@
+// Package proxy is the traffic manager's L7 reverse proxy. It exists so that
+// failover costs clients nothing they could not have lost anyway: a request
+// goes to the endpoint the routing method prefers and, when that endpoint
+// fails in a way that makes a second try safe, to the next one. The rules:
+//
+//   - a request that never left (connect refused, connect timeout) moves to
+//     the next endpoint whatever its method;
+//   - an idempotent request (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any
+//     request with an Idempotency-Key header) whose body fits in MaxBodyBytes
+//     is also retried on an empty reply, a response timeout, 502, 503 or 504;
+//   - anything else that may have reached a region (a POST without an
+//     Idempotency-Key, a body too large to replay) is never sent twice.
+//
+// Bodies stream in both directions (only replayable bodies under the limit
+// are buffered); SSE flushes at once and WebSocket upgrades pass through.
+// Each attempt's outcome is reported so the caller can mark endpoints down
+// from live traffic.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"time"
+)
+
+// Target is one endpoint a request may be sent to.
+type Target struct {
+	Name      string
+	URL       *url.URL // scheme, host and optional path prefix
+	Transport http.RoundTripper
+}
+
+// Picker chooses the endpoints for a request, best first. An error (or no
+// target) answers 503 with the error's text: every endpoint is down.
+type Picker interface {
+	Pick(r *http.Request) ([]Target, error)
+}
+
+// Options configures a Proxy.
+type Options struct {
+	Picker       Picker
+	MaxBodyBytes int64 // largest body buffered so a request can be replayed
+	Attempts     int   // most endpoints tried per request (default 3)
+	// Report is told the outcome of every attempt (for passive outlier
+	// detection and metrics). A client that went away is not reported.
+	Report func(t Target, o Outcome, d time.Duration)
+	// Done is told how each request ended: the endpoint that answered
+	// (empty when none did), the status sent to the client and the time.
+	Done   func(endpoint string, status int, d time.Duration)
+	Logger *slog.Logger
+}
+
+// Proxy is an http.Handler that forwards to the targets a Picker chooses.
+type Proxy struct {
+	opts Options
+	rp   *httputil.ReverseProxy
+}
+
+// New returns a Proxy.
+func New(opts Options) *Proxy {
+	if opts.Attempts <= 0 {
+		opts.Attempts = 3
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	p := &Proxy{opts: opts}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:       rewrite,
+		Transport:     &retrier{p: p},
+		ErrorHandler:  p.serveError,
+		ErrorLog:      slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
+		FlushInterval: 0, // flush at once for SSE and unknown lengths (ReverseProxy rule)
+	}
+	return p
+}
+
+// rewrite sets X-Forwarded-For/Host/Proto from this hop and keeps the
+// client's Host header, so regions see the public name.
+func rewrite(pr *httputil.ProxyRequest) {
+	pr.SetXForwarded()
+	pr.Out.Host = pr.In.Host
+}
+
+type stateKey struct{}
+
+// state is one request's journey across attempts.
+type state struct {
+	targets    []Target
+	idempotent bool
+	buffered   []byte // replayable body, nil when streamed or empty
+	replayable bool
+	body       *trackedBody // streamed body, nil when buffered or empty
+	tried      []attemptLog
+	served     string
+	status     int
+}
+
+type attemptLog struct {
+	target  string
+	outcome Outcome
+	err     string
+}
+
+// ServeHTTP forwards r.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	st := &state{}
+	defer func() { p.done(st, start) }()
+	targets, err := p.opts.Picker.Pick(r)
+	if err == nil && len(targets) == 0 {
+		err = errors.New("no endpoint is available")
+	}
+	if err != nil {
+		st.status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
+		writeError(w, st.status, "no healthy endpoint: "+err.Error(), nil)
+		return
+	}
+	st.targets = targets
+	st.idempotent = Idempotent(r)
+	if err := p.prepareBody(r, st); err != nil {
+		st.status = http.StatusBadRequest
+		writeError(w, st.status, "read request body: "+err.Error(), nil)
+		return
+	}
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	if st.status == 0 {
+		st.status = http.StatusOK // upgraded or streamed without a recorded status
+	}
+}
+
+func (p *Proxy) done(st *state, start time.Time) {
+	if p.opts.Done != nil {
+		p.opts.Done(st.served, st.status, time.Since(start))
+	}
+}
+
+// Idempotent reports whether r may be sent twice: an idempotent method, or
+// any method carrying an Idempotency-Key header.
+func Idempotent(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return r.Header.Get("Idempotency-Key") != "" || r.Header.Get("X-Idempotency-Key") != ""
+}
+
+// prepareBody buffers a replayable request's body when it fits the limit;
+// otherwise the body streams and is tracked so an attempt that never read
+// it can still move on.
+func (p *Proxy) prepareBody(r *http.Request, st *state) error {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		st.replayable = true
+		return nil
+	}
+	if !st.idempotent || r.ContentLength > p.opts.MaxBodyBytes {
+		st.body = &trackedBody{r: r.Body}
+		return nil
+	}
+	buf, err := io.ReadAll(io.LimitReader(r.Body, p.opts.MaxBodyBytes+1))
+	if err != nil {
+		return err
+	}
+	if int64(len(buf)) > p.opts.MaxBodyBytes {
+		st.body = &trackedBody{r: io.MultiReader(bytes.NewReader(buf), r.Body)}
+		return nil
+	}
+	st.buffered, st.replayable = buf, true
+	r.ContentLength = int64(len(buf))
+	r.Body = io.NopCloser(bytes.NewReader(buf))
+	return nil
+}
+
+// serveError answers when no attempt produced a response.
+func (p *Proxy) serveError(w http.ResponseWriter, r *http.Request, err error) {
+	st, _ := r.Context().Value(stateKey{}).(*state)
+	if st == nil {
+		st = &state{}
+	}
+	code := http.StatusBadGateway
+	if len(st.tried) > 0 && st.tried[len(st.tried)-1].outcome == Timeout {
+		code = http.StatusGatewayTimeout
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		code = 499 // client closed the request; nothing reaches it anyway
+	}
+	st.status = code
+	p.opts.Logger.Debug("proxy: no response", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, code, "no endpoint answered: "+err.Error(), st.tried)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string, tried []attemptLog) {
+	body := map[string]any{"error": msg}
+	if len(tried) > 0 {
+		var ts []map[string]string
+		for _, a := range tried {
+			ts = append(ts, map[string]string{"endpoint": a.target, "outcome": a.outcome.String(), "error": a.err})
+		}
+		body["attempts"] = ts
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(body)
+}

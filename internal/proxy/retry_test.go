@@ -1,0 +1,270 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// backend is a real HTTP server on loopback that counts arrivals and
+// misbehaves on demand.
+type backend struct {
+	name     string
+	srv      *httptest.Server
+	arrivals atomic.Int64
+	mode     atomic.Value // string: ok, die, die-after-body, 503, hang
+	release  chan struct{}
+	lastBody atomic.Value // string
+}
+
+func newBackend(t *testing.T, name, mode string) *backend {
+	t.Helper()
+	b := &backend{name: name, release: make(chan struct{})}
+	b.mode.Store(mode)
+	b.srv = httptest.NewServer(http.HandlerFunc(b.serve))
+	t.Cleanup(func() { close(b.release); b.srv.Close() })
+	return b
+}
+
+func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
+	b.arrivals.Add(1)
+	switch b.mode.Load().(string) {
+	case "die": // reads part of the body then the process "dies": connection closed, no reply
+		_, _ = io.CopyN(io.Discard, r.Body, 3)
+		hijackClose(w)
+		return
+	case "503":
+		http.Error(w, "draining", http.StatusServiceUnavailable)
+		return
+	case "hang":
+		select {
+		case <-b.release:
+		case <-r.Context().Done():
+		}
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	b.lastBody.Store(string(body))
+	w.Header().Set("X-Backend", b.name)
+	w.Header().Set("X-Seen-XFF", r.Header.Get("X-Forwarded-For"))
+	w.Header().Set("X-Seen-Proto", r.Header.Get("X-Forwarded-Proto"))
+	w.Header().Set("X-Seen-Host", r.Header.Get("X-Forwarded-Host")+"|"+r.Host)
+	_, _ = w.Write([]byte(b.name))
+}
+
+func hijackClose(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err == nil {
+		_ = conn.Close()
+	}
+}
+
+// refusedURL is an address nothing listens on.
+func refusedURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return "http://" + addr
+}
+
+// listPicker hands out a fixed list: the proxy's input, not a stand-in for
+// the traffic manager's router (tested with the router in internal/traffic).
+type listPicker []Target
+
+func (l listPicker) Pick(*http.Request) ([]Target, error) { return l, nil }
+
+func targets(t *testing.T, responseTimeout time.Duration, urls ...string) listPicker {
+	t.Helper()
+	var ts listPicker
+	for i, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := NewTransport(TransportOptions{ConnectTimeout: time.Second, ResponseTimeout: responseTimeout})
+		t.Cleanup(tr.CloseIdleConnections)
+		ts = append(ts, Target{Name: []string{"first", "second", "third"}[i], URL: u, Transport: tr})
+	}
+	return ts
+}
+
+type reports struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (r *reports) add(t Target, o Outcome, _ time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.list = append(r.list, t.Name+":"+o.String())
+}
+
+func (r *reports) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.list, ",")
+}
+
+func startProxy(t *testing.T, p Picker, maxBody int64, rep *reports) string {
+	t.Helper()
+	px := New(Options{Picker: p, MaxBodyBytes: maxBody, Report: rep.add})
+	srv := httptest.NewServer(px)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestRetryRulesMethodByMethod(t *testing.T) {
+	big := strings.Repeat("x", 2048)
+	cases := []struct {
+		name        string
+		method      string
+		idemKey     bool
+		body        string
+		fault       string // first endpoint: refused, die, 503, hang
+		wantStatus  int
+		wantFirst   int64 // arrivals at the faulty endpoint
+		wantSecond  int64 // arrivals at the healthy one
+		wantReports string
+	}{
+		{"GET refused", "GET", false, "", "refused", 200, 0, 1, "first:not-sent,second:ok"},
+		{"POST refused moves on", "POST", false, "payload", "refused", 200, 0, 1, "first:not-sent,second:ok"},
+		{"POST large refused moves on", "POST", false, big, "refused", 200, 0, 1, "first:not-sent,second:ok"},
+		{"GET empty reply", "GET", false, "", "die", 200, 1, 1, "first:no-response,second:ok"},
+		{"HEAD empty reply", "HEAD", false, "", "die", 200, 1, 1, "first:no-response,second:ok"},
+		{"OPTIONS empty reply", "OPTIONS", false, "", "die", 200, 1, 1, "first:no-response,second:ok"},
+		{"PUT empty reply", "PUT", false, "payload", "die", 200, 1, 1, "first:no-response,second:ok"},
+		{"DELETE empty reply", "DELETE", false, "", "die", 200, 1, 1, "first:no-response,second:ok"},
+		{"PUT too large not retried", "PUT", false, big, "die", 502, 1, 0, "first:no-response"},
+		{"POST dies mid-request sent once", "POST", false, "payload", "die", 502, 1, 0, "first:no-response"},
+		{"PATCH dies mid-request sent once", "PATCH", false, "payload", "die", 502, 1, 0, "first:no-response"},
+		{"POST with Idempotency-Key retried", "POST", true, "payload", "die", 200, 1, 1, "first:no-response,second:ok"},
+		{"GET 503 retried", "GET", false, "", "503", 200, 1, 1, "first:bad-status,second:ok"},
+		{"POST 503 not retried", "POST", false, "payload", "503", 503, 1, 0, "first:bad-status"},
+		{"GET response timeout retried", "GET", false, "", "hang", 200, 1, 1, "first:timeout,second:ok"},
+		{"POST response timeout not retried", "POST", false, "payload", "hang", 504, 1, 0, "first:timeout"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			good := newBackend(t, "second", "ok")
+			var faulty *backend
+			first := refusedURL(t)
+			if c.fault != "refused" {
+				faulty = newBackend(t, "first", c.fault)
+				first = faulty.srv.URL
+			}
+			rep := &reports{}
+			base := startProxy(t, targets(t, 300*time.Millisecond, first, good.srv.URL), 1024, rep)
+			req, _ := http.NewRequest(c.method, base+"/x", strings.NewReader(c.body))
+			if c.body == "" {
+				req.Body = nil
+			}
+			if c.idemKey {
+				req.Header.Set("Idempotency-Key", "k1")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.wantStatus {
+				t.Errorf("status %d, want %d", resp.StatusCode, c.wantStatus)
+			}
+			if faulty != nil && faulty.arrivals.Load() != c.wantFirst {
+				t.Errorf("faulty endpoint saw %d arrivals, want %d", faulty.arrivals.Load(), c.wantFirst)
+			}
+			if got := good.arrivals.Load(); got != c.wantSecond {
+				t.Errorf("healthy endpoint saw %d arrivals, want %d", got, c.wantSecond)
+			}
+			if got := rep.String(); got != c.wantReports {
+				t.Errorf("reports %q, want %q", got, c.wantReports)
+			}
+			if c.wantSecond == 1 && c.method != "HEAD" && c.body != "" && good.lastBody.Load() != c.body {
+				t.Errorf("retried body arrived as %q", good.lastBody.Load())
+			}
+		})
+	}
+}
+
+func TestRetryableTable(t *testing.T) {
+	cases := []struct {
+		o                          Outcome
+		idem, replayable, bodyRead bool
+		want                       bool
+	}{
+		{NotSent, false, false, false, true},
+		{NotSent, false, false, true, false},
+		{NoResponse, true, true, false, true},
+		{NoResponse, true, false, true, false},
+		{NoResponse, false, true, false, false},
+		{Timeout, true, true, false, true},
+		{BadStatus, false, true, false, false},
+		{OK, true, true, false, false},
+		{Canceled, true, true, false, false},
+	}
+	for _, c := range cases {
+		if got := Retryable(c.o, c.idem, c.replayable, c.bodyRead); got != c.want {
+			t.Errorf("Retryable(%v, idem=%v, replayable=%v, read=%v) = %v", c.o, c.idem, c.replayable, c.bodyRead, got)
+		}
+	}
+}
+
+func TestAllEndpointsFailing(t *testing.T) {
+	rep := &reports{}
+	base := startProxy(t, targets(t, time.Second, refusedURL(t), refusedURL(t)), 1024, rep)
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || !bytes.Contains(body, []byte("not-sent")) {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+}
+
+type errPicker struct{ err error }
+
+func (e errPicker) Pick(*http.Request) ([]Target, error) { return nil, e.err }
+
+func TestNoHealthyEndpointIs503(t *testing.T) {
+	base := startProxy(t, errPicker{context.DeadlineExceeded}, 0, &reports{})
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !bytes.Contains(body, []byte("no healthy endpoint")) || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+}
+
+func TestForwardedHeaders(t *testing.T) {
+	b := newBackend(t, "only", "ok")
+	base := startProxy(t, targets(t, time.Second, b.srv.URL), 1024, &reports{})
+	req, _ := http.NewRequest("GET", base+"/", nil)
+	req.Host = "app.tandem.local"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h := resp.Header
+	if h.Get("X-Seen-XFF") != "127.0.0.1" || h.Get("X-Seen-Proto") != "http" || h.Get("X-Seen-Host") != "app.tandem.local|app.tandem.local" {
+		t.Fatalf("forwarded headers: xff=%q proto=%q host=%q", h.Get("X-Seen-XFF"), h.Get("X-Seen-Proto"), h.Get("X-Seen-Host"))
+	}
+}
