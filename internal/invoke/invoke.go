@@ -71,6 +71,9 @@ func (iv *Invoker) App() *funcapp.App { return iv.opts.App }
 type Trigger struct {
 	Value    json.RawMessage // Data[<trigger binding name>]
 	Metadata map[string]any
+	// Expressions are extra binding-expression values that are not sent
+	// as Metadata, such as {queueTrigger}.
+	Expressions Expressions
 }
 
 // Result is a finished payload-mode invocation.
@@ -103,6 +106,9 @@ func (iv *Invoker) invoke(ctx context.Context, fn *funcapp.Function, t Trigger, 
 	ctx, cancel := iv.withTimeout(ctx)
 	defer cancel()
 	exprs := ExpressionsFrom(t.Metadata)
+	for k, v := range t.Expressions {
+		exprs[k] = v
+	}
 	p := Payload{Data: map[string]json.RawMessage{fn.Trigger().Name: t.Value}, Metadata: t.Metadata}
 	if err := iv.inputs(ctx, fn, exprs, p.Data); err != nil {
 		return nil, iv.fail(id, http.StatusInternalServerError, err)

@@ -141,9 +141,26 @@ func ExpressionsFrom(md map[string]any) Expressions {
 			e[k] = x
 		case float64, int, int64, bool, json.Number:
 			e[k] = fmt.Sprint(x)
+		case json.RawMessage:
+			var v any
+			if json.Unmarshal(x, &v) == nil {
+				if s, ok := scalar(v); ok {
+					e[k] = s
+				}
+			}
 		}
 	}
 	return e
+}
+
+func scalar(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case float64, bool:
+		return fmt.Sprint(x), true
+	}
+	return "", false
 }
 
 // Resolve replaces every {name} in s. Names match case-insensitively;
