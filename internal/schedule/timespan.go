@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// maxDaysSpan is the largest day count a .NET TimeSpan holds.
-const maxDaysSpan = 10675199
+// maxDaysSpan bounds the day count so the interval fits a time.Duration
+// (about 292 years; .NET allows 10675199 days, which no timer needs).
+const maxDaysSpan = 106750
 
 // parseTimeSpan reads the .NET TimeSpan forms Azure's TimerTrigger accepts
 // through TimeSpan.TryParse: "d", "hh:mm", "hh:mm:ss", "d.hh:mm",
