@@ -32,61 +32,67 @@ func (e Entity) MarshalJSON() ([]byte, error) {
 }
 
 func appendEntity(b []byte, e Entity, o encodeOptions) []byte {
-	b = append(b, '{')
-	first := true
-	field := func(name string) {
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = appendString(b, name)
-		b = append(b, ':')
-	}
+	w := &objectWriter{b: append(b, '{')}
 	if o.metadataURL != "" && !o.noMetadata {
-		field("odata.metadata")
-		b = appendString(b, o.metadataURL)
+		w.key("odata.metadata")
+		w.b = appendString(w.b, o.metadataURL)
 	}
 	if e.ETag != "" && !o.noMetadata && !o.stored {
-		field("odata.etag")
-		b = appendString(b, e.ETag)
+		w.key("odata.etag")
+		w.b = appendString(w.b, e.ETag)
 	}
-	b = appendSystem(b, e, o, field)
+	w.system(e, o)
 	for _, name := range propertyNames(e, o) {
-		b = appendProperty(b, name, e.Properties, o, field)
+		w.property(name, e.Properties, o)
 	}
-	return append(b, '}')
+	return append(w.b, '}')
 }
 
-func appendSystem(b []byte, e Entity, o encodeOptions, field func(string)) []byte {
+// objectWriter appends the members of one JSON object.
+type objectWriter struct {
+	b []byte
+	n int
+}
+
+func (w *objectWriter) key(name string) {
+	if w.n > 0 {
+		w.b = append(w.b, ',')
+	}
+	w.n++
+	w.b = appendString(w.b, name)
+	w.b = append(w.b, ':')
+}
+
+func (w *objectWriter) system(e Entity, o encodeOptions) {
 	if wanted(o, "PartitionKey") {
-		field("PartitionKey")
-		b = appendString(b, e.PartitionKey)
+		w.key("PartitionKey")
+		w.b = appendString(w.b, e.PartitionKey)
 	}
 	if wanted(o, "RowKey") {
-		field("RowKey")
-		b = appendString(b, e.RowKey)
+		w.key("RowKey")
+		w.b = appendString(w.b, e.RowKey)
 	}
 	if !e.Timestamp.IsZero() && wanted(o, "Timestamp") {
-		field("Timestamp")
-		b = appendString(b, e.Timestamp.UTC().Format(DateTimeFormat))
+		w.key("Timestamp")
+		w.b = appendString(w.b, e.Timestamp.UTC().Format(DateTimeFormat))
 	}
-	return b
 }
 
-// appendProperty writes one property; a selected property the entity does
-// not have is written as null, as Azure does.
-func appendProperty(b []byte, name string, props map[string]Value, o encodeOptions, field func(string)) []byte {
+// property writes one property; a selected property the entity does not
+// have is written as null, as Azure does.
+func (w *objectWriter) property(name string, props map[string]Value, o encodeOptions) {
 	v, ok := props[name]
 	if !ok {
-		field(name)
-		return append(b, "null"...)
+		w.key(name)
+		w.b = append(w.b, "null"...)
+		return
 	}
 	if t := annotation(v); t != "" && !o.noMetadata {
-		field(name + "@odata.type")
-		b = appendString(b, string(t))
+		w.key(name + "@odata.type")
+		w.b = appendString(w.b, string(t))
 	}
-	field(name)
-	return appendValue(b, v)
+	w.key(name)
+	w.b = appendValue(w.b, v)
 }
 
 func wanted(o encodeOptions, name string) bool {

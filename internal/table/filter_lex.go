@@ -72,7 +72,7 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isIdentStart(r rune) bool { return unicode.IsLetter(r) || r == '_' }
 func isIdentPart(r rune) bool  { return isIdentStart(r) || unicode.IsDigit(r) }
 
-// quoted reads a '...' string at l.pos; ” inside stands for one quote.
+// quoted reads a quoted string at l.pos; a doubled quote stands for one.
 func (l *lexer) quoted() (string, error) {
 	start := l.pos
 	l.pos++

@@ -208,7 +208,7 @@ func BindingFilter(partitionKey, filter string) string {
 	return pkFilter + " and (" + filter + ")"
 }
 
-// QuoteString writes s as an OData string literal (” for each quote).
+// QuoteString writes s as an OData string literal, doubling each quote.
 func QuoteString(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }

@@ -107,7 +107,7 @@ func skipComma(rest string) (string, error) {
 	return rest[1:], nil
 }
 
-// readQuoted reads a leading '...' literal (” is a quote) and returns the
+// readQuoted reads a leading quoted literal (a doubled quote is one quote) and returns the
 // value and what follows it.
 func readQuoted(s string) (string, string, error) {
 	if !strings.HasPrefix(s, "'") {
