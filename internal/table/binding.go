@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -78,9 +79,27 @@ func bindingEntity(raw map[string]json.RawMessage, pk, rk string) (Entity, error
 		delete(raw, name)
 	}
 	delete(raw, "Timestamp")
+	annotateBigIntegers(raw)
 	e, err := entityFromRaw(raw, false)
 	e.PartitionKey, e.RowKey = pk, rk
 	return e, err
+}
+
+// annotateBigIntegers types integers beyond Int32 as Int64 (the newer
+// extension stores every JSON integer as Int64; the classic one fails on
+// them), instead of the Double the REST API infers.
+func annotateBigIntegers(raw map[string]json.RawMessage) {
+	for name, r := range raw {
+		if _, typed := raw[name+"@odata.type"]; typed || strings.Contains(name, "@") {
+			continue
+		}
+		if _, err := strconv.ParseInt(string(r), 10, 32); err == nil {
+			continue
+		}
+		if _, err := strconv.ParseInt(string(r), 10, 64); err == nil {
+			raw[name+"@odata.type"] = json.RawMessage(`"Edm.Int64"`)
+		}
+	}
 }
 
 // scalarText reads a key given as a JSON string (or, leniently, a number

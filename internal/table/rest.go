@@ -1,6 +1,7 @@
 package table
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -193,8 +194,11 @@ func writeError(w http.ResponseWriter, e *Error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	data, _ := json.Marshal(v)
-	writeRaw(w, status, data, "application/json;odata=minimalmetadata;streaming=true;charset=utf-8")
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	writeRaw(w, status, bytes.TrimSpace(buf.Bytes()), "application/json;odata=minimalmetadata;streaming=true;charset=utf-8")
 }
 
 func writeRaw(w http.ResponseWriter, status int, data []byte, contentType string) {
