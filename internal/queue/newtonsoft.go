@@ -166,7 +166,7 @@ func netNumber(lit string) string {
 
 // netDouble formats like .NET Core 3.0+ double.ToString(InvariantCulture):
 // shortest round-trip digits, scientific ("1E+15", "1E-05") when the
-// decimal exponent is at least 15 or below -5.
+// decimal exponent is at least 15 or at most -5.
 func netDouble(f float64) string {
 	switch {
 	case math.IsInf(f, 1):
@@ -181,7 +181,7 @@ func netDouble(f float64) string {
 	sci := strconv.FormatFloat(f, 'e', -1, 64) // d.ddde±xx
 	mant, expStr, _ := strings.Cut(sci, "e")
 	exp, _ := strconv.Atoi(expStr)
-	if exp >= 15 || exp < -5 {
+	if exp >= 15 || exp <= -5 {
 		sign := "+"
 		if exp < 0 {
 			sign, exp = "-", -exp

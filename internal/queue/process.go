@@ -23,6 +23,12 @@ func (l *Listener) process(msg jetstream.Msg) {
 		_ = msg.Nak()
 		return
 	}
+	if l.hctx.Err() != nil {
+		// Stop gave up waiting: hand the message back untouched once the
+		// last pull (at most pollWait long) has ended.
+		_ = msg.NakWithDelay(l.pollWait())
+		return
+	}
 	body, err := decodeText(m.Text, l.cfg.MessageEncoding)
 	if err != nil {
 		// Azure (extension v5) moves a message it cannot decode to the
@@ -32,7 +38,7 @@ func (l *Listener) process(msg jetstream.Msg) {
 	}
 	m.Body = body
 	if m.DequeueCount > int64(l.cfg.MaxDequeueCount) {
-		l.toPoison(msg, m, "dequeue count above maxDequeueCount before processing")
+		l.toPoison(msg, m, fmt.Sprintf("dequeue count %d above maxDequeueCount before processing", m.DequeueCount))
 		return
 	}
 	if err := l.invoke(m); err != nil {
@@ -133,7 +139,7 @@ func (l *Listener) toPoison(msg jetstream.Msg, m *Message, reason string) {
 		l.release(msg)
 		return
 	}
-	l.log.Warn(fmt.Sprintf("Message has reached MaxDequeueCount of %d. Moving message to queue '%s'.",
-		l.cfg.MaxDequeueCount, l.poison), "id", m.ID, "reason", reason)
+	l.log.Warn("queue message moved to poison queue", "id", m.ID, "poisonQueue", l.poison,
+		"dequeueCount", m.DequeueCount, "maxDequeueCount", l.cfg.MaxDequeueCount, "reason", reason)
 	l.ack(msg, m)
 }
