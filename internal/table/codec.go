@@ -252,10 +252,33 @@ func decodeField(e *Entity, raw map[string]json.RawMessage, name string, r json.
 }
 
 func decodeKey(dst *string, name string, r json.RawMessage) error {
-	if err := json.Unmarshal(r, dst); err != nil {
+	s, ok := unquote(r)
+	if !ok {
 		return invalid("InvalidInput", "%s must be a JSON string", name)
 	}
+	*dst = s
 	return nil
+}
+
+// unquote reads a JSON string, without reflection for plain strings.
+func unquote(r []byte) (string, bool) {
+	if len(r) >= 2 && r[0] == '"' && r[len(r)-1] == '"' && plainJSON(r[1:len(r)-1]) {
+		return string(r[1 : len(r)-1]), true
+	}
+	var s string
+	err := json.Unmarshal(r, &s)
+	return s, err == nil
+}
+
+// plainJSON reports whether b needs no unescaping: no quote, backslash,
+// control character or invalid UTF-8.
+func plainJSON(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 func annotationOf(raw map[string]json.RawMessage, name string) (EdmType, error) {
@@ -320,8 +343,8 @@ func inferValue(name string, r json.RawMessage) (Value, error) {
 }
 
 func jsonString(name string, r json.RawMessage) (string, error) {
-	var s string
-	if err := json.Unmarshal(r, &s); err != nil {
+	s, ok := unquote(r)
+	if !ok {
 		return "", invalid("InvalidInput", "property %q: expected a JSON string, got %s", name, clip(r))
 	}
 	return s, nil

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/base64"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -65,10 +64,26 @@ func Binary(b []byte) Value { return Value{Type: EdmBinary, Bytes: b} }
 // ticks truncates t to Azure's 100 ns resolution, in UTC.
 func ticks(t time.Time) time.Time { return t.UTC().Truncate(100 * time.Nanosecond) }
 
-var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 // ValidGuid reports whether s is a GUID in the 8-4-4-4-12 hex form.
-func ValidGuid(s string) bool { return guidPattern.MatchString(s) }
+func ValidGuid(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if s[i] != '-' {
+				return false
+			}
+		} else if !isHex(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
 
 // Any returns the value as a plain Go value (string, int32, int64, float64,
 // bool, time.Time or []byte).
