@@ -1,0 +1,129 @@
+package traffic
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// adminHandler serves the traffic manager's own admin API:
+//
+//	GET  /healthz   readiness, no key
+//	GET  /status    endpoints, health, roles, lease, failover history
+//	GET  /metrics   Prometheus
+//	POST /failover  {"to":"west","planned":true}
+//
+// Everything but /healthz needs the admin key in x-functions-key (or
+// Authorization: Bearer), compared in constant time.
+func (m *Manager) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", m.serveHealthz)
+	mux.Handle("GET /status", m.authed(http.HandlerFunc(m.serveStatus)))
+	mux.Handle("GET /metrics", m.authed(promhttp.HandlerFor(m.metrics.reg, promhttp.HandlerOpts{})))
+	mux.Handle("POST /failover", m.authed(http.HandlerFunc(m.serveFailover)))
+	return mux
+}
+
+func (m *Manager) authed(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !m.keyOK(r) {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong admin key (x-functions-key header)"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (m *Manager) keyOK(r *http.Request) bool {
+	got := r.Header.Get("x-functions-key")
+	if got == "" {
+		got, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	}
+	want := m.adminKey.Load()
+	return want != nil && *want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(*want)) == 1
+}
+
+func (m *Manager) serveHealthz(w http.ResponseWriter, _ *http.Request) {
+	if !m.Ready() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+}
+
+func (m *Manager) serveStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, m.Status())
+}
+
+// FailoverRequest is the body of POST /failover.
+type FailoverRequest struct {
+	To      string `json:"to"`
+	Planned bool   `json:"planned"`
+}
+
+// FailoverReply is the answer to POST /failover.
+type FailoverReply struct {
+	Changed  bool      `json:"changed"`
+	Failover *Failover `json:"failover,omitempty"`
+	Primary  string    `json:"primary"`
+	Epoch    uint64    `json:"epoch"`
+}
+
+func (m *Manager) serveFailover(w http.ResponseWriter, r *http.Request) {
+	var req FailoverRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<12))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "POST /failover: body: " + err.Error()})
+		return
+	}
+	if req.To == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `POST /failover: field "to": required`})
+		return
+	}
+	reply, err := m.Failover(r.Context(), req.To, req.Planned)
+	if err != nil {
+		writeJSON(w, failoverStatus(err), map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, reply)
+}
+
+func failoverStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrUnknownRegion):
+		return http.StatusNotFound
+	case errors.Is(err, ErrNotHealthy), errors.Is(err, ErrNotSteppedDown):
+		return http.StatusConflict
+	default:
+		return http.StatusServiceUnavailable
+	}
+}
+
+// Failover moves the primary role to the region named to (see witness.failover).
+func (m *Manager) Failover(ctx context.Context, to string, planned bool) (FailoverReply, error) {
+	f, err := m.wit.failover(ctx, to, planned)
+	if err != nil {
+		return FailoverReply{}, err
+	}
+	st := m.wit.state()
+	reply := FailoverReply{Changed: f.To != "", Primary: st.Primary, Epoch: st.Epoch}
+	if reply.Changed {
+		reply.Failover = &f
+	}
+	return reply, nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

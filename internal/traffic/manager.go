@@ -1,0 +1,274 @@
+// Package traffic is the traffic manager: the one public entry point in
+// front of the regions. It probes every region, routes requests to the one
+// the routing method prefers (priority, weighted or performance) through
+// an L7 proxy that retries only when that is safe, answers DNS for the
+// profile name, and is the witness of region roles: it records which region
+// is primary at which epoch, grants that region a lease, and promotes
+// another one when the primary is down and its lease has run out, so
+// timers and writes never run in two regions at once.
+package traffic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/authdns"
+	"github.com/tandemhq/tandem/internal/clock"
+	"github.com/tandemhq/tandem/internal/proxy"
+	"github.com/tandemhq/tandem/internal/topology"
+)
+
+// Options configures a Manager.
+type Options struct {
+	Topology *topology.Topology
+	DataDir  string // where the witness keeps primary, epoch and lease
+	Clock    clock.Clock
+	Logger   *slog.Logger
+}
+
+// Manager is the traffic manager daemon.
+type Manager struct {
+	opts    Options
+	clk     clock.Clock
+	log     *slog.Logger
+	metrics *metrics
+	wit     *witness
+
+	tbl      atomic.Pointer[table]
+	px       atomic.Pointer[proxy.Proxy]
+	adminKey atomic.Pointer[string]
+
+	httpSrv, adminSrv *http.Server
+	httpLn, adminLn   net.Listener
+	dns               *authdns.Server
+
+	reloadMu    sync.Mutex
+	probeCancel context.CancelFunc
+	runCtx      context.Context // ends at Shutdown; probers and the witness run under it
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+	started     atomic.Bool
+	stopping    atomic.Bool
+	once        sync.Once
+	shutdownErr error
+}
+
+// New returns a Manager; Start brings it up.
+func New(opts Options) *Manager {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	m := &Manager{opts: opts, clk: opts.Clock, log: opts.Logger.With("component", "traffic"), metrics: newMetrics()}
+	m.wit = newWitness(m, opts.DataDir)
+	return m
+}
+
+func (m *Manager) table() *table { return m.tbl.Load() }
+
+// Start loads the witness state, binds the listeners and starts probing,
+// routing and the witness. A failed start releases what it took.
+func (m *Manager) Start(ctx context.Context) error {
+	if err := m.start(ctx); err != nil {
+		_ = m.Shutdown(context.Background())
+		return fmt.Errorf("traffic start: %w", err)
+	}
+	m.started.Store(true)
+	m.log.Info("traffic manager started", "http", m.httpLn.Addr().String(), "admin", m.adminLn.Addr().String(), "dns", m.DNSAddr())
+	return nil
+}
+
+func (m *Manager) start(ctx context.Context) error {
+	top := m.opts.Topology
+	if top == nil {
+		return errors.New("no topology")
+	}
+	if err := os.MkdirAll(m.opts.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if err := m.configure(top, nil); err != nil {
+		return err
+	}
+	if err := m.wit.load(top.Primary); err != nil {
+		return err
+	}
+	if err := m.listen(ctx, top.Traffic.Listen); err != nil {
+		return err
+	}
+	m.runCtx, m.cancel = context.WithCancel(context.Background())
+	m.startProbers(m.runCtx, m.table())
+	m.goTracked(func() { m.wit.run(m.runCtx) })
+	m.serve(m.httpSrv, m.httpLn)
+	m.serve(m.adminSrv, m.adminLn)
+	return nil
+}
+
+// configure builds the table, proxy and admin key for top and swaps them in.
+func (m *Manager) configure(top *topology.Topology, prev *table) error {
+	key, err := top.Traffic.AdminKey()
+	if err != nil {
+		return fmt.Errorf("traffic admin key: %w", err)
+	}
+	t, err := newTable(top, prev)
+	if err != nil {
+		return err
+	}
+	m.px.Store(proxy.New(proxy.Options{
+		Picker: m, MaxBodyBytes: top.Traffic.Retry.MaxBodyBytes, Attempts: top.Traffic.Retry.Attempts,
+		Report: m.report, Done: m.metrics.done, Logger: m.log,
+	}))
+	m.tbl.Store(t)
+	m.adminKey.Store(&key)
+	return nil
+}
+
+func (m *Manager) listen(ctx context.Context, l topology.Listen) error {
+	var err error
+	if m.httpLn, err = net.Listen("tcp", l.HTTP); err != nil {
+		return fmt.Errorf("listen http: %w", err)
+	}
+	if m.adminLn, err = net.Listen("tcp", l.Admin); err != nil {
+		return fmt.Errorf("listen admin: %w", err)
+	}
+	m.httpSrv = proxy.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.px.Load().ServeHTTP(w, r)
+	}))
+	m.adminSrv = &http.Server{Handler: m.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	if l.DNS != "" {
+		m.dns = authdns.New(authdns.Options{Zone: m.zone, Pick: m.pickDNS, Observe: m.metrics.dnsQuery, Logger: m.log})
+		if err := m.dns.Start(ctx, l.DNS); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) serve(srv *http.Server, l net.Listener) {
+	m.goTracked(func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.log.Error("server stopped", "addr", l.Addr().String(), "err", err)
+		}
+	})
+}
+
+func (m *Manager) goTracked(f func()) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		f()
+	}()
+}
+
+// startProbers starts one prober per enabled endpoint of t; the previous
+// generation's probers stop once t is in place.
+func (m *Manager) startProbers(parent context.Context, t *table) {
+	ctx, cancel := context.WithCancel(parent)
+	for _, e := range t.eps {
+		if !e.cfg.Enabled {
+			continue
+		}
+		p := newProber(m, e, t)
+		m.goTracked(func() { p.run(ctx) })
+	}
+	if m.probeCancel != nil {
+		m.probeCancel()
+	}
+	m.probeCancel = cancel
+}
+
+// Reload applies a new topology without dropping traffic: listeners stay,
+// endpoints that keep their URL keep their health and connection pools.
+// Listen addresses only change on restart.
+func (m *Manager) Reload(top *topology.Topology) error {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	if !m.started.Load() || m.stopping.Load() {
+		return errors.New("traffic reload: not running")
+	}
+	old := m.table()
+	if top.Traffic.Listen != old.top.Traffic.Listen {
+		m.log.Warn("traffic reload: listen addresses change only on restart", "kept", old.top.Traffic.Listen)
+	}
+	if err := m.configure(top, old); err != nil {
+		return fmt.Errorf("traffic reload: %w", err)
+	}
+	next := m.table()
+	m.startProbers(m.runCtx, next)
+	old.retire(next)
+	m.wit.poke()
+	m.log.Info("traffic configuration reloaded", "regions", len(next.eps), "routing", top.Traffic.Routing)
+	return nil
+}
+
+// Ready reports whether the listeners serve and every enabled endpoint has
+// been probed at least once (so routing reflects reality, not defaults).
+func (m *Manager) Ready() bool {
+	if !m.started.Load() || m.stopping.Load() {
+		return false
+	}
+	for _, e := range m.table().eps {
+		if e.cfg.Enabled && !e.health.view().Known {
+			return false
+		}
+	}
+	return m.dns == nil || m.dns.Ready()
+}
+
+// Shutdown drains the HTTP servers, stops DNS, probes and the witness, and
+// waits for every goroutine. Safe to call twice.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.once.Do(func() {
+		m.stopping.Store(true)
+		var errs []error
+		for _, srv := range []*http.Server{m.httpSrv, m.adminSrv} {
+			if srv != nil {
+				errs = append(errs, srv.Shutdown(ctx))
+			}
+		}
+		m.closeUnserved()
+		if m.dns != nil {
+			errs = append(errs, m.dns.Shutdown(ctx))
+		}
+		if m.cancel != nil {
+			m.cancel()
+		}
+		m.wg.Wait()
+		if t := m.table(); t != nil {
+			t.retire(&table{})
+		}
+		m.shutdownErr = errors.Join(errs...)
+	})
+	return m.shutdownErr
+}
+
+// closeUnserved closes listeners that a failed start bound but never served.
+func (m *Manager) closeUnserved() {
+	if m.started.Load() {
+		return
+	}
+	for _, l := range []net.Listener{m.httpLn, m.adminLn} {
+		if l != nil {
+			_ = l.Close()
+		}
+	}
+}
+
+// HTTPAddr, AdminAddr and DNSAddr are the bound addresses.
+func (m *Manager) HTTPAddr() string  { return m.httpLn.Addr().String() }
+func (m *Manager) AdminAddr() string { return m.adminLn.Addr().String() }
+func (m *Manager) DNSAddr() string {
+	if m.dns == nil {
+		return ""
+	}
+	return m.dns.Addr()
+}

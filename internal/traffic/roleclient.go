@@ -1,0 +1,82 @@
+package traffic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/role"
+)
+
+// staleError is a region refusing a role because it holds an equal or
+// newer epoch; Current is the state it reported.
+type staleError struct{ Current role.State }
+
+func (e *staleError) Error() string {
+	return fmt.Sprintf("region refused: it is %s at epoch %d", e.Current.Role, e.Current.Epoch)
+}
+
+// roleClient tells regions their role through POST /admin/role.
+type roleClient struct{ http *http.Client }
+
+func newRoleClient() *roleClient {
+	return &roleClient{http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute}}}
+}
+
+// post sends req to e's admin API. A 409 becomes a *staleError.
+func (c *roleClient) post(ctx context.Context, e *endpoint, req role.Request, timeout time.Duration) (role.State, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	body, err := json.Marshal(req)
+	if err != nil {
+		return role.State{}, fmt.Errorf("role post %s: %w", e.name(), err)
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, joinURL(e.cfg.AdminURL, "/admin/role"), bytes.NewReader(body))
+	if err != nil {
+		return role.State{}, fmt.Errorf("role post %s: %w", e.name(), err)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("x-functions-key", e.key)
+	resp, err := c.http.Do(hr)
+	if err != nil {
+		return role.State{}, fmt.Errorf("role post %s: %w", e.name(), err)
+	}
+	defer resp.Body.Close()
+	return decodeRoleReply(e.name(), resp)
+}
+
+func decodeRoleReply(name string, resp *http.Response) (role.State, error) {
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil {
+		return role.State{}, fmt.Errorf("role post %s: read reply: %w", name, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		var s role.State
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return role.State{}, fmt.Errorf("role post %s: decode reply: %w", name, err)
+		}
+		return s, nil
+	case http.StatusConflict:
+		var v struct {
+			Current role.State `json:"current"`
+		}
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return role.State{}, fmt.Errorf("role post %s: decode 409: %w", name, err)
+		}
+		return v.Current, fmt.Errorf("role post %s: %w", name, &staleError{Current: v.Current})
+	default:
+		return role.State{}, fmt.Errorf("role post %s: %s: %s", name, resp.Status, bytes.TrimSpace(raw))
+	}
+}
+
+func asStale(err error) (*staleError, bool) {
+	var se *staleError
+	ok := errors.As(err, &se)
+	return se, ok
+}
