@@ -131,6 +131,8 @@ func TestRESTErrors(t *testing.T) {
 		{"POST", "/tables/shop/Tables", `nope`, 400, "InvalidInput"},
 		{"POST", "/tables/shop/Orders", `{"PartitionKey":"a/b","RowKey":"r"}`, 400, "OutOfRangeInput"},
 		{"POST", "/tables/shop/Orders", `{"PartitionKey":"p","RowKey":"r","bad-name":1}`, 400, "PropertyNameInvalid"},
+		{"POST", "/tables/shop/Orders", `{"PartitionKey":"p"}`, 400, "PropertiesNeedValue"},
+		{"POST", "/tables/shop/Orders", `[]`, 400, "InvalidInput"},
 		{"GET", "/tables/shop/Orders()?$filter=N%20eq", "", 400, "InvalidInput"},
 		{"GET", "/tables/shop/Orders()?$top=0", "", 400, "InvalidInput"},
 		{"DELETE", "/tables/shop/Orders(PartitionKey='p',RowKey='r')", "", 400, "MissingRequiredHeader"},

@@ -166,3 +166,52 @@ func (s *Service) rollback(ctx context.Context, app, table string, done []Entity
 		}
 	}
 }
+
+// bindingTime is how the extension's JSON serializer writes DateTime
+// values: ISO 8601 in UTC with trailing zero digits of the fraction dropped.
+const bindingTime = "2006-01-02T15:04:05.9999999Z07:00"
+
+// BindingJSON is a table input binding's value for one entity, shaped as
+// the Azure extension hands it to non-.NET functions: a plain JSON object
+// with PartitionKey, RowKey, Timestamp and the properties as plain JSON
+// values (Int64 as a number, DateTime as an ISO string, Binary as base64,
+// Guid as a string), without odata annotations or ETag.
+func BindingJSON(e Entity) []byte {
+	w := &objectWriter{b: []byte{'{'}}
+	w.key("PartitionKey")
+	w.b = appendString(w.b, e.PartitionKey)
+	w.key("RowKey")
+	w.b = appendString(w.b, e.RowKey)
+	if !e.Timestamp.IsZero() {
+		w.key("Timestamp")
+		w.b = appendString(w.b, e.Timestamp.UTC().Format(bindingTime))
+	}
+	for _, name := range propertyNames(e, encodeOptions{}) {
+		w.key(name)
+		w.b = appendPlain(w.b, e.Properties[name])
+	}
+	return append(w.b, '}')
+}
+
+// BindingArrayJSON is a table input binding's value for a query: a JSON
+// array of BindingJSON objects ([] when nothing matched).
+func BindingArrayJSON(es []Entity) []byte {
+	b := []byte{'['}
+	for i, e := range es {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, BindingJSON(e)...)
+	}
+	return append(b, ']')
+}
+
+func appendPlain(b []byte, v Value) []byte {
+	switch v.Type {
+	case EdmInt64:
+		return strconv.AppendInt(b, v.Int, 10)
+	case EdmDateTime:
+		return appendString(b, v.Time.UTC().Format(bindingTime))
+	}
+	return appendValue(b, v)
+}

@@ -79,3 +79,21 @@ func TestWriteOutputBinding(t *testing.T) {
 		t.Fatalf("valid half of an invalid batch was written: %v", err)
 	}
 }
+
+func TestBindingJSON(t *testing.T) {
+	e := allTypesEntity()
+	got := string(BindingJSON(e))
+	want := `{"PartitionKey":"p'1","RowKey":"r\"1","Timestamp":"2024-01-02T03:04:05.6Z","Active":true,"Age":-36,` +
+		`"Big":9007199254740993,"Blob":"AAEC+g==","Born":"1815-12-10T00:00:00.0012345Z","Empty":"",` +
+		`"Id":"c9da6455-213d-42c9-9a79-3e9149a57833","Name":"Ada <&> ` + "\u00e9" + `","Negative":"-Infinity",` +
+		`"NotANum":"NaN","Ratio":2.5,"Tiny":1e-09,"Whole":5.0}`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	if arr := string(BindingArrayJSON(nil)); arr != "[]" {
+		t.Fatalf("empty array %s", arr)
+	}
+	if arr := string(BindingArrayJSON([]Entity{entity("a", "b", nil), entity("c", "d", nil)})); arr != `[{"PartitionKey":"a","RowKey":"b"},{"PartitionKey":"c","RowKey":"d"}]` {
+		t.Fatalf("array %s", arr)
+	}
+}

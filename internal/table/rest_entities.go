@@ -1,6 +1,7 @@
 package table
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 )
@@ -8,7 +9,7 @@ import (
 // REST handlers for entities.
 
 func (s *Service) insertEntity(q *request) {
-	e, err := s.bodyEntity(q)
+	e, err := s.insertBody(q)
 	if err != nil {
 		s.fail(q.w, q.r, err)
 		return
@@ -24,6 +25,24 @@ func (s *Service) insertEntity(q *request) {
 		return
 	}
 	s.writeEntity(q, http.StatusCreated, out, nil)
+}
+
+// insertBody reads an insert's entity, which must name both keys.
+func (s *Service) insertBody(q *request) (Entity, error) {
+	data, err := readBody(q)
+	if err != nil {
+		return Entity{}, err
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return Entity{}, invalid("InvalidInput", "entity body is not a JSON object: %v", err)
+	}
+	for _, key := range []string{"PartitionKey", "RowKey"} {
+		if _, ok := raw[key]; !ok {
+			return Entity{}, invalid("PropertiesNeedValue", "the entity has no %s", key)
+		}
+	}
+	return entityFromRaw(raw, false)
 }
 
 func (s *Service) bodyEntity(q *request) (Entity, error) {
