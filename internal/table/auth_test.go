@@ -22,6 +22,11 @@ type signedRequest struct {
 
 func (sr signedRequest) do(t *testing.T, base string) (*http.Response, string) {
 	t.Helper()
+	return sr.doWith(t, base, nil)
+}
+
+func (sr signedRequest) doWith(t *testing.T, base string, header map[string]string) (*http.Response, string) {
+	t.Helper()
 	req, err := http.NewRequest(sr.method, base+sr.path, strings.NewReader(sr.body))
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +35,9 @@ func (sr signedRequest) do(t *testing.T, base string) (*http.Response, string) {
 	req.Header.Set("x-ms-date", date)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json;odata=nometadata")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	path, query, _ := strings.Cut(sr.path, "?")
 	resource := "/" + sr.account + path
 	if strings.HasPrefix(query, "comp=") {

@@ -2,6 +2,7 @@ package table
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -217,5 +218,51 @@ func TestEntityTooLarge(t *testing.T) {
 	var te *Error
 	if !errors.As(err, &te) || te.Code != "EntityTooLarge" {
 		t.Fatalf("1.2 MiB entity: %v, want EntityTooLarge", err)
+	}
+}
+
+// Concurrent merges into one entity all land (the CAS loop retries), and of
+// concurrent inserts of one key exactly one wins.
+func TestConcurrentWriters(t *testing.T) {
+	env := newEnv(t)
+	env.mustCreate(t, "app1", "Busy")
+	const writers = 8
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			props := map[string]Value{fmt.Sprintf("W%d", i): Int32(int32(i))}
+			_, err := env.svc.Upsert(env.ctx, "app1", "Busy", entity("p", "merged", props), Merge)
+			errs <- err
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := env.svc.Get(env.ctx, "app1", "Busy", "p", "merged")
+	if err != nil || len(got.Properties) != writers {
+		t.Fatalf("after %d concurrent merges: %d properties %v, %v", writers, len(got.Properties), got.Properties, err)
+	}
+	wins := make(chan error, writers)
+	for range writers {
+		go func() {
+			_, err := env.svc.Insert(env.ctx, "app1", "Busy", entity("p", "once", nil))
+			wins <- err
+		}()
+	}
+	ok, conflicts := 0, 0
+	for range writers {
+		switch err := <-wins; {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrConflict):
+			conflicts++
+		default:
+			t.Fatal(err)
+		}
+	}
+	if ok != 1 || conflicts != writers-1 {
+		t.Fatalf("%d inserts won and %d conflicted; want 1 and %d", ok, conflicts, writers-1)
 	}
 }
