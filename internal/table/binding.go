@@ -61,13 +61,14 @@ func bindingEntity(raw map[string]json.RawMessage, pk, rk string) (Entity, error
 	if raw == nil {
 		return Entity{}, invalid("InvalidInput", "expected a JSON object, got null")
 	}
+	hasPK, hasRK := pk != "", rk != ""
 	for name, r := range raw {
 		var dst *string
 		switch {
 		case strings.EqualFold(name, "PartitionKey"):
-			dst = &pk
+			dst, hasPK = &pk, true
 		case strings.EqualFold(name, "RowKey"):
-			dst = &rk
+			dst, hasRK = &rk, true
 		default:
 			continue
 		}
@@ -77,6 +78,9 @@ func bindingEntity(raw map[string]json.RawMessage, pk, rk string) (Entity, error
 		}
 		*dst = s
 		delete(raw, name)
+	}
+	if !hasPK || !hasRK {
+		return Entity{}, invalid("PropertiesNeedValue", "the entity has no PartitionKey and RowKey (set them in the object or in the binding's partitionKey and rowKey)")
 	}
 	delete(raw, "Timestamp")
 	annotateBigIntegers(raw)

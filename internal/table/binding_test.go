@@ -30,6 +30,8 @@ func TestDecodeBindingEntities(t *testing.T) {
 		{name: "array of non-objects", json: `[1]`, wantErr: "array of JSON objects"},
 		{name: "null element", json: `[null]`, wantErr: "entity 0"},
 		{name: "object key", json: `{"PartitionKey":{},"RowKey":"r"}`, wantErr: "must be a string"},
+		{name: "no row key", json: `{"PartitionKey":"p"}`, wantErr: "no PartitionKey and RowKey"},
+		{name: "empty keys given", json: `{"PartitionKey":"","RowKey":""}`, want: []Entity{entity("", "", nil)}},
 		{name: "nested value", json: `{"PartitionKey":"p","RowKey":"r","X":[1]}`, wantErr: "objects and arrays"},
 	}
 	for _, c := range cases {

@@ -266,7 +266,7 @@ func (s *Service) delete(ctx context.Context, app, table, pk, rk, ifMatch string
 		}
 		err = kv.Delete(ctx, key, jetstream.LastRevision(rev))
 		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			return err
+			return s.staleBucket(err, app, table)
 		}
 		if ifMatch != "*" && ifMatch != "" {
 			return errPrecondition(pk, rk)

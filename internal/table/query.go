@@ -18,7 +18,7 @@ const MaxPageSize = 1000
 type QueryOptions struct {
 	Filter string   // OData $filter; empty matches all
 	Top    int      // page size, 1..1000; 0 means 1000
-	Select []string // $select; nil returns all properties
+	Select []string // $select: only these properties; nil returns all
 	// NextPartitionKey and NextRowKey continue a previous page.
 	NextPartitionKey, NextRowKey string
 }
@@ -71,7 +71,26 @@ func (s *Service) queryPage(ctx context.Context, app, table string, q QueryOptio
 	if err != nil {
 		return Page{}, s.staleBucket(err, app, table)
 	}
-	return selectPage(raws, f, top)
+	page, err := selectPage(raws, f, top)
+	project(page.Entities, q.Select)
+	return page, err
+}
+
+// project keeps only the selected properties (the keys and Timestamp are
+// always kept; encoders write selected-but-missing properties as null).
+func project(es []Entity, selected []string) {
+	if selected == nil {
+		return
+	}
+	for i := range es {
+		kept := make(map[string]Value, len(selected))
+		for _, name := range selected {
+			if v, ok := es[i].Properties[name]; ok {
+				kept[name] = v
+			}
+		}
+		es[i].Properties = kept
+	}
 }
 
 func pageSize(top int) (int, error) {

@@ -115,3 +115,20 @@ func TestQueryTopCapsAtThousand(t *testing.T) {
 		t.Fatalf("pageSize(0) = %d, %v", n, err)
 	}
 }
+
+func TestQuerySelectProjects(t *testing.T) {
+	env := newEnv(t)
+	seedGrid(t, env, "Grid")
+	p, err := env.svc.QueryPage(env.ctx, "app1", "Grid", QueryOptions{Filter: "N eq 3", Select: []string{"Even", "Nope"}})
+	if err != nil || len(p.Entities) != 1 {
+		t.Fatalf("%v, %v", p, err)
+	}
+	e := p.Entities[0]
+	if len(e.Properties) != 1 || !e.Properties["Even"].Equal(Bool(false)) || e.PartitionKey != "p0" || e.RowKey != "r3" {
+		t.Fatalf("projected entity %+v", e)
+	}
+	got := string(appendEntity(nil, e, encodeOptions{selected: []string{"Even", "Nope"}, noMetadata: true}))
+	if got != `{"Even":false,"Nope":null}` {
+		t.Fatalf("selected JSON %s", got)
+	}
+}

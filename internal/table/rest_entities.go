@@ -117,8 +117,10 @@ func (s *Service) queryEntities(q *request) {
 		s.fail(q.w, q.r, err)
 		return
 	}
+	selected := selectList(params.Get("$select"))
 	page, err := s.QueryPage(q.r.Context(), q.account, q.res.table, QueryOptions{
 		Filter:           params.Get("$filter"),
+		Select:           selected,
 		Top:              top,
 		NextPartitionKey: params.Get("NextPartitionKey"),
 		NextRowKey:       params.Get("NextRowKey"),
@@ -131,7 +133,7 @@ func (s *Service) queryEntities(q *request) {
 		q.w.Header().Set("x-ms-continuation-NextPartitionKey", page.NextPartitionKey)
 		q.w.Header().Set("x-ms-continuation-NextRowKey", page.NextRowKey)
 	}
-	writeRaw(q.w, http.StatusOK, s.pageJSON(q, page, selectList(params.Get("$select"))), contentType(q.r))
+	writeRaw(q.w, http.StatusOK, s.pageJSON(q, page, selected), contentType(q.r))
 }
 
 func (s *Service) pageJSON(q *request, page Page, selected []string) []byte {
