@@ -109,17 +109,12 @@ func parseDotnetTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-// status converts a record to the payload's status in loc, or nil when
+// status converts a record to the payload's status in loc (a zero time
+// keeps loc, so it renders as MinValue in that zone), or nil when
 // monitoring is off.
 func status(r record, loc *time.Location, monitor bool) *Status {
 	if !monitor {
 		return nil
 	}
-	in := func(t time.Time) time.Time {
-		if t.IsZero() {
-			return t
-		}
-		return t.In(loc)
-	}
-	return &Status{Last: in(r.Last), Next: in(r.Next), LastUpdated: in(r.LastUpdated)}
+	return &Status{Last: r.Last.In(loc), Next: r.Next.In(loc), LastUpdated: r.LastUpdated.In(loc)}
 }

@@ -91,8 +91,11 @@ func (t *timer) stop() {
 }
 
 func (t *timer) poke() {
+	t.obs.mu.Lock()
+	defer t.obs.mu.Unlock()
 	select {
 	case t.wake <- struct{}{}:
+		t.obs.events++
 	default:
 	}
 }
@@ -206,11 +209,12 @@ func (t *timer) stamp(r record) record {
 func (t *timer) startRun(info Info, due time.Time) {
 	done := make(chan struct{})
 	t.running = done
+	t.obs.started()
 	t.s.wg.Add(1)
 	go func() {
 		defer t.s.wg.Done()
 		defer close(done)
-		defer t.obs.ranOut()
+		defer t.obs.runEnded()
 		if err := t.fire(t.runCtx, info); err != nil {
 			t.log.Warn("timer run failed (not retried)", "due", due, "pastDue", info.IsPastDue, "err", err)
 		}
@@ -253,25 +257,32 @@ func (t *timer) wait(at time.Time) bool {
 	tm := t.s.opts.Clock.NewTimer(d)
 	defer tm.Stop()
 	t.obs.waitUntil(at)
-	defer t.obs.busy()
 	select {
 	case <-tm.C():
+		t.obs.woke(false)
 	case <-t.wake:
+		t.obs.woke(true)
 	case <-t.running: // nil (blocks) when nothing runs
+		t.obs.woke(true)
 		t.running = nil
-		t.obs.collected()
 	case <-t.ctx.Done():
+		t.obs.woke(false)
 		return false
 	}
 	return true
 }
 
-// observation lets tests (and diagnostics) see that a timer is idle.
+// observation lets tests (and diagnostics) see that a timer is idle:
+// blocked until a later time with every poke and run end it was sent
+// already taken.
 type observation struct {
-	mu       sync.Mutex
-	waiting  bool
-	wakeAt   time.Time
-	finished bool // a run ended and the loop has not seen it yet
+	mu      sync.Mutex
+	waiting bool
+	wakeAt  time.Time
+	events  int // pokes and run ends sent to the loop
+	handled int // ... and taken by it
+	runs    int // runs started
+	ended   int // runs ended
 }
 
 func (o *observation) waitUntil(at time.Time) {
@@ -280,21 +291,26 @@ func (o *observation) waitUntil(at time.Time) {
 	o.mu.Unlock()
 }
 
-func (o *observation) busy() {
+// woke records that the loop stopped waiting, taking an event or not.
+func (o *observation) woke(event bool) {
 	o.mu.Lock()
 	o.waiting = false
+	if event {
+		o.handled++
+	}
 	o.mu.Unlock()
 }
 
-func (o *observation) ranOut() {
+func (o *observation) started() {
 	o.mu.Lock()
-	o.finished = true
+	o.runs++
 	o.mu.Unlock()
 }
 
-func (o *observation) collected() {
+func (o *observation) runEnded() {
 	o.mu.Lock()
-	o.finished = false
+	o.ended++
+	o.events++
 	o.mu.Unlock()
 }
 
@@ -303,5 +319,5 @@ func (o *observation) collected() {
 func (t *timer) settled(now time.Time) bool {
 	t.obs.mu.Lock()
 	defer t.obs.mu.Unlock()
-	return t.obs.waiting && t.obs.wakeAt.After(now) && !t.obs.finished && len(t.wake) == 0
+	return t.obs.waiting && t.obs.wakeAt.After(now) && t.obs.events == t.obs.handled
 }

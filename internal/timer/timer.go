@@ -320,4 +320,17 @@ func (s *Scheduler) settled(now time.Time) bool {
 	return true
 }
 
+// runs counts the invocations started on this node, and those still going.
+func (s *Scheduler) runs() (started, live int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.timers {
+		t.obs.mu.Lock()
+		started += t.obs.runs
+		live += t.obs.runs - t.obs.ended
+		t.obs.mu.Unlock()
+	}
+	return started, live
+}
+
 func key(app, function string) string { return app + "." + function }
