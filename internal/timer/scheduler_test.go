@@ -57,8 +57,8 @@ func TestPastDueAfterDowntimeRunsOnceAndSurvivesRestart(t *testing.T) {
 	rec := h.recorder()
 	h.add(h.node("a"), everyMinute, rec.fire("a"))
 	h.runUntil(at("1m30s")) // one run at 12:01
-	h.restartRegion()        // the region is down from 12:01:30 ...
-	h.clk.Set(at("10m30s"))  // ... to 12:10:30, missing nine runs
+	h.restartRegion()       // the region is down from 12:01:30 ...
+	h.clk.Set(at("10m30s")) // ... to 12:10:30, missing nine runs
 	h.add(h.node("b"), everyMinute, rec.fire("b"))
 	h.runUntil(at("12m30s"))
 	calls := rec.seen()
