@@ -42,12 +42,21 @@ type region struct {
 	arrivals atomic.Int64
 	probeHdr atomic.Value // last X-Probe header seen on /healthz
 	delay    time.Duration
+	code     atomic.Int32 // /healthz status while healthy
+	clk      *clock.Fake  // set by newFakeRegion
+}
+
+func newFakeRegion(t *testing.T, b *broker.Broker, name string, clk *clock.Fake) *region {
+	r := newRegion(t, b, name, clk)
+	r.clk = clk
+	return r
 }
 
 func newRegion(t *testing.T, b *broker.Broker, name string, clk clock.Clock) *region {
 	t.Helper()
 	r := &region{t: t, name: name, key: name + "-master-key"}
 	r.healthy.Store(true)
+	r.code.Store(http.StatusOK)
 	r.appMode.Store("ok")
 	r.probeHdr.Store("")
 	r.roles = role.New(role.Options{Region: name, JS: b.JetStream(), Bucket: broker.Name(name, "role"), Clock: clk,
@@ -83,7 +92,7 @@ func (r *region) serveHealthz(w http.ResponseWriter, req *http.Request) {
 		time.Sleep(r.delay) // a slow region: the latency performance routing measures
 	}
 	s := r.roles.State()
-	code := http.StatusOK
+	code := int(r.code.Load())
 	if !r.healthy.Load() {
 		code = http.StatusServiceUnavailable
 	}
@@ -316,3 +325,15 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -47,19 +47,23 @@ func (c *roleClient) post(ctx context.Context, e *endpoint, req role.Request, ti
 		return role.State{}, fmt.Errorf("role post %s: %w", e.name(), err)
 	}
 	defer resp.Body.Close()
-	return decodeRoleReply(e.name(), resp)
+	s, err := decodeRoleReply(e.name(), resp)
+	if err != nil {
+		return s, fmt.Errorf("role post: %w", err)
+	}
+	return s, nil
 }
 
 func decodeRoleReply(name string, resp *http.Response) (role.State, error) {
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if err != nil {
-		return role.State{}, fmt.Errorf("role post %s: read reply: %w", name, err)
+		return role.State{}, fmt.Errorf("region %s: read reply: %w", name, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
 		var s role.State
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return role.State{}, fmt.Errorf("role post %s: decode reply: %w", name, err)
+			return role.State{}, fmt.Errorf("region %s: decode reply: %w", name, err)
 		}
 		return s, nil
 	case http.StatusConflict:
@@ -67,11 +71,11 @@ func decodeRoleReply(name string, resp *http.Response) (role.State, error) {
 			Current role.State `json:"current"`
 		}
 		if err := json.Unmarshal(raw, &v); err != nil {
-			return role.State{}, fmt.Errorf("role post %s: decode 409: %w", name, err)
+			return role.State{}, fmt.Errorf("region %s: decode 409: %w", name, err)
 		}
-		return v.Current, fmt.Errorf("role post %s: %w", name, &staleError{Current: v.Current})
+		return v.Current, fmt.Errorf("region %s: %w", name, &staleError{Current: v.Current})
 	default:
-		return role.State{}, fmt.Errorf("role post %s: %s: %s", name, resp.Status, bytes.TrimSpace(raw))
+		return role.State{}, fmt.Errorf("region %s: %s: %s", name, resp.Status, bytes.TrimSpace(raw))
 	}
 }
 
@@ -79,4 +83,25 @@ func asStale(err error) (*staleError, bool) {
 	var se *staleError
 	ok := errors.As(err, &se)
 	return se, ok
+}
+
+// get reads e's current role through GET /admin/role.
+func (c *roleClient) get(ctx context.Context, e *endpoint, timeout time.Duration) (role.State, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, joinURL(e.cfg.AdminURL, "/admin/role"), nil)
+	if err != nil {
+		return role.State{}, fmt.Errorf("role get %s: %w", e.name(), err)
+	}
+	hr.Header.Set("x-functions-key", e.key)
+	resp, err := c.http.Do(hr)
+	if err != nil {
+		return role.State{}, fmt.Errorf("role get %s: %w", e.name(), err)
+	}
+	defer resp.Body.Close()
+	s, err := decodeRoleReply(e.name(), resp)
+	if err != nil {
+		return s, fmt.Errorf("role get: %w", err)
+	}
+	return s, nil
 }

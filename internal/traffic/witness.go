@@ -101,13 +101,13 @@ func (w *witness) tick(ctx context.Context) time.Duration {
 	tr := t.top.Traffic
 	every := tr.Lease / 4
 	st := w.state()
+	if st.Epoch == 0 {
+		w.first(ctx, t)
+		return every
+	}
 	prim := t.byName[st.Primary]
 	if prim != nil && prim.cfg.Enabled && !prim.health.view().Known {
 		return every // just started: judge the primary by a probe, not by silence
-	}
-	if st.Epoch == 0 {
-		w.first(ctx, t, prim)
-		return every
 	}
 	if prim != nil && prim.usable() && w.lostReason() == "" {
 		w.setStalled("")
@@ -123,20 +123,6 @@ func (w *witness) tick(ctx context.Context) time.Duration {
 	}
 	w.promoteNext(ctx, t, st)
 	return every
-}
-
-// first grants epoch 1 at first start: to the configured primary, or, when
-// probes found it down, to the best healthy region.
-func (w *witness) first(ctx context.Context, t *table, prim *endpoint) {
-	to := prim
-	if to == nil || !to.usable() {
-		to = t.best()
-	}
-	if to == nil {
-		w.setStalled("no healthy region to make primary")
-		return
-	}
-	_ = w.promote(ctx, t, to, "initial", "first start of the witness")
 }
 
 func (w *witness) promoteNext(ctx context.Context, t *table, st roleState) {
