@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"slices"
 	"testing"
@@ -311,5 +312,38 @@ func TestNewNeedsOptions(t *testing.T) {
 	e := newEnv(t)
 	if _, err := New(Options{Broker: e.b}); err == nil {
 		t.Error("New without a master key accepted")
+	}
+}
+
+// BenchmarkAuthorize measures the hot path: a function key found after the
+// system and host scopes were searched (10 keys in each).
+func BenchmarkAuthorize(b *testing.B) {
+	ctx := context.Background()
+	br, err := broker.Start(ctx, broker.Options{Region: "east", Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Shutdown()
+	s, err := New(Options{Broker: br, Master: testMaster})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Shutdown(ctx)
+	var last string
+	for i := range 10 {
+		for _, sc := range []Scope{SystemScope(), HostScope(), FunctionScope("Hello")} {
+			if last, _, err = s.Set(ctx, "shop", sc, fmt.Sprint("k", i), ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if s.Authorize("shop", "Hello", last) != Function {
+			b.Fatal("not authorized")
+		}
 	}
 }
