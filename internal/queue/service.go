@@ -194,6 +194,12 @@ func (s *Service) consumerConfig() jetstream.ConsumerConfig {
 	}
 }
 
+func (s *Service) forgetStream(app, queue string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.streams, app+"/"+queue)
+}
+
 // lookup returns an existing queue's stream or ErrNotFound.
 func (s *Service) lookup(ctx context.Context, app, queue string) (jetstream.Stream, error) {
 	if err := validNames(app, queue); err != nil {
@@ -298,6 +304,9 @@ func (s *Service) publish(ctx context.Context, app, queue string, body []byte, o
 	msg.Header.Set(hdrInserted, now.Format(time.RFC3339Nano))
 	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(s.StreamName(app, queue)))
 	if err != nil {
+		if errors.Is(err, jetstream.ErrNoStreamResponse) {
+			s.forgetStream(app, queue) // deleted underneath us: recreate next time
+		}
 		return Message{}, fmt.Errorf("publish: %w", err)
 	}
 	m := fromStored(msg.Header, text, ack.Sequence, s.opts.TTL, now)

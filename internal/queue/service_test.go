@@ -270,3 +270,25 @@ func takeWithoutListener(ctx context.Context, t *testing.T, s *Service, n, acks 
 	}
 	return acked
 }
+
+// TestEnqueueRecreatesDeletedStream: a queue deleted behind the service's
+// back fails one enqueue, then is recreated by the next.
+func TestEnqueueRecreatesDeletedStream(t *testing.T) {
+	s := newService(t, Options{})
+	ctx := testCtx(t)
+	if err := s.Declare(ctx, "shop", "orders"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.js.DeleteStream(ctx, s.StreamName("shop", "orders")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Enqueue(ctx, "shop", "orders", []byte("x")); err == nil {
+		t.Fatal("enqueue to a deleted stream succeeded")
+	}
+	if _, err := s.Enqueue(ctx, "shop", "orders", []byte("y")); err != nil {
+		t.Fatalf("enqueue after recreation: %v", err)
+	}
+	if n, err := s.Len(ctx, "shop", "orders"); err != nil || n == 0 {
+		t.Fatalf("len %d %v", n, err)
+	}
+}
