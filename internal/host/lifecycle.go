@@ -81,6 +81,7 @@ func (i *instance) isReady() bool {
 func (p *Pool) Restart() {
 	p.mu.Lock()
 	p.gen++
+	n := len(p.instances)
 	var stop []*instance
 	for _, in := range p.instances {
 		in.retiring = true
@@ -89,7 +90,7 @@ func (p *Pool) Restart() {
 		}
 	}
 	p.mu.Unlock()
-	p.log.Info("restarting handler instances", "instances", len(p.instances))
+	p.log.Info("restarting handler instances", "instances", n)
 	for _, in := range stop {
 		p.stopAsync(in)
 	}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/metering"
+	"github.com/tandemhq/tandem/internal/region"
+	"github.com/tandemhq/tandem/internal/role"
+)
+
+func init() {
+	register(&command{name: "region", summary: "run one region: gateway, handlers, queues, timers, tables, admin API", run: runRegion})
+}
+
+// appFlags collects repeated --app NAME=DIR or --app DIR.
+type appFlags []region.AppSpec
+
+func (a *appFlags) String() string { return fmt.Sprint(*a) }
+
+func (a *appFlags) Set(v string) error {
+	name, dir, ok := strings.Cut(v, "=")
+	if !ok {
+		name, dir = "", v
+	}
+	if dir == "" {
+		return errors.New("empty app folder")
+	}
+	*a = append(*a, region.AppSpec{Name: name, Dir: dir})
+	return nil
+}
+
+func runRegion(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("tandem region", flag.ContinueOnError)
+	var apps appFlags
+	opts := region.Options{Prices: metering.DefaultPrices}
+	fs.StringVar(&opts.Name, "name", "local", "region name (letters, digits, '-'); also its JetStream domain")
+	fs.Var(&apps, "app", "app folder to serve, as DIR or NAME=DIR (repeatable)")
+	fs.StringVar(&opts.HTTPAddr, "http", "127.0.0.1:7071", "address for the gateway and the admin API")
+	fs.StringVar(&opts.DataDir, "data", "", "data directory (JetStream store, master key)")
+	fs.StringVar(&opts.NATSURL, "nats", "", "external NATS cluster URL (default: embedded server)")
+	fs.StringVar(&opts.NATSCreds, "nats-creds", "", "credentials file for --nats")
+	fs.StringVar(&opts.NATSListen, "nats-listen", "", "client address for the embedded NATS server (e.g. 127.0.0.1:4222)")
+	fs.StringVar(&opts.LeafListen, "leaf-listen", "", "leafnode address other regions link to (e.g. 127.0.0.1:7422)")
+	fs.BoolVar(&opts.SyncAlways, "sync-always", false, "fsync every JetStream write (survives power loss; about 12x slower writes)")
+	fs.DurationVar(&opts.IdleTimeout, "idle-timeout", 5*time.Minute, "stop a handler instance idle this long (scale to zero)")
+	fs.IntVar(&opts.MaxInstances, "max-instances", 4, "handler instances per app at most")
+	fs.IntVar(&opts.ScaleOutAt, "scale-out-at", 16, "requests in flight per instance that start another (host.json extensions.http.maxConcurrentRequests wins)")
+	fs.Float64Var(&opts.Prices.PerMillionExecutions, "price-executions", metering.DefaultPrices.PerMillionExecutions, "price per million executions, for /admin/usage")
+	fs.Float64Var(&opts.Prices.PerGBSecond, "price-gb-second", metering.DefaultPrices.PerGBSecond, "price per GB-second, for /admin/usage")
+	standby := fs.Bool("standby", false, "start as a secondary and wait for the traffic manager to grant the primary role")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if opts.DataDir == "" {
+		return errors.New("--data is required")
+	}
+	if *standby {
+		opts.Role = role.State{Role: role.Secondary}
+	}
+	opts.Apps = apps
+	opts.MasterKeyEnv = os.Getenv("TANDEM_MASTER_KEY")
+	logger, err := newLogger(*level)
+	if err != nil {
+		return err
+	}
+	opts.Logger = logger
+	return serveRegion(ctx, opts)
+}
+
+func serveRegion(ctx context.Context, opts region.Options) error {
+	r, err := region.New(opts)
+	if err != nil {
+		return err
+	}
+	if err := r.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return r.Shutdown(sctx)
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}

@@ -1,0 +1,178 @@
+package region
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/tandemhq/tandem/internal/funcapp"
+	"github.com/tandemhq/tandem/internal/host"
+	"github.com/tandemhq/tandem/internal/invoke"
+)
+
+// appRuntime is a loaded app with its handler pool and triggers.
+type appRuntime struct {
+	app      *funcapp.App
+	pool     *host.Pool
+	inv      *invoke.Invoker
+	triggers []stopper
+	unsub    func()
+}
+
+// stopper is a running trigger (a queue listener, a timer).
+type stopper interface {
+	Stop(ctx context.Context) error
+}
+
+// LoadApp loads an app folder and starts serving it; an app of the same
+// name is replaced after the new one is ready (in-flight requests of the
+// old one drain).
+func (r *Region) LoadApp(ctx context.Context, spec AppSpec) error {
+	app, err := funcapp.Load(spec.Name, spec.Dir)
+	if err != nil {
+		return err
+	}
+	if err := r.svc.prepareApp(ctx, app); err != nil {
+		return fmt.Errorf("app %s: %w", app.Name, err)
+	}
+	rt := r.newRuntime(app)
+	if err := r.gateway.SetApp(rt.inv); err != nil {
+		_ = rt.pool.Shutdown(ctx)
+		return err
+	}
+	if err := r.startTriggers(ctx, rt); err != nil {
+		r.stopRuntime(ctx, rt)
+		return fmt.Errorf("app %s: %w", app.Name, err)
+	}
+	r.swapApp(ctx, rt)
+	r.log.Info("app loaded", "app", app.Name, "functions", strings.Join(app.FunctionNames(), ","), "root", app.Root)
+	return nil
+}
+
+func (r *Region) newRuntime(app *funcapp.App) *appRuntime {
+	rt := &appRuntime{app: app}
+	rt.pool = host.New(host.Options{
+		App: app.Name, Root: app.Root, Path: app.ExecutablePath(), Args: r.expandArgs(app), Dir: app.WorkingDirectory(),
+		Env:         func() []string { return r.handlerEnv(app) },
+		IdleTimeout: r.opts.IdleTimeout, MaxInstances: r.opts.MaxInstances, ScaleOutAt: r.scaleOutAt(app),
+		Logger: r.log,
+	})
+	rt.inv = invoke.New(invoke.Options{App: app, Pool: rt.pool, Binders: r.svc.binders(), Meter: r.meter, Logger: r.log})
+	rt.unsub = r.svc.onSettingsChange(app.Name, rt.pool.Restart)
+	return rt
+}
+
+func (r *Region) scaleOutAt(app *funcapp.App) int {
+	if n := app.Host.MaxConcurrentRequests; n > 0 {
+		return n
+	}
+	return r.opts.ScaleOutAt
+}
+
+func (r *Region) swapApp(ctx context.Context, rt *appRuntime) {
+	r.mu.Lock()
+	old := r.apps[rt.app.Name]
+	r.apps[rt.app.Name] = rt
+	r.mu.Unlock()
+	if old != nil {
+		r.stopRuntime(ctx, old)
+	}
+}
+
+func (r *Region) stopRuntime(ctx context.Context, rt *appRuntime) error {
+	var errs []error
+	for _, t := range rt.triggers {
+		errs = append(errs, t.Stop(ctx))
+	}
+	if rt.unsub != nil {
+		rt.unsub()
+	}
+	errs = append(errs, rt.pool.Shutdown(ctx))
+	return errors.Join(errs...)
+}
+
+func (r *Region) stopApps(ctx context.Context) error {
+	r.mu.Lock()
+	apps := r.apps
+	r.apps = map[string]*appRuntime{}
+	r.mu.Unlock()
+	var errs []error
+	for _, rt := range apps {
+		errs = append(errs, r.stopRuntime(ctx, rt))
+	}
+	return errors.Join(errs...)
+}
+
+// Apps returns app name -> function names, for the admin API.
+func (r *Region) Apps() map[string][]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string][]string, len(r.apps))
+	for name, rt := range r.apps {
+		out[name] = rt.app.FunctionNames()
+	}
+	return out
+}
+
+func (r *Region) appNames() []string {
+	names := make([]string, 0)
+	for n := range r.Apps() {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// handlerEnv is the handler's environment: the region's own, then every
+// app setting, connection strings as CUSTOMCONNSTR_<name> (as App Service
+// sets them), and the site name.
+func (r *Region) handlerEnv(app *funcapp.App) []string {
+	env := os.Environ()
+	snap := r.svc.settings(app.Name)
+	for k, v := range snap.Values {
+		env = append(env, k+"="+v)
+	}
+	for k, v := range snap.ConnectionStrings {
+		env = append(env, "CUSTOMCONNSTR_"+k+"="+v)
+	}
+	return append(env, "WEBSITE_SITE_NAME="+app.Name, "TANDEM_REGION="+r.opts.Name)
+}
+
+// expandArgs resolves %SETTING% in customHandler arguments.
+func (r *Region) expandArgs(app *funcapp.App) []string {
+	values := r.svc.settings(app.Name).Values
+	args := make([]string, len(app.Host.Handler.Arguments))
+	for i, a := range app.Host.Handler.Arguments {
+		args[i] = expandPercent(a, values)
+	}
+	return args
+}
+
+// expandPercent replaces %NAME% with the setting's value, leaving unknown
+// names as written (as the Azure host does).
+func expandPercent(s string, values map[string]string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '%')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		j := strings.IndexByte(s[i+1:], '%')
+		if j < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		name := s[i+1 : i+1+j]
+		b.WriteString(s[:i])
+		if v, ok := values[name]; ok {
+			b.WriteString(v)
+		} else {
+			b.WriteString(s[i : i+j+2])
+		}
+		s = s[i+j+2:]
+	}
+}

@@ -1,0 +1,69 @@
+package region
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// handler is the region's HTTP surface on one port: /healthz, /metrics,
+// /admin/ (master key), /tables/ (SharedKey) and the function apps.
+func (r *Region) handler() http.Handler {
+	r.admin = http.NewServeMux()
+	r.role.RegisterAdmin(r.admin)
+	r.meter.RegisterAdmin(r.admin)
+	r.svc.registerAdmin(r.admin)
+	r.admin.HandleFunc("GET /admin/apps", r.serveApps)
+	r.admin.HandleFunc("/admin/", func(w http.ResponseWriter, req *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no admin endpoint " + req.Method + " " + req.URL.Path})
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", r.serveHealth)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{}))
+	mux.Handle("/admin/", r.requireMaster(r.admin))
+	r.svc.registerPublic(mux)
+	mux.Handle("/", r.gateway)
+	return mux
+}
+
+// Health is the body of GET /healthz, which traffic manager probes read.
+type Health struct {
+	Region string   `json:"region"`
+	Ready  bool     `json:"ready"`
+	Role   string   `json:"role"`
+	Epoch  uint64   `json:"epoch"`
+	Active bool     `json:"active"`
+	Apps   []string `json:"apps"`
+}
+
+func (r *Region) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	s := r.role.State()
+	h := Health{Region: r.opts.Name, Ready: r.Ready(), Role: string(s.Role), Epoch: s.Epoch, Active: r.role.Active(), Apps: r.appNames()}
+	code := http.StatusOK
+	if !h.Ready {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, h)
+}
+
+func (r *Region) serveApps(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, r.Apps())
+}
+
+// requireMaster lets a request through only with the region's master key.
+func (r *Region) requireMaster(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !r.svc.isMaster(req) {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "admin API: the master key is required (x-functions-key header or code query parameter)"})
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,225 @@
+// Package region is one Tandem region as a daemon: its JetStream store, its
+// function apps with their handler pools, the gateway, the admin API,
+// metering, queues, timers and tables, started and stopped as one unit.
+// cmd/tandem runs it; tests start several in one process.
+package region
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tandemhq/tandem/internal/broker"
+	"github.com/tandemhq/tandem/internal/clock"
+	"github.com/tandemhq/tandem/internal/gateway"
+	"github.com/tandemhq/tandem/internal/metering"
+	"github.com/tandemhq/tandem/internal/role"
+)
+
+// AppSpec names an app folder to serve.
+type AppSpec struct {
+	Name string // empty: the folder's name
+	Dir  string
+}
+
+// Options configures a Region.
+type Options struct {
+	Name     string
+	Apps     []AppSpec
+	HTTPAddr string // gateway and admin API, e.g. "127.0.0.1:7071" or ":0"
+	DataDir  string
+
+	// NATSURL and NATSCreds select an external NATS cluster; empty embeds one.
+	NATSURL   string
+	NATSCreds string
+	// NATSListen exposes the embedded server to clients (and other nodes).
+	NATSListen string
+	LeafListen string
+	SyncAlways bool
+
+	// MasterKeyEnv is TANDEM_MASTER_KEY's value, used at first start.
+	MasterKeyEnv string
+	// Role is the role a region holds before any witness speaks; the zero
+	// value is a standalone primary (epoch 0, no lease).
+	Role role.State
+
+	IdleTimeout  time.Duration
+	MaxInstances int
+	ScaleOutAt   int
+	Prices       metering.Prices
+	Clock        clock.Clock
+	Logger       *slog.Logger
+}
+
+// Region is a running region.
+type Region struct {
+	opts Options
+	log  *slog.Logger
+
+	broker  *broker.Broker
+	role    *role.Manager
+	reg     *prometheus.Registry
+	meter   *metering.Meter
+	gateway *gateway.Gateway
+	admin   *http.ServeMux
+	svc     services
+
+	mu   sync.Mutex
+	apps map[string]*appRuntime
+
+	server   *http.Server
+	listener net.Listener
+	ready    atomic.Bool
+	serveWG  sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// New checks opts and returns a region that is not started.
+func New(opts Options) (*Region, error) {
+	if err := broker.ValidRegion(opts.Name); err != nil {
+		return nil, fmt.Errorf("new region: %w", err)
+	}
+	if opts.DataDir == "" {
+		return nil, errors.New("new region: data directory is required (--data)")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Prices == (metering.Prices{}) {
+		opts.Prices = metering.DefaultPrices
+	}
+	if opts.Role.Role == "" {
+		opts.Role = role.State{Role: role.Primary}
+	}
+	return &Region{opts: opts, log: opts.Logger.With("region", opts.Name), apps: map[string]*appRuntime{}}, nil
+}
+
+// Start brings the region up: store, services, apps, then the listener.
+// A failure rolls back whatever had started.
+func (r *Region) Start(ctx context.Context) error {
+	if err := r.start(ctx); err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = r.Shutdown(sctx)
+		return fmt.Errorf("start region %s: %w", r.opts.Name, err)
+	}
+	r.ready.Store(true)
+	r.log.Info("region ready", "http", r.Addr(), "apps", len(r.apps), "role", r.role.State().Role)
+	return nil
+}
+
+func (r *Region) start(ctx context.Context) error {
+	b, err := broker.Start(ctx, broker.Options{
+		Region: r.opts.Name, Dir: r.opts.DataDir, URL: r.opts.NATSURL, Creds: r.opts.NATSCreds,
+		Listen: r.opts.NATSListen, LeafListen: r.opts.LeafListen, SyncAlways: r.opts.SyncAlways, Logger: r.opts.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	r.broker = b
+	r.reg = prometheus.NewRegistry()
+	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	r.meter = metering.New(r.reg, r.opts.Prices)
+	if err := r.startRole(ctx); err != nil {
+		return err
+	}
+	if err := r.startServices(ctx); err != nil {
+		return err
+	}
+	r.gateway = gateway.New(gateway.Options{Auth: r.svc.authorizer(), Disabled: r.svc.disabled, Logger: r.log})
+	for _, spec := range r.opts.Apps {
+		if err := r.LoadApp(ctx, spec); err != nil {
+			return err
+		}
+	}
+	return r.listen()
+}
+
+func (r *Region) startRole(ctx context.Context) error {
+	r.role = role.New(role.Options{
+		Region: r.opts.Name, JS: r.broker.JetStream(), Bucket: r.broker.Name("role"),
+		Clock: r.opts.Clock, Initial: r.opts.Role, Logger: r.log,
+	})
+	return r.role.Start(ctx)
+}
+
+func (r *Region) listen() error {
+	addr := r.opts.HTTPAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	r.listener = l
+	r.server = &http.Server{Handler: r.handler(), ReadHeaderTimeout: 10 * time.Second}
+	r.serveWG.Add(1)
+	go func() {
+		defer r.serveWG.Done()
+		if err := r.server.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.log.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the gateway listens on.
+func (r *Region) Addr() string {
+	if r.listener == nil {
+		return ""
+	}
+	return r.listener.Addr().String()
+}
+
+// URL is the gateway's base URL.
+func (r *Region) URL() string { return "http://" + r.Addr() }
+
+// Ready reports whether the region serves requests; /healthz uses it.
+func (r *Region) Ready() bool { return r.ready.Load() && r.broker != nil && r.broker.Ready() }
+
+// Broker is the region's JetStream.
+func (r *Region) Broker() *broker.Broker { return r.broker }
+
+// Role is the region's role manager.
+func (r *Region) Role() *role.Manager { return r.role }
+
+// Meter is the region's meter.
+func (r *Region) Meter() *metering.Meter { return r.meter }
+
+// Shutdown stops taking requests, drains in-flight work, stops handlers
+// and services, and closes the store. Safe to call more than once.
+func (r *Region) Shutdown(ctx context.Context) error {
+	r.stopOnce.Do(func() {
+		r.ready.Store(false)
+		var errs []error
+		if r.server != nil {
+			errs = append(errs, r.server.Shutdown(ctx))
+			r.serveWG.Wait()
+		}
+		errs = append(errs, r.stopApps(ctx))
+		errs = append(errs, r.svc.shutdown(ctx))
+		if r.role != nil {
+			errs = append(errs, r.role.Shutdown(ctx))
+		}
+		if r.broker != nil {
+			r.broker.Shutdown()
+		}
+		r.stopErr = errors.Join(errs...)
+		r.log.Info("region stopped")
+	})
+	return r.stopErr
+}

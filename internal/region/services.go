@@ -1,0 +1,212 @@
+package region
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/tandemhq/tandem/internal/funcapp"
+	"github.com/tandemhq/tandem/internal/invoke"
+	"github.com/tandemhq/tandem/internal/queue"
+	"github.com/tandemhq/tandem/internal/table"
+	"github.com/tandemhq/tandem/internal/timer"
+)
+
+// services are the region's stores, each owning its JetStream streams or
+// buckets: keys, settings, queues and tables.
+type services struct {
+	r      *Region
+	queues *queue.Service
+	tables *table.Service
+	timers *timer.Scheduler
+	keyed  keyServices
+}
+
+func (r *Region) startServices(ctx context.Context) error {
+	r.svc.r = r
+	q, err := queue.New(queue.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log})
+	if err != nil {
+		return fmt.Errorf("queues: %w", err)
+	}
+	r.svc.queues = q
+	t, err := table.New(table.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, PathPrefix: "/tables"})
+	if err != nil {
+		return fmt.Errorf("tables: %w", err)
+	}
+	r.svc.tables = t
+	if err := r.startScheduler(ctx); err != nil {
+		return fmt.Errorf("timers: %w", err)
+	}
+	return r.svc.keyed.start(ctx, r)
+}
+
+func (s *services) shutdown(ctx context.Context) error {
+	var errs []error
+	if s.timers != nil {
+		errs = append(errs, s.timers.Shutdown(ctx))
+	}
+	if s.queues != nil {
+		errs = append(errs, s.queues.Shutdown(ctx))
+	}
+	errs = append(errs, s.keyed.shutdown(ctx))
+	return errors.Join(errs...)
+}
+
+// prepareApp seeds settings and keys, declares queues and tables, and
+// creates the app's storage account.
+func (s *services) prepareApp(ctx context.Context, app *funcapp.App) error {
+	if err := s.keyed.prepare(ctx, app); err != nil {
+		return err
+	}
+	if err := s.queues.SetConfig(app.Name, queueConfig(app.Host.Queues)); err != nil {
+		return fmt.Errorf("host.json extensions.queues: %w", err)
+	}
+	if _, err := s.tables.EnsureAccount(ctx, app.Name); err != nil {
+		return fmt.Errorf("table account: %w", err)
+	}
+	return s.declare(ctx, app)
+}
+
+// declare creates the queues and tables that bindings name literally.
+func (s *services) declare(ctx context.Context, app *funcapp.App) error {
+	for _, fn := range app.Functions {
+		for _, b := range fn.Bindings {
+			if err := s.declareBinding(ctx, app.Name, fn, b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *services) declareBinding(ctx context.Context, app string, fn *funcapp.Function, b funcapp.Binding) error {
+	switch b.Kind() {
+	case funcapp.Queue, funcapp.QueueTrigger:
+		if isExpression(b.QueueName) {
+			return nil
+		}
+		if err := s.queues.Declare(ctx, app, b.QueueName); err != nil {
+			return fmt.Errorf("%s/function.json: binding %q: field \"queueName\": %w", fn.Name, b.Name, err)
+		}
+	case funcapp.Table:
+		if isExpression(b.TableName) {
+			return nil
+		}
+		if err := s.tables.EnsureTable(ctx, app, b.TableName); err != nil {
+			return fmt.Errorf("%s/function.json: binding %q: field \"tableName\": %w", fn.Name, b.Name, err)
+		}
+	}
+	return nil
+}
+
+func isExpression(s string) bool {
+	for _, c := range s {
+		if c == '{' || c == '%' {
+			return true
+		}
+	}
+	return false
+}
+
+func queueConfig(c funcapp.QueueConfig) queue.Config {
+	cfg := queue.DefaultConfig()
+	cfg.BatchSize = c.BatchSize
+	if c.NewBatchThreshold >= 0 {
+		cfg.NewBatchThreshold = c.NewBatchThreshold
+	} else {
+		cfg.NewBatchThreshold = c.BatchSize / 2
+	}
+	cfg.MaxPollingInterval = c.MaxPollingInterval
+	cfg.VisibilityTimeout = c.VisibilityTimeout
+	cfg.MaxDequeueCount = c.MaxDequeueCount
+	cfg.MessageEncoding = queue.Encoding(c.MessageEncoding)
+	return cfg
+}
+
+func (s *services) binders() map[string]invoke.Binder {
+	return map[string]invoke.Binder{
+		funcapp.Queue: queueBinder{s.queues},
+		funcapp.Table: tableBinder{s.tables},
+	}
+}
+
+func (s *services) registerAdmin(mux *http.ServeMux) {
+	s.queues.RegisterAdmin(mux)
+	s.tables.RegisterAdmin(mux)
+	s.keyed.registerAdmin(mux)
+}
+
+// registerPublic mounts endpoints with their own authentication.
+func (s *services) registerPublic(mux *http.ServeMux) {
+	mux.Handle("/tables/", s.tables.Handler())
+}
+
+// queueBinder writes queue output bindings.
+type queueBinder struct{ q *queue.Service }
+
+func (b queueBinder) Input(context.Context, string, funcapp.Binding, invoke.Expressions) (json.RawMessage, error) {
+	return nil, errors.New("queue bindings are output only; use a queueTrigger to read")
+}
+
+func (b queueBinder) Output(ctx context.Context, app string, fb funcapp.Binding, e invoke.Expressions, v json.RawMessage) error {
+	name, err := e.Resolve(fb.QueueName)
+	if err != nil {
+		return err
+	}
+	_, err = b.q.EnqueueOutput(ctx, app, name, v)
+	return err
+}
+
+// tableBinder reads table input bindings and writes table outputs.
+type tableBinder struct{ t *table.Service }
+
+func (b tableBinder) Input(ctx context.Context, app string, fb funcapp.Binding, e invoke.Expressions) (json.RawMessage, error) {
+	name, pk, rk, filter, err := resolveTable(fb, e)
+	if err != nil {
+		return nil, err
+	}
+	if rk != "" {
+		ent, err := b.t.Get(ctx, app, name, pk, rk)
+		if errors.Is(err, table.ErrNotFound) {
+			return json.RawMessage("null"), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(ent)
+	}
+	list, err := b.t.Query(ctx, app, name, table.BindingFilter(pk, filter), fb.Take)
+	if err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []table.Entity{}
+	}
+	return json.Marshal(list)
+}
+
+func (b tableBinder) Output(ctx context.Context, app string, fb funcapp.Binding, e invoke.Expressions, v json.RawMessage) error {
+	name, pk, rk, _, err := resolveTable(fb, e)
+	if err != nil {
+		return err
+	}
+	ents, err := table.DecodeBindingEntities(v, pk, rk)
+	if err != nil {
+		return err
+	}
+	return b.t.WriteAll(ctx, app, name, ents)
+}
+
+func resolveTable(fb funcapp.Binding, e invoke.Expressions) (name, pk, rk, filter string, err error) {
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{{&name, fb.TableName}, {&pk, fb.PartitionKey}, {&rk, fb.RowKey}, {&filter, fb.Filter}} {
+		if *f.dst, err = e.Resolve(f.src); err != nil {
+			return
+		}
+	}
+	return
+}
