@@ -43,6 +43,7 @@ type region struct {
 	probeHdr atomic.Value // last X-Probe header seen on /healthz
 	delay    time.Duration
 	code     atomic.Int32 // /healthz status while healthy
+	adminOff atomic.Bool  // /admin/* answers 500: the region cannot take role changes
 	clk      *clock.Fake  // set by newFakeRegion
 }
 
@@ -76,6 +77,10 @@ func (r *region) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", r.serveHealthz)
 	mux.Handle("/admin/", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if r.adminOff.Load() {
+			http.Error(w, `{"error":"admin unavailable"}`, http.StatusInternalServerError)
+			return
+		}
 		if subtle.ConstantTimeCompare([]byte(req.Header.Get("x-functions-key")), []byte(r.key)) != 1 {
 			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
 			return
