@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/topology"
+	"github.com/tandemhq/tandem/internal/traffic"
+)
+
+func init() {
+	register(&command{
+		name:    "traffic",
+		summary: "run the traffic manager: probes, routing proxy, DNS and region roles",
+		run:     runTraffic,
+	})
+}
+
+const trafficUsage = `Usage: tandem traffic --config FILE [--data DIR]
+
+Runs the traffic manager described by the topology file (docs/topology.md):
+the L7 proxy, the DNS answerer and the admin API (GET /status, GET /metrics,
+POST /failover). The witness keeps the primary region and its epoch in DIR.
+SIGHUP reloads the file without dropping traffic.
+`
+
+func runTraffic(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("tandem traffic", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(os.Stderr, trafficUsage+"\nFlags:\n"); fs.PrintDefaults() }
+	config := fs.String("config", "", "topology file (YAML, required)")
+	data := fs.String("data", "", "data directory for the witness state (default: traffic-data beside the config file)")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *config == "" {
+		fmt.Fprintln(os.Stderr, "tandem traffic: --config is required")
+		fs.Usage()
+		return errUsage
+	}
+	if *data == "" {
+		*data = filepath.Join(filepath.Dir(*config), "traffic-data")
+	}
+	logger, err := newLogger(*level)
+	if err != nil {
+		return err
+	}
+	top, err := topology.Load(*config)
+	if err != nil {
+		return err
+	}
+	m := traffic.New(traffic.Options{Topology: top, DataDir: *data, Logger: logger})
+	if err := m.Start(ctx); err != nil {
+		return err
+	}
+	return serveTraffic(ctx, m, *config)
+}
+
+// serveTraffic runs until ctx ends, reloading the topology on SIGHUP.
+func serveTraffic(ctx context.Context, m *traffic.Manager, config string) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return m.Shutdown(sctx)
+		case <-hup:
+			reloadTraffic(m, config)
+		}
+	}
+}
+
+func reloadTraffic(m *traffic.Manager, config string) {
+	top, err := topology.Load(config)
+	if err == nil {
+		err = m.Reload(top)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tandem traffic: reload refused, the running configuration stays: %v\n", err)
+	}
+}
