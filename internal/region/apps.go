@@ -7,6 +7,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/tandemhq/tandem/internal/funcapp"
 	"github.com/tandemhq/tandem/internal/host"
@@ -15,6 +17,8 @@ import (
 
 // appRuntime is a loaded app with its handler pool and triggers.
 type appRuntime struct {
+	mu       sync.Mutex // serializes trigger restarts
+	stopped  bool
 	app      *funcapp.App
 	pool     *host.Pool
 	inv      *invoke.Invoker
@@ -43,8 +47,11 @@ func (r *Region) LoadApp(ctx context.Context, spec AppSpec) error {
 		_ = rt.pool.Shutdown(ctx)
 		return err
 	}
-	if err := r.startTriggers(ctx, rt); err != nil {
-		r.stopRuntime(ctx, rt)
+	rt.mu.Lock()
+	err = r.startTriggers(ctx, rt)
+	rt.mu.Unlock()
+	if err != nil {
+		_ = r.stopRuntime(ctx, rt)
 		return fmt.Errorf("app %s: %w", app.Name, err)
 	}
 	r.swapApp(ctx, rt)
@@ -61,7 +68,13 @@ func (r *Region) newRuntime(app *funcapp.App) *appRuntime {
 		Logger: r.log,
 	})
 	rt.inv = invoke.New(invoke.Options{App: app, Pool: rt.pool, Binders: r.svc.binders(), Meter: r.meter, Logger: r.log})
-	rt.unsub = r.svc.onSettingsChange(app.Name, rt.pool.Restart)
+	rt.unsub = r.svc.onSettingsChange(app.Name, func() {
+		r.bg.Add(1)
+		go func() {
+			defer r.bg.Done()
+			r.settingsChanged(rt)
+		}()
+	})
 	return rt
 }
 
@@ -70,6 +83,29 @@ func (r *Region) scaleOutAt(app *funcapp.App) int {
 		return n
 	}
 	return r.opts.ScaleOutAt
+}
+
+// settingsChanged applies new settings as the Azure host does by
+// restarting: handler instances are replaced gracefully, and triggers are
+// restarted so a function disabled or enabled by a setting stops or starts.
+func (r *Region) settingsChanged(rt *appRuntime) {
+	rt.pool.Restart()
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.stopped {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, t := range rt.triggers {
+		if err := t.Stop(ctx); err != nil {
+			r.log.Warn("stop trigger for a settings change", "app", rt.app.Name, "err", err)
+		}
+	}
+	rt.triggers = nil
+	if err := r.startTriggers(ctx, rt); err != nil {
+		r.log.Error("restart triggers after a settings change", "app", rt.app.Name, "err", err)
+	}
 }
 
 func (r *Region) swapApp(ctx context.Context, rt *appRuntime) {
@@ -83,13 +119,17 @@ func (r *Region) swapApp(ctx context.Context, rt *appRuntime) {
 }
 
 func (r *Region) stopRuntime(ctx context.Context, rt *appRuntime) error {
+	if rt.unsub != nil {
+		rt.unsub()
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.stopped = true
 	var errs []error
 	for _, t := range rt.triggers {
 		errs = append(errs, t.Stop(ctx))
 	}
-	if rt.unsub != nil {
-		rt.unsub()
-	}
+	rt.triggers = nil
 	errs = append(errs, rt.pool.Shutdown(ctx))
 	return errors.Join(errs...)
 }

@@ -26,6 +26,7 @@ type testApp struct {
 	functions map[string]string
 	handler   string // executable; default the echo test handler
 	args      []string
+	queues    map[string]any // host.json extensions.queues
 }
 
 func (a testApp) write(t *testing.T) string {
@@ -42,9 +43,14 @@ func (a testApp) write(t *testing.T) string {
 	if a.timeout != "" {
 		host["functionTimeout"] = a.timeout
 	}
+	ext := map[string]any{}
 	if a.prefix != nil {
-		host["extensions"] = map[string]any{"http": map[string]any{"routePrefix": *a.prefix}}
+		ext["http"] = map[string]any{"routePrefix": *a.prefix}
 	}
+	if a.queues != nil {
+		ext["queues"] = a.queues
+	}
+	host["extensions"] = ext
 	writeJSONFile(t, filepath.Join(dir, "host.json"), host)
 	writeJSONFile(t, filepath.Join(dir, "local.settings.json"), map[string]any{"IsEncrypted": false, "Values": a.settings})
 	for name, body := range a.functions {
@@ -192,4 +198,38 @@ func canon(t *testing.T, v any) string {
 	_ = json.Unmarshal(b, &x)
 	b, _ = json.Marshal(x)
 	return string(b)
+}
+
+// exampleApp copies examples/<name> into a temp folder with its handler
+// built there, so tests run the example exactly as a user would.
+func exampleApp(t *testing.T, name string, settings map[string]string) string {
+	t.Helper()
+	src := filepath.Join(testbin.ModuleRoot(), "examples", name)
+	dst := filepath.Join(t.TempDir(), name)
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	bin := testbin.Build(t, "examples/"+name+"/src")
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dst, "handler"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if settings != nil {
+		var ls map[string]any
+		b, _ := os.ReadFile(filepath.Join(dst, "local.settings.json"))
+		_ = json.Unmarshal(b, &ls)
+		values := ls["Values"].(map[string]any)
+		for k, v := range settings {
+			values[k] = v
+		}
+		writeJSONFile(t, filepath.Join(dst, "local.settings.json"), ls)
+	}
+	return dst
+}
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
 }

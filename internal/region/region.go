@@ -80,6 +80,7 @@ type Region struct {
 	listener net.Listener
 	ready    atomic.Bool
 	serveWG  sync.WaitGroup
+	bg       sync.WaitGroup // settings-change restarts
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -211,6 +212,7 @@ func (r *Region) Shutdown(ctx context.Context) error {
 			r.serveWG.Wait()
 		}
 		errs = append(errs, r.stopApps(ctx))
+		r.bg.Wait()
 		errs = append(errs, r.svc.shutdown(ctx))
 		if r.role != nil {
 			errs = append(errs, r.role.Shutdown(ctx))
