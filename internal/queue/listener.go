@@ -44,14 +44,19 @@ type Listener struct {
 }
 
 // Listen starts a listener on app's queue (declaring it) with cfg, the
-// app's host.json extensions.queues. ctx bounds the setup only; the
-// listener runs until Stop (or Service.Shutdown).
+// app's host.json extensions.queues, which it also records as the app's
+// config (SetConfig) so outputs are encoded the way triggers decode them.
+// ctx bounds the setup only; the listener runs until Stop (or
+// Service.Shutdown).
 func (s *Service) Listen(ctx context.Context, app, queue string, cfg Config, h Handler) (*Listener, error) {
 	if h == nil {
 		return nil, errors.New("queue listen: nil handler")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("queue listen %s/%s: %w", app, queue, err)
+	}
+	if err := s.SetConfig(app, cfg); err != nil {
+		return nil, fmt.Errorf("queue listen: %w", err)
 	}
 	st, err := s.ensure(ctx, app, queue)
 	if err != nil {

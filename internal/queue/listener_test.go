@@ -169,13 +169,11 @@ func TestNoneEncodingDeliversTextAsIs(t *testing.T) {
 	ctx := testCtx(t)
 	cfg := testConfig()
 	cfg.MessageEncoding = None
-	if err := s.SetConfig("shop", cfg); err != nil {
-		t.Fatal(err)
-	}
+	ch := listen(t, s, "shop", "orders", cfg, func(*Message) error { return nil }) // records cfg for outputs
 	if _, err := s.EnqueueOutput(ctx, "shop", "orders", []byte(`"not base64!"`)); err != nil {
 		t.Fatal(err)
 	}
-	d := recv(t, listen(t, s, "shop", "orders", cfg, func(*Message) error { return nil }), "delivery")
+	d := recv(t, ch, "delivery")
 	if string(d.m.Body) != "not base64!" || string(d.m.Text) != "not base64!" {
 		t.Fatalf("delivered %+v", d.m)
 	}

@@ -13,7 +13,7 @@ import (
 // nothing (the host skips null outputs); any other value is one message
 // holding its compact JSON text.
 func OutputMessages(value json.RawMessage) ([][]byte, error) {
-	v := bytes.TrimSpace(value)
+	v := bytes.Trim(value, " \t\r\n") // JSON whitespace only
 	if len(v) == 0 {
 		return nil, fmt.Errorf("queue output: empty value")
 	}
