@@ -104,22 +104,23 @@ func (h *harness) add(s *Scheduler, spec Spec, fire FireFunc) {
 }
 
 // settle waits until every node's timers are idle and every run started
-// has reached its FireFunc (never by sleeping a fixed time: it polls a
-// condition with a deadline).
+// has either returned or is blocked on purpose (never by sleeping a fixed
+// time: it polls a condition with a deadline).
 func (h *harness) settle() {
 	h.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		now, all, runs, calls := h.clk.Now(), true, h.gone, 0
+		now, all, runs, calls, live, held := h.clk.Now(), true, h.gone, 0, 0, 0
 		for _, n := range h.nodes {
 			all = all && n.settled(now)
-			started, _ := n.runs()
-			runs += started
+			started, l := n.runs()
+			runs, live = runs+started, live+l
 		}
 		for _, r := range h.recs {
-			calls += len(r.seen())
+			c, b := r.counts()
+			calls, held = calls+c, held+b
 		}
-		if all && runs == calls {
+		if all && runs == calls && live == held {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -181,7 +182,14 @@ type recorder struct {
 	calls    []call
 	inFlight int
 	maxIn    int
+	blocked  int // calls waiting on hold
 	hold     chan struct{}
+}
+
+func (r *recorder) counts() (calls, blocked int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.calls), r.blocked
 }
 
 func (r *recorder) fire(node string) FireFunc {
@@ -193,16 +201,32 @@ func (r *recorder) fire(node string) FireFunc {
 		hold := r.hold
 		r.mu.Unlock()
 		if hold != nil {
-			select {
-			case <-hold:
-			case <-ctx.Done():
-			}
+			r.block(hold, ctx)
 		}
 		r.mu.Lock()
 		r.inFlight--
 		r.mu.Unlock()
 		return nil
 	}
+}
+
+// block waits on hold, counted as blocked only while it really waits.
+func (r *recorder) block(hold chan struct{}, ctx context.Context) {
+	select {
+	case <-hold:
+		return
+	default:
+	}
+	r.mu.Lock()
+	r.blocked++
+	r.mu.Unlock()
+	select {
+	case <-hold:
+	case <-ctx.Done():
+	}
+	r.mu.Lock()
+	r.blocked--
+	r.mu.Unlock()
 }
 
 func (r *recorder) seen() []call {
