@@ -53,7 +53,9 @@ func (i *instance) launch(spec processSpec, wg *sync.WaitGroup) error {
 	cmd := exec.Command(spec.path, spec.args...)
 	cmd.Dir = spec.dir
 	cmd.Env = append(spec.env(), handlerEnv(port, i.id, spec.root)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Own process group (so stop signals reach the handler's children), and
+	// SIGKILL if the region dies (kill -9 must not leave orphan handlers).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdout, stderr, err := pipes(cmd)
 	if err != nil {
 		return err

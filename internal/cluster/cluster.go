@@ -1,0 +1,235 @@
+// Package cluster runs a whole Tandem deployment on one machine: each
+// region as a real `tandem region` process behind a faultnet link, and the
+// traffic manager in front, described by a generated topology file. It is
+// what `tandem up` runs, what `tandem drill` injects faults into, and the
+// harness the failover scenario tests read like stories with (StartRegion,
+// KillRegion, HangRegion, PartitionRegion).
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/topology"
+	"github.com/tandemhq/tandem/internal/traffic"
+)
+
+// Options configures a Cluster.
+type Options struct {
+	Binary  string   // the tandem binary; regions run as `<Binary> region ...`
+	Dir     string   // state: <Dir>/<region>/, <Dir>/topology.yaml, <Dir>/traffic/
+	Regions []string // default east, west
+	Apps    []string // app folders served by every region
+
+	// Listen addresses of the traffic manager ("127.0.0.1:0" for any).
+	HTTP, Admin, DNS string
+	// RegionPort is the first region's gateway port; the others follow.
+	// 0 picks free ports.
+	RegionPort int
+
+	ProbeInterval     time.Duration // default 200ms
+	ProbeTimeout      time.Duration // default 150ms
+	ToleratedFailures int           // default 2
+	Lease             time.Duration // default 2s
+	LeaseMargin       time.Duration // default 200ms
+
+	RegionArgs []string  // extra flags for every region process
+	RegionLog  io.Writer // region output; nil writes <Dir>/<region>/region.log
+	Logger     *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if len(o.Regions) == 0 {
+		o.Regions = []string{"east", "west"}
+	}
+	for _, p := range []*string{&o.HTTP, &o.Admin, &o.DNS} {
+		if *p == "" {
+			*p = "127.0.0.1:0"
+		}
+	}
+	setDur(&o.ProbeInterval, 200*time.Millisecond)
+	setDur(&o.ProbeTimeout, 150*time.Millisecond)
+	setDur(&o.Lease, 2*time.Second)
+	setDur(&o.LeaseMargin, 200*time.Millisecond)
+	if o.ToleratedFailures == 0 {
+		o.ToleratedFailures = 2
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+func setDur(d *time.Duration, v time.Duration) {
+	if *d == 0 {
+		*d = v
+	}
+}
+
+// Cluster is a running deployment.
+type Cluster struct {
+	opts     Options
+	log      *slog.Logger
+	regions  map[string]*Region
+	order    []string
+	traffic  *traffic.Manager
+	topoPath string
+	keyPath  string
+
+	mu   sync.Mutex
+	once sync.Once
+}
+
+// Start starts every region process, waits for each to be ready, then
+// starts the traffic manager. A failure stops what had started.
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	opts.defaults()
+	c := &Cluster{opts: opts, log: opts.Logger, regions: map[string]*Region{}}
+	if err := c.start(ctx); err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = c.Shutdown(sctx)
+		return nil, fmt.Errorf("start cluster: %w", err)
+	}
+	return c, nil
+}
+
+func (c *Cluster) start(ctx context.Context) error {
+	if err := os.MkdirAll(c.opts.Dir, 0o755); err != nil {
+		return err
+	}
+	for i, name := range c.opts.Regions {
+		r, err := c.newRegion(name, i)
+		if err != nil {
+			return err
+		}
+		c.regions[name] = r
+		c.order = append(c.order, name)
+	}
+	for _, name := range c.order {
+		if err := c.StartRegion(ctx, name); err != nil {
+			return err
+		}
+	}
+	if err := c.writeTopology(); err != nil {
+		return err
+	}
+	return c.startTraffic(ctx)
+}
+
+func (c *Cluster) startTraffic(ctx context.Context) error {
+	top, err := topology.Load(c.topoPath)
+	if err != nil {
+		return err
+	}
+	c.traffic = traffic.New(traffic.Options{Topology: top, DataDir: filepath.Join(c.opts.Dir, "traffic"), Logger: c.log})
+	if err := c.traffic.Start(ctx); err != nil {
+		c.traffic = nil
+		return err
+	}
+	return c.waitPrimary(ctx)
+}
+
+// waitPrimary waits until the witness has granted the primary role.
+func (c *Cluster) waitPrimary(ctx context.Context) error {
+	return poll(ctx, 30*time.Second, "a primary region", func() bool {
+		return c.Primary() != ""
+	})
+}
+
+// Primary is the region the witness made primary ("" before it has).
+func (c *Cluster) Primary() string {
+	if c.traffic == nil {
+		return ""
+	}
+	st := c.traffic.Status()
+	for _, e := range st.Endpoints {
+		if e.Name == st.Primary && e.RoleConfirmed {
+			return e.Name
+		}
+	}
+	return ""
+}
+
+// Traffic is the traffic manager.
+func (c *Cluster) Traffic() *traffic.Manager { return c.traffic }
+
+// URL is the public URL (the traffic manager's proxy).
+func (c *Cluster) URL() string { return "http://" + c.traffic.HTTPAddr() }
+
+// AdminURL is the traffic manager's admin URL.
+func (c *Cluster) AdminURL() string { return "http://" + c.traffic.AdminAddr() }
+
+// TrafficKeyFile holds the traffic manager's admin key.
+func (c *Cluster) TrafficKeyFile() string { return c.keyPath }
+
+// TopologyFile is the generated deployment file.
+func (c *Cluster) TopologyFile() string { return c.topoPath }
+
+// Regions lists the regions in priority order.
+func (c *Cluster) Regions() []*Region {
+	out := make([]*Region, len(c.order))
+	for i, n := range c.order {
+		out[i] = c.regions[n]
+	}
+	return out
+}
+
+// Region returns a region by name, or nil.
+func (c *Cluster) Region(name string) *Region { return c.regions[name] }
+
+// Shutdown stops the traffic manager, then every region (SIGTERM, drain).
+// Safe to call more than once.
+func (c *Cluster) Shutdown(ctx context.Context) error {
+	var errs []error
+	c.once.Do(func() {
+		if c.traffic != nil {
+			errs = append(errs, c.traffic.Shutdown(ctx))
+		}
+		for _, r := range c.regions {
+			errs = append(errs, r.stop(ctx))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func poll(ctx context.Context, limit time.Duration, what string, cond func() bool) error {
+	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %s waiting for %s", limit, what)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func newKey() string {
+	b := make([]byte, 40)
+	_, _ = rand.Read(b)
+	return base64.URLEncoding.EncodeToString(b)
+}

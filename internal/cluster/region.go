@@ -1,0 +1,223 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/faultnet"
+)
+
+// Region is one region process and the link in front of it.
+type Region struct {
+	Name     string
+	Priority int
+	Port     int    // the process's own gateway port
+	LeafPort int    // its leafnode port
+	DataDir  string // --data
+	link     *faultnet.Link
+	c        *Cluster
+
+	cmd    *exec.Cmd
+	exited chan struct{}
+	logOut io.WriteCloser
+}
+
+func (c *Cluster) newRegion(name string, i int) (*Region, error) {
+	port := 0
+	if c.opts.RegionPort > 0 {
+		port = c.opts.RegionPort + i
+	} else if p, err := freePort(); err == nil {
+		port = p
+	} else {
+		return nil, err
+	}
+	leaf, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	r := &Region{Name: name, Priority: i + 1, Port: port, LeafPort: leaf, DataDir: filepath.Join(c.opts.Dir, name), c: c}
+	link, err := faultnet.Listen("127.0.0.1:0", r.localAddr(), c.log)
+	if err != nil {
+		return nil, err
+	}
+	r.link = link
+	return r, nil
+}
+
+func (r *Region) localAddr() string { return "127.0.0.1:" + strconv.Itoa(r.Port) }
+
+// URL is the region's gateway as the outside reaches it (through its link).
+func (r *Region) URL() string { return "http://" + r.link.Addr() }
+
+// DirectURL is the region's gateway without the link.
+func (r *Region) DirectURL() string { return "http://" + r.localAddr() }
+
+// MasterKeyFile is where the region keeps its master key.
+func (r *Region) MasterKeyFile() string { return filepath.Join(r.DataDir, "master.key") }
+
+// MasterKey reads the region's master key.
+func (r *Region) MasterKey() (string, error) {
+	b, err := os.ReadFile(r.MasterKeyFile())
+	if err != nil {
+		return "", fmt.Errorf("region %s master key: %w", r.Name, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// PID is the region process's id (0 when not running).
+func (r *Region) PID() int {
+	if r.cmd == nil || r.cmd.Process == nil {
+		return 0
+	}
+	return r.cmd.Process.Pid
+}
+
+// StartRegion starts (or restarts) a region process and waits until it is
+// ready. Regions start as secondaries; the witness grants the primary role.
+func (c *Cluster) StartRegion(ctx context.Context, name string) error {
+	r := c.regions[name]
+	if r == nil {
+		return fmt.Errorf("start region: no region %q", name)
+	}
+	if err := r.launch(); err != nil {
+		return err
+	}
+	return poll(ctx, 60*time.Second, "region "+name+" to be ready", r.healthy)
+}
+
+func (r *Region) launch() error {
+	if err := os.MkdirAll(r.DataDir, 0o755); err != nil {
+		return err
+	}
+	args := []string{"region", "--name", r.Name, "--http", r.localAddr(), "--data", r.DataDir, "--standby",
+		"--leaf-listen", "127.0.0.1:" + strconv.Itoa(r.LeafPort)}
+	for _, app := range r.c.opts.Apps {
+		args = append(args, "--app", app)
+	}
+	args = append(args, r.c.opts.RegionArgs...)
+	cmd := exec.Command(r.c.opts.Binary, args...)
+	cmd.Env = append(os.Environ(), "TANDEM_MASTER_KEY=")
+	out, err := r.output()
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start region %s: %w", r.Name, err)
+	}
+	r.cmd, r.exited, r.logOut = cmd, make(chan struct{}), out
+	go func(done chan struct{}) { _ = cmd.Wait(); close(done) }(r.exited) // joined by stop and Kill
+	return nil
+}
+
+func (r *Region) output() (io.WriteCloser, error) {
+	if r.c.opts.RegionLog != nil {
+		return nopCloser{r.c.opts.RegionLog}, nil
+	}
+	f, err := os.OpenFile(filepath.Join(r.DataDir, "region.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("region %s log: %w", r.Name, err)
+	}
+	return f, nil
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+func (r *Region) healthy() bool {
+	select {
+	case <-r.exited:
+		return false
+	default:
+	}
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get(r.DirectURL() + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// KillRegion kills the region process with SIGKILL, as a crashed machine.
+func (c *Cluster) KillRegion(name string) error {
+	r := c.regions[name]
+	if r == nil || r.cmd == nil {
+		return fmt.Errorf("kill region: %q is not running", name)
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGCONT) // a hung process dies too
+	if err := r.cmd.Process.Kill(); err != nil {
+		return fmt.Errorf("kill region %s: %w", name, err)
+	}
+	<-r.exited
+	r.logOut.Close()
+	return nil
+}
+
+// HangRegion stops the region process (SIGSTOP): its sockets stay open
+// but nothing answers, as a hung machine.
+func (c *Cluster) HangRegion(name string) error { return c.signal(name, syscall.SIGSTOP) }
+
+// ResumeRegion continues a hung region (SIGCONT).
+func (c *Cluster) ResumeRegion(name string) error { return c.signal(name, syscall.SIGCONT) }
+
+func (c *Cluster) signal(name string, sig syscall.Signal) error {
+	r := c.regions[name]
+	if r == nil || r.cmd == nil {
+		return fmt.Errorf("signal region: %q is not running", name)
+	}
+	return r.cmd.Process.Signal(sig)
+}
+
+// PartitionRegion cuts every link into the region: the traffic manager and
+// the other regions can no longer reach it (it keeps running).
+func (c *Cluster) PartitionRegion(name string) error {
+	r := c.regions[name]
+	if r == nil {
+		return fmt.Errorf("partition region: no region %q", name)
+	}
+	r.link.Cut()
+	return nil
+}
+
+// HealRegion restores the region's links.
+func (c *Cluster) HealRegion(name string) error {
+	r := c.regions[name]
+	if r == nil {
+		return fmt.Errorf("heal region: no region %q", name)
+	}
+	r.link.Heal()
+	return nil
+}
+
+// stop ends the region process gracefully (SIGTERM, then SIGKILL).
+func (r *Region) stop(ctx context.Context) error {
+	defer r.link.Close()
+	if r.cmd == nil {
+		return nil
+	}
+	select {
+	case <-r.exited:
+		return nil
+	default:
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGCONT)
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.exited:
+	case <-ctx.Done():
+		_ = r.cmd.Process.Kill()
+		<-r.exited
+	}
+	return r.logOut.Close()
+}

@@ -1,0 +1,34 @@
+package cluster
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// writeTopology writes the deployment file the traffic manager (and an
+// operator running `tandem traffic --config` or `tandem drill`) reads.
+func (c *Cluster) writeTopology() error {
+	c.topoPath = filepath.Join(c.opts.Dir, "topology.yaml")
+	c.keyPath = filepath.Join(c.opts.Dir, "traffic.key")
+	if _, err := os.Stat(c.keyPath); err != nil {
+		if err := os.WriteFile(c.keyPath, []byte(newKey()+"\n"), 0o600); err != nil {
+			return fmt.Errorf("traffic key: %w", err)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("# Written by tandem: the regions and traffic manager of this deployment.\nregions:\n")
+	for _, name := range c.order {
+		r := c.regions[name]
+		fmt.Fprintf(&b, "  - name: %s\n    proxyURL: %s\n    adminURL: %s\n    natsLeafURL: nats-leaf://127.0.0.1:%d\n    priority: %d\n    adminKeyFile: %s\n",
+			r.Name, r.URL(), r.URL(), r.LeafPort, r.Priority, r.MasterKeyFile())
+	}
+	fmt.Fprintf(&b, "primary: %s\ntraffic:\n  listen: {http: %q, dns: %q, admin: %q}\n  adminKeyFile: %s\n",
+		c.order[0], c.opts.HTTP, c.opts.DNS, c.opts.Admin, c.keyPath)
+	fmt.Fprintf(&b, "  profile: {name: app.tandem.local, ttl: 1s}\n  routing: priority\n")
+	fmt.Fprintf(&b, "  probes: {path: /healthz, interval: %s, timeout: %s, toleratedFailures: %d, rise: 1}\n",
+		c.opts.ProbeInterval, c.opts.ProbeTimeout, c.opts.ToleratedFailures)
+	fmt.Fprintf(&b, "  lease: %s\n  leaseMargin: %s\n", c.opts.Lease, c.opts.LeaseMargin)
+	return os.WriteFile(c.topoPath, []byte(b.String()), 0o644)
+}
