@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 )
 
 // App is a loaded function app.
@@ -110,13 +111,22 @@ func (a *App) checkExecutable(hostFile string) error {
 	return nil
 }
 
-// ExecutablePath is the handler executable, resolved against the app root.
+// ExecutablePath is the handler executable: a path relative to the app
+// root when such a file exists, otherwise a command looked up on PATH
+// (as "node" or "python3" in the Azure samples).
 func (a *App) ExecutablePath() string {
 	p := a.Host.Handler.ExecutablePath
 	if filepath.IsAbs(p) {
 		return p
 	}
-	return filepath.Join(a.Root, p)
+	local := filepath.Join(a.Root, p)
+	if _, err := os.Stat(local); err == nil || strings.ContainsRune(p, filepath.Separator) {
+		return local
+	}
+	if found, err := exec.LookPath(p); err == nil {
+		return found
+	}
+	return local
 }
 
 // WorkingDirectory is where the handler runs (the app root by default).

@@ -175,16 +175,13 @@ func (b tableBinder) Input(ctx context.Context, app string, fb funcapp.Binding, 
 		if err != nil {
 			return nil, err
 		}
-		return json.Marshal(ent)
+		return table.BindingJSON(ent), nil
 	}
 	list, err := b.t.Query(ctx, app, name, table.BindingFilter(pk, filter), fb.Take)
 	if err != nil {
 		return nil, err
 	}
-	if list == nil {
-		list = []table.Entity{}
-	}
-	return json.Marshal(list)
+	return table.BindingArrayJSON(list), nil
 }
 
 func (b tableBinder) Output(ctx context.Context, app string, fb funcapp.Binding, e invoke.Expressions, v json.RawMessage) error {
