@@ -126,7 +126,8 @@ func (t *timer) step() time.Time {
 		return t.start(now, rec, rev)
 	}
 	if !now.Before(rec.Next) {
-		return t.invoke(now, *rec, rev, false)
+		at, _ := t.invoke(now, *rec, rev, false)
+		return at
 	}
 	return t.earliest(rec.Next)
 }
@@ -169,36 +170,41 @@ func (t *timer) start(now time.Time, rec *record, rev uint64) time.Time {
 		}
 		rev = nrev
 	}
-	t.resume = false
-	startup := t.startup && t.spec.RunOnStartup
-	t.startup = false
+	var (
+		at      = t.earliest(r.rec.Next)
+		started = true
+	)
 	switch {
 	case r.pastDue:
 		t.log.Info("timer past due; running once now", "missed", r.rec.Next)
-		return t.invoke(now, r.rec, rev, true)
-	case startup:
+		at, started = t.invoke(now, r.rec, rev, true)
+	case t.startup && t.spec.RunOnStartup:
 		t.log.Info("timer runOnStartup; running now")
-		return t.invoke(now, r.rec, rev, false)
+		at, started = t.invoke(now, r.rec, rev, false)
 	}
-	return t.earliest(r.rec.Next)
+	if started { // otherwise the next step starts over
+		t.resume, t.startup = false, false
+	}
+	return at
 }
 
 // invoke claims the run in the status (compare-and-set) and only then
-// starts it, so no tick runs twice, whichever node or region tries.
-func (t *timer) invoke(now time.Time, rec record, rev uint64, pastDue bool) time.Time {
+// starts it, so no tick runs twice, whichever node or region tries. It
+// reports whether the run started.
+func (t *timer) invoke(now time.Time, rec record, rev uint64, pastDue bool) (time.Time, bool) {
 	if !t.s.opts.Role.Active() || !t.holds(now) {
-		return t.again(now)
+		return t.again(now), false
 	}
 	next := t.stamp(ran(t.sched, now))
 	if _, err := t.s.store.putStatus(t.ctx, t.key, next, rev); err != nil {
 		if errors.Is(err, errConflict) {
-			return t.again(now)
+			return t.again(now), false
 		}
-		return t.retry(now, "record run", err)
+		return t.retry(now, "record run", err), false
 	}
 	info := Info{Schedule: ScheduleInfo{AdjustForDST: true}, ScheduleStatus: status(rec, t.sched.Location(), t.monitor), IsPastDue: pastDue}
 	t.startRun(info, now)
-	return t.earliest(next.Next)
+	return t.earliest(next.Next), true
 }
 
 func (t *timer) stamp(r record) record {

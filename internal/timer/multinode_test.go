@@ -90,3 +90,23 @@ func (h *harness) waitLease(ok func(*lease) bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Unloading an app stops its timer and releases the lease; loading it
+// again with a new schedule recomputes Next without a past-due run.
+func TestRemoveAndReAdd(t *testing.T) {
+	h := newHarness(t)
+	rec := h.recorder()
+	s := h.node("a")
+	h.add(s, everyMinute, rec.fire("a"))
+	h.runUntil(at("1m30s"))
+	if n := s.RemoveApp("app1"); n != 1 {
+		t.Fatalf("RemoveApp removed %d timers", n)
+	}
+	if l, _, err := h.kv().getLease(context.Background(), key("app1", "Tick")); err != nil || l != nil {
+		t.Fatalf("lease after remove: %+v %v", l, err)
+	}
+	h.runUntil(at("4m30s"))
+	h.add(s, Spec{Schedule: "0 */5 * * * *", UseMonitor: true}, rec.fire("a"))
+	h.runUntil(at("10m30s"))
+	wantCalls(t, rec.seen(), []time.Time{at("1m"), at("5m"), at("10m")}, []bool{false, false, false})
+}

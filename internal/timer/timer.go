@@ -87,6 +87,7 @@ type Scheduler struct {
 	timers  map[string]*timer
 	started bool
 	stopped bool
+	retired int // runs of removed timers (diagnostics and tests)
 
 	loopCtx   context.Context // ends: stop firing, release leases
 	stopLoops context.CancelFunc
@@ -241,7 +242,7 @@ func (s *Scheduler) Remove(app, function string) error {
 	if t == nil {
 		return fmt.Errorf("timer remove %s/%s: %w", app, function, ErrUnknownTimer)
 	}
-	t.stop()
+	s.retire(t)
 	return nil
 }
 
@@ -257,7 +258,7 @@ func (s *Scheduler) RemoveApp(app string) int {
 	}
 	s.mu.Unlock()
 	for _, t := range gone {
-		t.stop()
+		s.retire(t)
 	}
 	return len(gone)
 }
@@ -320,10 +321,22 @@ func (s *Scheduler) settled(now time.Time) bool {
 	return true
 }
 
+// retire stops a removed timer and keeps count of its runs.
+func (s *Scheduler) retire(t *timer) {
+	t.stop()
+	t.obs.mu.Lock()
+	n := t.obs.runs
+	t.obs.mu.Unlock()
+	s.mu.Lock()
+	s.retired += n
+	s.mu.Unlock()
+}
+
 // runs counts the invocations started on this node, and those still going.
 func (s *Scheduler) runs() (started, live int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	started = s.retired
 	for _, t := range s.timers {
 		t.obs.mu.Lock()
 		started += t.obs.runs
