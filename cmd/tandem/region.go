@@ -54,6 +54,10 @@ func runRegion(ctx context.Context, args []string) error {
 	fs.IntVar(&opts.ScaleOutAt, "scale-out-at", 16, "requests in flight per instance that start another (host.json extensions.http.maxConcurrentRequests wins)")
 	fs.Float64Var(&opts.Prices.PerMillionExecutions, "price-executions", metering.DefaultPrices.PerMillionExecutions, "price per million executions, for /admin/usage")
 	fs.Float64Var(&opts.Prices.PerGBSecond, "price-gb-second", metering.DefaultPrices.PerGBSecond, "price per GB-second, for /admin/usage")
+	fs.Func("leaf-remote", "leafnode URL of another region to link to (repeatable), e.g. nats-leaf://127.0.0.1:7422", func(v string) error {
+		opts.LeafRemotes = append(opts.LeafRemotes, v)
+		return nil
+	})
 	standby := fs.Bool("standby", false, "start as a secondary and wait for the traffic manager to grant the primary role")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {

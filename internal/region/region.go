@@ -42,9 +42,10 @@ type Options struct {
 	NATSURL   string
 	NATSCreds string
 	// NATSListen exposes the embedded server to clients (and other nodes).
-	NATSListen string
-	LeafListen string
-	SyncAlways bool
+	NATSListen  string
+	LeafListen  string
+	LeafRemotes []string // leafnode URLs of other regions to link to
+	SyncAlways  bool
 
 	// MasterKeyEnv is TANDEM_MASTER_KEY's value, used at first start.
 	MasterKeyEnv string
@@ -125,7 +126,7 @@ func (r *Region) Start(ctx context.Context) error {
 func (r *Region) start(ctx context.Context) error {
 	b, err := broker.Start(ctx, broker.Options{
 		Region: r.opts.Name, Dir: r.opts.DataDir, URL: r.opts.NATSURL, Creds: r.opts.NATSCreds,
-		Listen: r.opts.NATSListen, LeafListen: r.opts.LeafListen, SyncAlways: r.opts.SyncAlways, Logger: r.opts.Logger,
+		Listen: r.opts.NATSListen, LeafListen: r.opts.LeafListen, LeafRemotes: r.opts.LeafRemotes, SyncAlways: r.opts.SyncAlways, Logger: r.opts.Logger,
 	})
 	if err != nil {
 		return err

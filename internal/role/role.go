@@ -33,6 +33,9 @@ type State struct {
 	Region string `json:"region"`
 	Role   Role   `json:"role"`
 	Epoch  uint64 `json:"epoch"`
+	// Primary names the region that is primary at Epoch, so a secondary
+	// knows whom to replicate from ("" until a witness says).
+	Primary string `json:"primary,omitempty"`
 	// LeaseUntil bounds a primary's role; zero means no lease (a standalone
 	// region at epoch 0 that no witness has spoken to).
 	LeaseUntil time.Time `json:"leaseUntil"`
@@ -52,6 +55,8 @@ type Request struct {
 	Role       Role      `json:"role"`
 	Epoch      uint64    `json:"epoch"`
 	LeaseUntil time.Time `json:"leaseUntil"`
+	// Primary optionally names the primary at Epoch (for a secondary).
+	Primary string `json:"primary,omitempty"`
 }
 
 // ErrStaleEpoch is returned for a request that an equal or newer epoch supersedes.
@@ -125,6 +130,9 @@ func New(opts Options) *Manager {
 		opts.Logger = slog.Default()
 	}
 	opts.Initial.Region = opts.Region
+	if opts.Initial.Role == Primary {
+		opts.Initial.Primary = opts.Region
+	}
 	return &Manager{opts: opts, state: opts.Initial, subs: map[int]func(State){}}
 }
 
@@ -248,9 +256,14 @@ func (m *Manager) Apply(ctx context.Context, r Request) (State, error) {
 		if !admits(cur, r) {
 			return cur, fmt.Errorf("role %s at epoch %d: %w (region is %s at epoch %d)", r.Role, r.Epoch, ErrStaleEpoch, cur.Role, cur.Epoch)
 		}
-		next := State{Region: m.opts.Region, Role: r.Role, Epoch: r.Epoch, LeaseUntil: r.LeaseUntil, UpdatedAt: m.opts.Clock.Now()}
+		next := State{Region: m.opts.Region, Role: r.Role, Epoch: r.Epoch, Primary: r.Primary, LeaseUntil: r.LeaseUntil, UpdatedAt: m.opts.Clock.Now()}
 		if r.Role == Secondary {
 			next.LeaseUntil = time.Time{}
+		} else {
+			next.Primary = m.opts.Region
+		}
+		if next.Primary == "" && r.Epoch == cur.Epoch {
+			next.Primary = cur.Primary // a renewal or step-down keeps what is known
 		}
 		nrev, err := m.kv.Update(ctx, stateKey, mustJSON(next), rev)
 		if err == nil {

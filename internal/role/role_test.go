@@ -46,12 +46,12 @@ func TestEpochRules(t *testing.T) {
 		want    Role
 		epoch   uint64
 	}{
-		{"promote at epoch 1", Request{Primary, 1, lease}, nil, Primary, 1},
-		{"renew same epoch", Request{Primary, 1, lease.Add(time.Second)}, nil, Primary, 1},
-		{"step down same epoch", Request{Secondary, 1, time.Time{}}, nil, Secondary, 1},
-		{"re-promote same epoch refused", Request{Primary, 1, lease}, ErrStaleEpoch, Secondary, 1},
-		{"newer epoch promotes", Request{Primary, 3, lease}, nil, Primary, 3},
-		{"older epoch refused", Request{Secondary, 2, time.Time{}}, ErrStaleEpoch, Primary, 3},
+		{"promote at epoch 1", Request{Role: Primary, Epoch: 1, LeaseUntil: lease}, nil, Primary, 1},
+		{"renew same epoch", Request{Role: Primary, Epoch: 1, LeaseUntil: lease.Add(time.Second)}, nil, Primary, 1},
+		{"step down same epoch", Request{Role: Secondary, Epoch: 1}, nil, Secondary, 1},
+		{"re-promote same epoch refused", Request{Role: Primary, Epoch: 1, LeaseUntil: lease}, ErrStaleEpoch, Secondary, 1},
+		{"newer epoch promotes", Request{Role: Primary, Epoch: 3, LeaseUntil: lease}, nil, Primary, 3},
+		{"older epoch refused", Request{Role: Secondary, Epoch: 2}, ErrStaleEpoch, Primary, 3},
 	}
 	m := startManager(t, startBroker(t, t.TempDir()), clock.NewFake(t0))
 	for _, s := range steps {
@@ -65,13 +65,27 @@ func TestEpochRules(t *testing.T) {
 	}
 }
 
+func TestPrimaryIsKnown(t *testing.T) {
+	m := startManager(t, startBroker(t, t.TempDir()), clock.NewFake(t0))
+	s, err := m.Apply(context.Background(), Request{Role: Secondary, Epoch: 4, Primary: "west"})
+	if err != nil || s.Primary != "west" {
+		t.Fatalf("secondary: %+v %v", s, err)
+	}
+	if s, _ = m.Apply(context.Background(), Request{Role: Secondary, Epoch: 4}); s.Primary != "west" {
+		t.Fatalf("renewal forgot the primary: %+v", s)
+	}
+	if s, _ = m.Apply(context.Background(), Request{Role: Primary, Epoch: 5, LeaseUntil: t0.Add(time.Minute)}); s.Primary != "east" {
+		t.Fatalf("primary names itself: %+v", s)
+	}
+}
+
 func TestLeaseBoundsActive(t *testing.T) {
 	clk := clock.NewFake(t0)
 	m := startManager(t, startBroker(t, t.TempDir()), clk)
 	if m.Active() {
 		t.Fatal("initial secondary is active")
 	}
-	if _, err := m.Apply(context.Background(), Request{Primary, 1, t0.Add(5 * time.Second)}); err != nil {
+	if _, err := m.Apply(context.Background(), Request{Role: Primary, Epoch: 1, LeaseUntil: t0.Add(5 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	if !m.Active() {
@@ -90,7 +104,7 @@ func TestStateSurvivesRestartAndReachesOtherNodes(t *testing.T) {
 	a, other := startManager(t, b, clk), startManager(t, b, clk)
 	seen := make(chan State, 4)
 	other.Subscribe(func(s State) { seen <- s })
-	if _, err := a.Apply(context.Background(), Request{Primary, 7, t0.Add(time.Minute)}); err != nil {
+	if _, err := a.Apply(context.Background(), Request{Role: Primary, Epoch: 7, LeaseUntil: t0.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -102,7 +116,7 @@ func TestStateSurvivesRestartAndReachesOtherNodes(t *testing.T) {
 		t.Fatal("other node never saw the change")
 	}
 	// A node with a stale view still cannot win: CAS reloads and refuses.
-	if _, err := other.Apply(context.Background(), Request{Primary, 6, t0.Add(time.Minute)}); !errors.Is(err, ErrStaleEpoch) {
+	if _, err := other.Apply(context.Background(), Request{Role: Primary, Epoch: 6, LeaseUntil: t0.Add(time.Minute)}); !errors.Is(err, ErrStaleEpoch) {
 		t.Fatalf("stale apply: %v", err)
 	}
 	b.Shutdown()
