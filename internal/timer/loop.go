@@ -207,7 +207,9 @@ func (t *timer) invoke(now time.Time, rec record, rev uint64, pastDue bool) (tim
 	return t.earliest(next.Next), true
 }
 
+// stamp marks a status with its writer and stores its times in UTC.
 func (t *timer) stamp(r record) record {
+	r.Last, r.Next, r.LastUpdated = r.Last.UTC(), r.Next.UTC(), r.LastUpdated.UTC()
 	r.Schedule, r.Epoch, r.Node = t.spec.Schedule, t.epoch, t.s.opts.NodeID
 	return r
 }

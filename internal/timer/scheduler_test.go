@@ -2,6 +2,7 @@ package timer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -240,5 +241,25 @@ func TestShutdownDrainsThenCancels(t *testing.T) {
 	}
 	if err := s.Shutdown(context.Background()); err != nil || s.Ready() {
 		t.Fatalf("second shutdown: %v ready=%v", err, s.Ready())
+	}
+}
+
+// A schedule in a time zone fires at that zone's wall-clock times and the
+// payload shows them with the zone's offset (Azure's WEBSITE_TIME_ZONE).
+func TestTimeZone(t *testing.T) {
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	h.leaseT = time.Hour // fewer renewals to step through in a simulated day
+	rec := h.recorder()
+	h.add(h.node("a"), Spec{Schedule: "0 0 21 * * *", UseMonitor: true, Location: tokyo}, rec.fire("a"))
+	h.runUntil(at("24h30m"))
+	calls := rec.seen()
+	wantCalls(t, calls, []time.Time{at("24h")}, []bool{false}) // 21:00 JST = 12:00 UTC, the next day
+	b, _ := json.Marshal(calls[0].info)
+	if !strings.Contains(string(b), `"Next":"2026-11-24T21:00:00+09:00"`) {
+		t.Fatalf("payload %s", b)
 	}
 }
