@@ -216,3 +216,15 @@ func expandPercent(s string, values map[string]string) string {
 		s = s[i+j+2:]
 	}
 }
+
+// Instances is how many handler instances of app are running or starting.
+func (r *Region) Instances(app string) int {
+	r.mu.Lock()
+	rt := r.apps[app]
+	r.mu.Unlock()
+	if rt == nil {
+		return 0
+	}
+	s := rt.pool.Stats()
+	return s.Instances + s.Starting
+}

@@ -1,0 +1,184 @@
+// Package gateway benchmarks a region's HTTP path against the handler
+// called directly, in the same run: forwarded GET throughput and latency,
+// added latency at half of peak load, and cold start.
+//
+//	go test -run XXX -bench . -benchtime 1x ./bench/gateway/
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tandemhq/tandem/bench/load"
+	"github.com/tandemhq/tandem/internal/region"
+	"github.com/tandemhq/tandem/internal/testbin"
+)
+
+const workers = 32
+
+func startRegion(b *testing.B, idle time.Duration) (*region.Region, string) {
+	b.Helper()
+	exe := testbin.Build(b, "testdata/handlers/echo")
+	dir := filepath.Join(b.TempDir(), "bench")
+	must(b, os.MkdirAll(filepath.Join(dir, "hello"), 0o755))
+	must(b, os.WriteFile(filepath.Join(dir, "host.json"), []byte(`{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"`+exe+`"},"enableForwardingHttpRequest":true}}`), 0o644))
+	must(b, os.WriteFile(filepath.Join(dir, "hello", "function.json"), []byte(`{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","authLevel":"anonymous","methods":["get"]},{"type":"http","direction":"out","name":"res"}]}`), 0o644))
+	r, err := region.New(region.Options{Name: "bench", HTTPAddr: "127.0.0.1:0", DataDir: b.TempDir(), Apps: []region.AppSpec{{Dir: dir}},
+		IdleTimeout: idle, MaxInstances: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	must(b, err)
+	must(b, r.Start(context.Background()))
+	b.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	return r, exe
+}
+
+// startDirect runs the same handler binary on its own port.
+func startDirect(b *testing.B, exe string) string {
+	b.Helper()
+	port := freePort(b)
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
+	must(b, cmd.Start())
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	waitListen(b, port)
+	return url
+}
+
+func BenchmarkForwardedGET(b *testing.B) {
+	r, exe := startRegion(b, time.Hour)
+	direct := startDirect(b, exe) + "/api/hello"
+	via := r.URL() + "/api/hello"
+	c := load.Client(workers)
+	n := 40000
+	load.Closed(c, via, workers, 2000) // warm both paths
+	load.Closed(c, direct, workers, 2000)
+	for i := 0; i < b.N; i++ {
+		d := load.Closed(c, direct, workers, n)
+		g := load.Closed(c, via, workers, n)
+		b.ReportMetric(d.ReqPerS, "direct-req/s")
+		b.ReportMetric(g.ReqPerS, "region-req/s")
+		b.ReportMetric(g.ReqPerS/d.ReqPerS, "ratio")
+		b.ReportMetric(float64(d.P99.Microseconds()), "direct-p99-µs")
+		b.ReportMetric(float64(g.P99.Microseconds()), "region-p99-µs")
+		fmt.Printf("closed loop, %d workers\n  direct: %s\n  region: %s\n  ratio %.2f\n", workers, d, g, g.ReqPerS/d.ReqPerS)
+	}
+}
+
+// BenchmarkHalfLoad offers 50% of the region's measured peak to both paths
+// and compares latency: the region's added p50 and p99.
+func BenchmarkHalfLoad(b *testing.B) {
+	r, exe := startRegion(b, time.Hour)
+	direct := startDirect(b, exe) + "/api/hello"
+	via := r.URL() + "/api/hello"
+	c := load.Client(256)
+	peak := load.Closed(c, via, workers, 20000).ReqPerS
+	rate := int(peak / 2)
+	for i := 0; i < b.N; i++ {
+		d := load.Open(context.Background(), c, direct, rate, 5*time.Second)
+		g := load.Open(context.Background(), c, via, rate, 5*time.Second)
+		b.ReportMetric(float64(rate), "offered-req/s")
+		b.ReportMetric(float64((g.P50-d.P50).Microseconds()), "added-p50-µs")
+		b.ReportMetric(float64((g.P99-d.P99).Microseconds()), "added-p99-µs")
+		fmt.Printf("open loop at %d req/s (50%% of region peak %.0f)\n  direct: %s\n  region: %s\n  added p50 %s, p99 %s\n",
+			rate, peak, d, g, g.P50-d.P50, g.P99-d.P99)
+	}
+}
+
+// BenchmarkColdStart: the first request to an app scaled to zero, to its
+// response, vs the handler's own start-to-listen time (median of 20).
+func BenchmarkColdStart(b *testing.B) {
+	r, exe := startRegion(b, 30*time.Millisecond)
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := 0; i < b.N; i++ {
+		var cold, own []time.Duration
+		for j := 0; j < 20; j++ {
+			waitScaledToZero(b, r)
+			t := time.Now()
+			resp, err := c.Get(r.URL() + "/api/hello")
+			must(b, err)
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			cold = append(cold, time.Since(t))
+			own = append(own, handlerStart(b, exe))
+		}
+		mc, mo := median(cold), median(own)
+		b.ReportMetric(float64(mc.Microseconds()), "cold-start-µs")
+		b.ReportMetric(float64(mo.Microseconds()), "handler-start-µs")
+		b.ReportMetric(float64((mc-mo).Microseconds()), "added-µs")
+		fmt.Printf("cold start median %s, handler start-to-listen median %s, added %s\n", mc, mo, mc-mo)
+	}
+}
+
+func waitScaledToZero(b *testing.B, r *region.Region) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(r.URL() + "/metrics")
+		must(b, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if r.Instances("bench") == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("never scaled to zero")
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval
+	}
+}
+
+// handlerStart starts the handler and measures until its port accepts.
+func handlerStart(b *testing.B, exe string) time.Duration {
+	port := freePort(b)
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
+	t := time.Now()
+	must(b, cmd.Start())
+	waitListen(b, port)
+	d := time.Since(t)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	return d
+}
+
+func waitListen(b *testing.B, port int) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(100 * time.Microsecond) // polling interval
+	}
+	b.Fatal("handler never listened")
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func freePort(b *testing.B) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(b, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func must(b *testing.B, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+}
