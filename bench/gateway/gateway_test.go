@@ -88,8 +88,8 @@ func BenchmarkHalfLoad(b *testing.B) {
 		d := load.Open(context.Background(), c, direct, rate, 5*time.Second)
 		g := load.Open(context.Background(), c, via, rate, 5*time.Second)
 		b.ReportMetric(float64(rate), "offered-req/s")
-		b.ReportMetric(float64((g.P50-d.P50).Microseconds()), "added-p50-µs")
-		b.ReportMetric(float64((g.P99-d.P99).Microseconds()), "added-p99-µs")
+		b.ReportMetric(float64((g.P50 - d.P50).Microseconds()), "added-p50-µs")
+		b.ReportMetric(float64((g.P99 - d.P99).Microseconds()), "added-p99-µs")
 		fmt.Printf("open loop at %d req/s (50%% of region peak %.0f)\n  direct: %s\n  region: %s\n  added p50 %s, p99 %s\n",
 			rate, peak, d, g, g.P50-d.P50, g.P99-d.P99)
 	}
@@ -115,7 +115,7 @@ func BenchmarkColdStart(b *testing.B) {
 		mc, mo := median(cold), median(own)
 		b.ReportMetric(float64(mc.Microseconds()), "cold-start-µs")
 		b.ReportMetric(float64(mo.Microseconds()), "handler-start-µs")
-		b.ReportMetric(float64((mc-mo).Microseconds()), "added-µs")
+		b.ReportMetric(float64((mc - mo).Microseconds()), "added-µs")
 		fmt.Printf("cold start median %s, handler start-to-listen median %s, added %s\n", mc, mo, mc-mo)
 	}
 }
