@@ -46,6 +46,7 @@ func runRegion(ctx context.Context, args []string) error {
 	fs.StringVar(&opts.DataDir, "data", "", "data directory (JetStream store, master key)")
 	fs.StringVar(&opts.NATSURL, "nats", "", "external NATS cluster URL (default: embedded server)")
 	fs.StringVar(&opts.NATSCreds, "nats-creds", "", "credentials file for --nats")
+	fs.IntVar(&opts.Replicas, "replicas", 1, "copies of each stream and bucket on an external NATS cluster (3 on a 3-node cluster)")
 	fs.StringVar(&opts.NATSListen, "nats-listen", "", "client address for the embedded NATS server (e.g. 127.0.0.1:4222)")
 	fs.StringVar(&opts.LeafListen, "leaf-listen", "", "leafnode address other regions link to (e.g. 127.0.0.1:7422)")
 	fs.BoolVar(&opts.SyncAlways, "sync-always", false, "fsync every JetStream write (survives power loss; about 12x slower writes)")

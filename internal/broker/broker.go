@@ -42,7 +42,10 @@ type Options struct {
 	// Otherwise it fsyncs every SyncInterval (nats-server default 2 minutes).
 	SyncAlways   bool
 	SyncInterval time.Duration
-	Logger       *slog.Logger
+	// Replicas is how many copies a clustered NATS keeps of each stream
+	// and bucket (1 on the embedded server; 3 on a 3-node cluster).
+	Replicas int
+	Logger   *slog.Logger
 }
 
 // Broker is a region's connection to JetStream, owning the embedded server
@@ -163,6 +166,14 @@ func (b *Broker) serverOptions() (*server.Options, error) {
 		return nil, err
 	}
 	return so, nil
+}
+
+// Replicas is the replication factor for the region's streams and buckets.
+func (b *Broker) Replicas() int {
+	if b.opts.Replicas < 1 {
+		return 1
+	}
+	return b.opts.Replicas
 }
 
 // Region is the region this broker serves.

@@ -72,7 +72,9 @@ const MasterName = "_master"
 
 // Options configures a Store. Give either Broker, or JetStream and Bucket.
 type Options struct {
-	Broker    *broker.Broker
+	Broker *broker.Broker
+	// Replicas for the bucket on a clustered NATS (default: the broker's).
+	Replicas  int
 	JetStream jetstream.JetStream
 	Bucket    string // default Broker.Name("keys")
 	// Master is the region's master key (from LoadMaster); required.
@@ -112,6 +114,9 @@ func New(opts Options) (*Store, error) {
 		if opts.Bucket == "" {
 			opts.Bucket = opts.Broker.Name("keys")
 		}
+		if opts.Replicas == 0 {
+			opts.Replicas = opts.Broker.Replicas()
+		}
 	}
 	if opts.JetStream == nil || opts.Bucket == "" {
 		return nil, errors.New("keys: new: Options needs Broker, or JetStream and Bucket")
@@ -136,7 +141,7 @@ func New(opts Options) (*Store, error) {
 // Start opens (or creates) the bucket and returns once the cache holds
 // every stored key; a watch keeps it current until Shutdown.
 func (s *Store) Start(ctx context.Context) error {
-	kv, err := openBucket(ctx, s.js, s.opts.Bucket)
+	kv, err := openBucket(ctx, s.js, s.opts.Bucket, s.opts.Replicas)
 	if err != nil {
 		return fmt.Errorf("keys: start: %w", err)
 	}
@@ -159,10 +164,10 @@ func (s *Store) Start(ctx context.Context) error {
 	}
 }
 
-func openBucket(ctx context.Context, js jetstream.JetStream, bucket string) (jetstream.KeyValue, error) {
+func openBucket(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (jetstream.KeyValue, error) {
 	kv, err := js.KeyValue(ctx, bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, History: 1, Description: "Azure Functions keys per app"})
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, History: 1, Replicas: replicas, Description: "Azure Functions keys per app"})
 		if errors.Is(err, jetstream.ErrBucketExists) {
 			kv, err = js.KeyValue(ctx, bucket)
 		}

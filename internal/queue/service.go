@@ -177,6 +177,7 @@ func (s *Service) streamConfig(app, queue string) jetstream.StreamConfig {
 		Subjects:    []string{s.Subject(app, queue)},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
+		Replicas:    s.opts.Broker.Replicas(),
 		MaxAge:      s.opts.TTL,
 		Duplicates:  s.opts.DuplicateWindow,
 		Metadata:    map[string]string{"tandem.app": app, "tandem.queue": queue},

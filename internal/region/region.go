@@ -41,6 +41,8 @@ type Options struct {
 	// NATSURL and NATSCreds select an external NATS cluster; empty embeds one.
 	NATSURL   string
 	NATSCreds string
+	// Replicas of each stream and bucket on an external cluster (default 1).
+	Replicas int
 	// NATSListen exposes the embedded server to clients (and other nodes).
 	NATSListen  string
 	LeafListen  string
@@ -126,7 +128,7 @@ func (r *Region) Start(ctx context.Context) error {
 func (r *Region) start(ctx context.Context) error {
 	b, err := broker.Start(ctx, broker.Options{
 		Region: r.opts.Name, Dir: r.opts.DataDir, URL: r.opts.NATSURL, Creds: r.opts.NATSCreds,
-		Listen: r.opts.NATSListen, LeafListen: r.opts.LeafListen, LeafRemotes: r.opts.LeafRemotes, SyncAlways: r.opts.SyncAlways, Logger: r.opts.Logger,
+		Listen: r.opts.NATSListen, LeafListen: r.opts.LeafListen, LeafRemotes: r.opts.LeafRemotes, Replicas: r.opts.Replicas, SyncAlways: r.opts.SyncAlways, Logger: r.opts.Logger,
 	})
 	if err != nil {
 		return err
@@ -153,7 +155,7 @@ func (r *Region) start(ctx context.Context) error {
 func (r *Region) startRole(ctx context.Context) error {
 	r.role = role.New(role.Options{
 		Region: r.opts.Name, JS: r.broker.JetStream(), Bucket: r.broker.Name("role"),
-		Clock: r.opts.Clock, Initial: r.opts.Role, Logger: r.log,
+		Clock: r.opts.Clock, Initial: r.opts.Role, Logger: r.log, Replicas: r.broker.Replicas(),
 	})
 	return r.role.Start(ctx)
 }

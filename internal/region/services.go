@@ -31,7 +31,7 @@ func (r *Region) startServices(ctx context.Context) error {
 		return fmt.Errorf("queues: %w", err)
 	}
 	r.svc.queues = q
-	t, err := table.New(table.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, PathPrefix: "/tables"})
+	t, err := table.New(table.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, PathPrefix: "/tables", Replicas: r.broker.Replicas()})
 	if err != nil {
 		return fmt.Errorf("tables: %w", err)
 	}

@@ -20,7 +20,7 @@ func (r *Region) startScheduler(ctx context.Context) error {
 		Clock: r.opts.Clock, JS: r.broker.JetStream(),
 		StatusBucket: r.broker.Name("timers"), LeaseBucket: r.broker.Name("timerlease"),
 		NodeID: fmt.Sprintf("%s-%s-%d-%s", r.opts.Name, host, os.Getpid(), invoke.NewGUID()[:8]),
-		Role:   r.role, Logger: r.log,
+		Role:   r.role, Logger: r.log, Replicas: r.broker.Replicas(),
 	})
 	if err != nil {
 		return err

@@ -94,12 +94,14 @@ func admits(cur State, r Request) bool {
 
 // Options configures a Manager.
 type Options struct {
-	Region  string
-	JS      jetstream.JetStream
-	Bucket  string // KV bucket, e.g. broker.Name(region, "role")
-	Clock   clock.Clock
-	Initial State // used when nothing is stored yet
-	Logger  *slog.Logger
+	Region string
+	JS     jetstream.JetStream
+	Bucket string // KV bucket, e.g. broker.Name(region, "role")
+	// Replicas for the bucket on a clustered NATS (default 1).
+	Replicas int
+	Clock    clock.Clock
+	Initial  State // used when nothing is stored yet
+	Logger   *slog.Logger
 }
 
 // Manager keeps the region's role in KV, so every node of the region and
@@ -139,7 +141,7 @@ func New(opts Options) *Manager {
 // Start opens the bucket, stores the initial state if none is stored, and
 // watches for changes made by other nodes of the region.
 func (m *Manager) Start(ctx context.Context) error {
-	kv, err := m.opts.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: m.opts.Bucket, History: 1})
+	kv, err := m.opts.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: m.opts.Bucket, History: 1, Replicas: max(m.opts.Replicas, 1)})
 	if err != nil {
 		return fmt.Errorf("role start: bucket %s: %w", m.opts.Bucket, err)
 	}
