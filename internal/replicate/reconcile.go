@@ -1,0 +1,184 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// apiTimeout bounds one JetStream API round trip in the loop, so an
+// unreachable primary does not stall lag reporting.
+const apiTimeout = 2 * time.Second
+
+// cycle runs one discovery and lag refresh.
+func (m *Mirrorer) cycle(ctx context.Context) {
+	origins, err := m.listOrigins(ctx)
+	var errs []string
+	if err != nil {
+		errs = append(errs, err.Error())
+	} else {
+		errs = append(errs, m.ensureAll(ctx, origins)...)
+		m.handleDeletes(ctx, origins)
+	}
+	m.refresh(ctx, origins, err == nil, errs)
+}
+
+// listOrigins lists the primary's replicated streams with their state.
+func (m *Mirrorer) listOrigins(ctx context.Context) (map[string]*jetstream.StreamInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	l := m.origin.ListStreams(ctx)
+	out := map[string]*jetstream.StreamInfo{}
+	for info := range l.Info() {
+		if _, ok := classify(m.opts.Primary, info.Config.Name); ok {
+			out[info.Config.Name] = info
+		}
+	}
+	if err := l.Err(); err != nil {
+		return nil, fmt.Errorf("list streams of primary %s: %w", m.opts.Primary, err)
+	}
+	return out, nil
+}
+
+// ensureAll creates the mirrors that are missing, returning problems.
+func (m *Mirrorer) ensureAll(ctx context.Context, origins map[string]*jetstream.StreamInfo) []string {
+	names := make([]string, 0, len(origins))
+	for n := range origins {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var errs []string
+	for _, n := range names {
+		if err := m.ensure(ctx, origins[n].Config); err != nil {
+			errs = append(errs, err.Error())
+			m.log.Warn("mirror not created", "origin", n, "err", err)
+		}
+	}
+	return errs
+}
+
+// ensure makes sure local has a mirror of origin.
+func (m *Mirrorer) ensure(ctx context.Context, origin jetstream.StreamConfig) error {
+	local := rename(origin.Name, m.opts.Primary, m.region)
+	if m.isKnown(local) {
+		return nil
+	}
+	kind, _ := classify(m.opts.Primary, origin.Name)
+	if err := ensureMirror(ctx, m.local, origin, m.opts.Primary, m.region, m.opts.Replicas); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.known[local] = &mirror{local: local, origin: origin.Name, kind: kind}
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *Mirrorer) isKnown(local string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.known[local]
+	return ok
+}
+
+// errInTheWay means a local stream with data holds a mirror's name.
+var errInTheWay = errors.New("local stream with data is in the way")
+
+// ensureMirror creates local's mirror of origin unless it exists. An
+// empty local stream of the same name that is not that mirror (a service
+// that declared it before replication started) is replaced; one with data
+// is left alone and reported: only Reseed deletes data.
+func ensureMirror(ctx context.Context, js jetstream.JetStream, origin jetstream.StreamConfig, primary, local string, replicas int) error {
+	cfg, err := mirrorConfig(origin, primary, local, replicas)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	st, err := js.Stream(ctx, cfg.Name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+	case err != nil:
+		return fmt.Errorf("mirror %s: %w", cfg.Name, err)
+	case isMirrorOf(st.CachedInfo().Config, origin.Name, primary):
+		return nil
+	default:
+		if err := clearWay(ctx, js, st.CachedInfo(), origin.Name, primary); err != nil {
+			return err
+		}
+	}
+	if _, err := js.CreateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("create mirror %s of %s/%s: %w", cfg.Name, primary, origin.Name, err)
+	}
+	return nil
+}
+
+// clearWay deletes an empty local stream that is not the wanted mirror.
+func clearWay(ctx context.Context, js jetstream.JetStream, info *jetstream.StreamInfo, origin, primary string) error {
+	if info.State.Msgs > 0 || info.State.LastSeq > 0 {
+		return fmt.Errorf("mirror %s of %s/%s: %w (%d messages, last sequence %d); Reseed replaces it",
+			info.Config.Name, primary, origin, errInTheWay, info.State.Msgs, info.State.LastSeq)
+	}
+	if err := js.DeleteStream(ctx, info.Config.Name); err != nil {
+		return fmt.Errorf("mirror %s: delete empty stream in the way: %w", info.Config.Name, err)
+	}
+	return nil
+}
+
+func isMirrorOf(cfg jetstream.StreamConfig, origin, primary string) bool {
+	o, r, ok := originOf(cfg)
+	return ok && o == origin && r == primary
+}
+
+// handleDeletes deletes mirrors whose origin was announced deleted and
+// that the primary confirms gone. A stream merely missing from a listing
+// is never deleted: an emptied primary must not empty its secondary.
+func (m *Mirrorer) handleDeletes(ctx context.Context, origins map[string]*jetstream.StreamInfo) {
+	m.mu.Lock()
+	pending := m.deleted
+	m.deleted = map[string]bool{}
+	m.mu.Unlock()
+	for name := range pending {
+		if _, alive := origins[name]; alive || !m.originGone(ctx, name) {
+			continue
+		}
+		local := rename(name, m.opts.Primary, m.region)
+		if err := m.deleteMirror(ctx, local, name); err != nil {
+			m.log.Warn("mirror of deleted stream not deleted", "stream", local, "err", err)
+		}
+	}
+}
+
+// originGone asks the primary for the stream: only "not found" counts.
+func (m *Mirrorer) originGone(ctx context.Context, name string) bool {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	_, err := m.origin.Stream(ctx, name)
+	return errors.Is(err, jetstream.ErrStreamNotFound)
+}
+
+func (m *Mirrorer) deleteMirror(ctx context.Context, local, origin string) error {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	st, err := m.local.Stream(ctx, local)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !isMirrorOf(st.CachedInfo().Config, origin, m.opts.Primary) {
+		return fmt.Errorf("%s is not a mirror of %s", local, origin)
+	}
+	if err := m.local.DeleteStream(ctx, local); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	delete(m.known, local)
+	m.mu.Unlock()
+	m.log.Info("mirror deleted with its origin", "stream", local, "origin", origin)
+	return nil
+}
