@@ -1,0 +1,317 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tandemhq/tandem/internal/broker"
+)
+
+// RescueOptions configures RescueTail.
+type RescueOptions struct {
+	// Broker is the returning old primary (this region), demoted: nothing
+	// writes to its streams any more.
+	Broker *broker.Broker
+	// NewPrimary is the region that was promoted in its place.
+	NewPrimary string
+	Logger     *slog.Logger
+}
+
+// RescueReport says what RescueTail did per stream.
+type RescueReport struct {
+	Region     string          `json:"region"`
+	NewPrimary string          `json:"newPrimary"`
+	Streams    []RescuedStream `json:"streams"`
+}
+
+// RescuedStream is one stream of the old primary.
+type RescuedStream struct {
+	Stream string `json:"stream"` // in this region
+	Target string `json:"target"` // in the new primary
+	Kind   Kind   `json:"kind"`
+	// From is the first sequence of the tail: the new primary's mirror had
+	// everything before it when it was promoted.
+	From uint64 `json:"from"`
+	// Tail counts the messages (queues) or keys (buckets) found in it.
+	Tail uint64 `json:"tail"`
+	// Queues: stored anew, and already there (same message id within the
+	// new primary's dedupe window).
+	Republished uint64 `json:"republished,omitempty"`
+	Duplicates  uint64 `json:"duplicates,omitempty"`
+	// Buckets: writes applied, already present, and keys the new primary
+	// changed since the promotion (its value is kept).
+	Applied   uint64   `json:"applied,omitempty"`
+	Unchanged uint64   `json:"unchanged,omitempty"`
+	Conflicts []string `json:"conflicts,omitempty"`
+	Created   bool     `json:"created,omitempty"` // target created for the tail
+	Error     string   `json:"error,omitempty"`
+}
+
+// Failed reports whether any stream could not be rescued.
+func (r *RescueReport) Failed() bool {
+	for _, s := range r.Streams {
+		if s.Error != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// rescuer holds what RescueTail needs for every stream.
+type rescuer struct {
+	opts     RescueOptions
+	region   string
+	local    jetstream.JetStream
+	remote   jetstream.JetStream // the new primary's domain
+	promoted map[string]promotion
+	log      *slog.Logger
+}
+
+// RescueTail finds, in a returning old primary, what it stored but never
+// replicated (sequences after the last one the new primary's mirror had
+// at promotion, as recorded by Promote) and writes it into the new
+// primary. Queue messages are republished with their original headers, so
+// their Nats-Msg-Id makes the new primary drop copies it already has (a
+// client that retried there). Bucket writes follow one rule: a key the new
+// primary has not written since the promotion takes the old primary's
+// last value (put or delete, compare-and-set on the new primary's
+// revision); a key it has written keeps its value and is reported as a
+// conflict. A stream the new primary lacks is created first. The progress
+// bucket is not rescued: it describes the old primary's own sequences.
+// Run it before Reseed, with the link to the new primary up.
+func RescueTail(ctx context.Context, opts RescueOptions) (*RescueReport, error) {
+	r, err := newRescuer(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	report := &RescueReport{Region: r.region, NewPrimary: opts.NewPrimary}
+	streams, err := nativeStreams(ctx, r.local, r.region)
+	if err != nil {
+		return nil, fmt.Errorf("rescue tail: %w", err)
+	}
+	var errs []error
+	for _, info := range streams {
+		if kind, _ := classify(r.region, info.Config.Name); kind == KindProgress {
+			continue
+		}
+		rs := r.rescue(ctx, info)
+		if rs.Error != "" {
+			errs = append(errs, fmt.Errorf("%s: %s", rs.Stream, rs.Error))
+		}
+		report.Streams = append(report.Streams, rs)
+	}
+	return report, errors.Join(errs...)
+}
+
+func newRescuer(ctx context.Context, opts RescueOptions) (*rescuer, error) {
+	if opts.Broker == nil {
+		return nil, errors.New("rescue tail: Options.Broker is required")
+	}
+	if err := broker.ValidRegion(opts.NewPrimary); err != nil || opts.NewPrimary == opts.Broker.Region() {
+		return nil, fmt.Errorf("rescue tail: new primary %q: invalid or this region", opts.NewPrimary)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	remote, err := Domain(opts.Broker, opts.NewPrimary)
+	if err != nil {
+		return nil, fmt.Errorf("rescue tail: %w", err)
+	}
+	r := &rescuer{
+		opts: opts, region: opts.Broker.Region(), local: opts.Broker.JetStream(), remote: remote,
+		log: opts.Logger.With("component", "replicate", "step", "rescue", "region", opts.Broker.Region(), "newPrimary", opts.NewPrimary),
+	}
+	if r.promoted, err = r.loadPromotions(ctx); err != nil {
+		return nil, fmt.Errorf("rescue tail: %w", err)
+	}
+	return r, nil
+}
+
+// loadPromotions reads the new primary's promotion records.
+func (r *rescuer) loadPromotions(ctx context.Context) (map[string]promotion, error) {
+	kv, err := r.remote.KeyValue(ctx, ProgressBucket(r.opts.NewPrimary))
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return map[string]promotion{}, nil // never promoted anything: every stream is all tail
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s's progress bucket: %w", r.opts.NewPrimary, err)
+	}
+	out := map[string]promotion{}
+	err = scanKeys(ctx, kv, "promoted.>", func(e jetstream.KeyValueEntry) {
+		if p, err := decodePromotion(e.Value()); err == nil && p.From == r.region {
+			out[p.Stream] = p
+		}
+	})
+	return out, err
+}
+
+// scanKeys calls fn for the current value of each key matching filter.
+func scanKeys(ctx context.Context, kv jetstream.KeyValue, filter string, fn func(jetstream.KeyValueEntry)) error {
+	w, err := kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", kv.Bucket(), err)
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok || e == nil {
+				return nil
+			}
+			fn(e)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// nativeStreams lists region's own replicated-kind streams that are not
+// mirrors, in name order.
+func nativeStreams(ctx context.Context, js jetstream.JetStream, region string) ([]*jetstream.StreamInfo, error) {
+	l := js.ListStreams(ctx)
+	var out []*jetstream.StreamInfo
+	for info := range l.Info() {
+		if _, ok := classify(region, info.Config.Name); ok && info.Config.Mirror == nil {
+			out = append(out, info)
+		}
+	}
+	if err := l.Err(); err != nil {
+		return nil, fmt.Errorf("list local streams: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Config.Name < out[j].Config.Name })
+	return out, nil
+}
+
+// rescue rescues one stream's tail.
+func (r *rescuer) rescue(ctx context.Context, info *jetstream.StreamInfo) RescuedStream {
+	kind, _ := classify(r.region, info.Config.Name)
+	rs := RescuedStream{Stream: info.Config.Name, Target: rename(info.Config.Name, r.region, r.opts.NewPrimary), Kind: kind}
+	if p, ok := r.promoted[rs.Target]; ok && p.Origin == rs.Stream {
+		rs.From = p.LastSeq + 1
+	} else {
+		rs.From = 1 // never mirrored into the new primary: all of it is tail
+	}
+	if err := r.rescueStream(ctx, info, &rs); err != nil {
+		rs.Error = err.Error()
+		r.log.Error("tail not rescued", "stream", rs.Stream, "err", err)
+		return rs
+	}
+	r.log.Info("tail rescued", "stream", rs.Stream, "target", rs.Target, "from", rs.From, "tail", rs.Tail,
+		"republished", rs.Republished, "duplicates", rs.Duplicates, "applied", rs.Applied, "conflicts", len(rs.Conflicts))
+	return rs
+}
+
+func (r *rescuer) rescueStream(ctx context.Context, info *jetstream.StreamInfo, rs *RescuedStream) error {
+	if info.State.Msgs == 0 || info.State.LastSeq < rs.From {
+		return nil
+	}
+	st, err := r.local.Stream(ctx, rs.Stream)
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	if err := r.ensureTarget(ctx, info.Config, rs); err != nil {
+		return err
+	}
+	if rs.Kind == KindQueue {
+		return r.republishTail(ctx, st, rs)
+	}
+	return r.applyTail(ctx, st, rs)
+}
+
+// ensureTarget creates the stream in the new primary when it lacks it.
+func (r *rescuer) ensureTarget(ctx context.Context, cfg jetstream.StreamConfig, rs *RescuedStream) error {
+	_, err := r.remote.Stream(ctx, rs.Target)
+	if err == nil || !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return err
+	}
+	tcfg, err := targetConfig(cfg, r.region, r.opts.NewPrimary)
+	if err != nil {
+		return err
+	}
+	if _, err := r.remote.CreateStream(ctx, tcfg); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return fmt.Errorf("create %s in %s: %w", rs.Target, r.opts.NewPrimary, err)
+	}
+	rs.Created = true
+	return nil
+}
+
+// targetConfig is cfg moved into region to's namespace.
+func targetConfig(cfg jetstream.StreamConfig, from, to string) (jetstream.StreamConfig, error) {
+	cfg.Name = rename(cfg.Name, from, to)
+	subjects := make([]string, 0, len(cfg.Subjects))
+	for _, s := range cfg.Subjects {
+		m, ok := mapSubject(s, from, to)
+		if !ok {
+			return cfg, fmt.Errorf("subject %q is outside region %s's namespace", s, from)
+		}
+		subjects = append(subjects, m)
+	}
+	cfg.Subjects, cfg.Mirror, cfg.Sources, cfg.RePublish = subjects, nil, nil, nil
+	return cfg, nil
+}
+
+// tailMsgs calls fn for each stored message from seq on.
+func tailMsgs(ctx context.Context, st jetstream.Stream, seq uint64, fn func(*jetstream.RawStreamMsg) error) error {
+	for {
+		raw, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(">"))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read message at or after %d: %w", seq, err)
+		}
+		if err := fn(raw); err != nil {
+			return err
+		}
+		seq = raw.Sequence + 1
+	}
+}
+
+// republishTail stores each tail message in the new primary's queue.
+func (r *rescuer) republishTail(ctx context.Context, st jetstream.Stream, rs *RescuedStream) error {
+	return tailMsgs(ctx, st, rs.From, func(raw *jetstream.RawStreamMsg) error {
+		rs.Tail++
+		subject, ok := mapSubject(raw.Subject, r.region, r.opts.NewPrimary)
+		if !ok {
+			return fmt.Errorf("message %d: subject %q outside the namespace", raw.Sequence, raw.Subject)
+		}
+		msg := &nats.Msg{Subject: subject, Data: raw.Data, Header: rescueHeader(raw.Header, r.region)}
+		ack, err := r.local.PublishMsg(ctx, msg, jetstream.WithExpectStream(rs.Target))
+		if err != nil {
+			return fmt.Errorf("republish message %d: %w", raw.Sequence, err)
+		}
+		if ack.Duplicate {
+			rs.Duplicates++
+		} else {
+			rs.Republished++
+		}
+		return nil
+	})
+}
+
+// rescueHeader keeps the message's own headers and its Nats-Msg-Id, drops
+// the server's (expectations, TTLs) and notes where it came from.
+func rescueHeader(h nats.Header, from string) nats.Header {
+	out := nats.Header{}
+	for k, v := range h {
+		if !strings.HasPrefix(k, "Nats-") || k == nats.MsgIdHdr {
+			out[k] = v
+		}
+	}
+	out.Set("Tandem-Rescued-From", from)
+	return out
+}
+
+// kvWrite is the last write of one key in a bucket's tail.
+type kvWrite struct {
+	data   []byte
+	delete bool
+}
+
