@@ -314,4 +314,3 @@ type kvWrite struct {
 	data   []byte
 	delete bool
 }
-
