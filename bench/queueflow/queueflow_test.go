@@ -1,0 +1,181 @@
+// Package queueflow benchmarks the whole queue path of a region, HTTP ->
+// queue output -> queueTrigger -> handler, against raw JetStream publish
+// and consume of the same messages in the same run.
+//
+//	go test -run XXX -bench . -benchtime 1x ./bench/queueflow/
+package queueflow
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tandemhq/tandem/bench/load"
+	"github.com/tandemhq/tandem/internal/broker"
+	"github.com/tandemhq/tandem/internal/region"
+	"github.com/tandemhq/tandem/internal/testbin"
+)
+
+const (
+	messages = 20000
+	workers  = 32
+)
+
+func BenchmarkQueueFlow(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		raw := rawJetStream(b)
+		flow := regionFlow(b)
+		b.ReportMetric(raw.rate, "raw-msg/s")
+		b.ReportMetric(flow.rate, "region-msg/s")
+		b.ReportMetric(float64(raw.p50.Microseconds()), "raw-p50-µs")
+		b.ReportMetric(float64(flow.p50.Microseconds()), "region-p50-µs")
+		b.ReportMetric(float64(flow.p99.Microseconds()), "region-p99-µs")
+		fmt.Printf("raw JetStream: %.0f msg/s, publish-to-consume p50 %s p99 %s\n", raw.rate, raw.p50, raw.p99)
+		fmt.Printf("region HTTP->queue->handler: %.0f msg/s, enqueue-to-invocation p50 %s p99 %s\n", flow.rate, flow.p50, flow.p99)
+	}
+}
+
+type result struct {
+	rate     float64
+	p50, p99 time.Duration
+}
+
+// rawJetStream publishes messages from workers and consumes them with one
+// pull consumer, timing send to receipt.
+func rawJetStream(b *testing.B) result {
+	ctx := context.Background()
+	br, err := broker.Start(ctx, broker.Options{Region: "raw", Dir: b.TempDir(), Logger: quiet()})
+	must(b, err)
+	defer br.Shutdown()
+	js := br.JetStream()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.q"}, Retention: jetstream.WorkQueuePolicy})
+	must(b, err)
+	cons, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "w", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 64})
+	must(b, err)
+	var lats []time.Duration
+	var mu sync.Mutex
+	done := make(chan struct{})
+	var got atomic.Int64
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		sent, _ := strconv.ParseInt(string(m.Data()), 10, 64)
+		mu.Lock()
+		lats = append(lats, time.Duration(time.Now().UnixNano()-sent))
+		mu.Unlock()
+		_ = m.Ack()
+		if got.Add(1) == messages {
+			close(done)
+		}
+	})
+	must(b, err)
+	defer cc.Stop()
+	start := time.Now()
+	parallel(workers, messages, func() { _, err := js.Publish(ctx, "raw.q", []byte(strconv.FormatInt(time.Now().UnixNano(), 10))); must(b, err) })
+	<-done
+	return summarize(lats, time.Since(start))
+}
+
+func regionFlow(b *testing.B) result {
+	latFile := filepath.Join(b.TempDir(), "latencies")
+	r := startRegion(b, latFile)
+	c := load.Client(workers)
+	url := r.URL() + "/api/submit"
+	start := time.Now()
+	parallel(workers, messages, func() {
+		resp, err := c.Post(url, "text/plain", strings.NewReader(strconv.FormatInt(time.Now().UnixNano(), 10)))
+		must(b, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 202 {
+			b.Fatalf("submit: %d", resp.StatusCode)
+		}
+	})
+	var lats []time.Duration
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(lats) < messages && time.Now().Before(deadline) {
+		lats = readLatencies(b, latFile)
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+	if len(lats) < messages {
+		b.Fatalf("only %d of %d messages processed", len(lats), messages)
+	}
+	return summarize(lats, time.Since(start))
+}
+
+func readLatencies(b *testing.B, path string) []time.Duration {
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	must(b, err)
+	var out []time.Duration
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if n, err := strconv.ParseInt(line, 10, 64); err == nil {
+			out = append(out, time.Duration(n))
+		}
+	}
+	return out
+}
+
+func startRegion(b *testing.B, latFile string) *region.Region {
+	exe := testbin.Build(b, "bench/queueflow/handler")
+	dir := filepath.Join(b.TempDir(), "flow")
+	files := map[string]string{
+		"host.json": `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"` + exe + `"},"enableForwardingHttpRequest":true},` +
+			`"extensions":{"queues":{"batchSize":32,"newBatchThreshold":32,"messageEncoding":"none"}}}`,
+		"submit/function.json": `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","authLevel":"anonymous","methods":["post"]},` +
+			`{"type":"http","direction":"out","name":"res"},{"type":"queue","direction":"out","name":"msg","queueName":"work"}]}`,
+		"drain/function.json": `{"bindings":[{"type":"queueTrigger","direction":"in","name":"msg","queueName":"work"}]}`,
+		"local.settings.json": `{"IsEncrypted":false,"Values":{"LATENCY_FILE":"` + latFile + `"}}`,
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		must(b, os.MkdirAll(filepath.Dir(p), 0o755))
+		must(b, os.WriteFile(p, []byte(body), 0o644))
+	}
+	r, err := region.New(region.Options{Name: "bench", HTTPAddr: "127.0.0.1:0", DataDir: b.TempDir(), Apps: []region.AppSpec{{Dir: dir}}, Logger: quiet()})
+	must(b, err)
+	must(b, r.Start(context.Background()))
+	b.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	return r
+}
+
+func parallel(workers, n int, f func()) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				f()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func summarize(lats []time.Duration, elapsed time.Duration) result {
+	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+	return result{rate: float64(len(lats)) / elapsed.Seconds(), p50: load.Percentile(lats, 0.5), p99: load.Percentile(lats, 0.99)}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func must(b *testing.B, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+}
