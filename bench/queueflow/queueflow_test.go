@@ -81,7 +81,10 @@ func rawJetStream(b *testing.B) result {
 	must(b, err)
 	defer cc.Stop()
 	start := time.Now()
-	parallel(workers, messages, func() { _, err := js.Publish(ctx, "raw.q", []byte(strconv.FormatInt(time.Now().UnixNano(), 10))); must(b, err) })
+	parallel(workers, messages, func() {
+		_, err := js.Publish(ctx, "raw.q", []byte(strconv.FormatInt(time.Now().UnixNano(), 10)))
+		must(b, err)
+	})
 	<-done
 	return summarize(lats, time.Since(start))
 }
