@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strings"
@@ -87,14 +86,12 @@ func (rt *retrier) finish(st *state, t Target, resp *http.Response, err error) (
 
 // attempt sends req to t once and classifies what happened.
 func (rt *retrier) attempt(req *http.Request, st *state, t Target) (*http.Response, Outcome, error) {
-	var gotConn atomic.Bool
-	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) }}
-	out := req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	out := req.WithContext(req.Context())
 	out.URL = targetURL(t.URL, req.URL)
 	setBody(out, st)
 	start := time.Now()
 	resp, err := t.Transport.RoundTrip(out)
-	o := classify(req.Context(), resp, err, gotConn.Load() || st.bodyRead())
+	o := classify(req.Context(), resp, err, !isDialError(err) || st.bodyRead())
 	if err != nil {
 		err = fmt.Errorf("%s: %w", t.Name, err)
 	}
@@ -103,6 +100,12 @@ func (rt *retrier) attempt(req *http.Request, st *state, t Target) (*http.Respon
 		rt.p.opts.Report(t, o, time.Since(start))
 	}
 	return resp, o, err
+}
+
+// isDialError reports a failure to connect: the request never left.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return err != nil && errors.As(err, &op) && op.Op == "dial"
 }
 
 func setBody(out *http.Request, st *state) {

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 	"time"
 )
 
@@ -77,6 +78,7 @@ func New(opts Options) *Proxy {
 		Transport:     &retrier{p: p},
 		ErrorHandler:  p.serveError,
 		ErrorLog:      slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
+		BufferPool:    bufferPool{},
 		FlushInterval: 0, // flush at once for SSE and unknown lengths (ReverseProxy rule)
 	}
 	return p
@@ -211,3 +213,11 @@ func writeError(w http.ResponseWriter, code int, msg string, tried []attemptLog)
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(body)
 }
+
+// bufferPool recycles the 32 KiB buffers ReverseProxy copies bodies with.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }

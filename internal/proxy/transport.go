@@ -37,7 +37,7 @@ func NewTransport(o TransportOptions) *http.Transport {
 // NewServer returns an HTTP server for h that speaks HTTP/1.1 and
 // prior-knowledge HTTP/2 over cleartext (h2c).
 func NewServer(h http.Handler) *http.Server {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)

@@ -106,7 +106,14 @@ func failoverStatus(err error) int {
 }
 
 // Failover moves the primary role to the region named to (see witness.failover).
+// It gives up when ctx ends or the manager shuts down.
 func (m *Manager) Failover(ctx context.Context, to string, planned bool) (FailoverReply, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if m.runCtx == nil {
+		return FailoverReply{}, errors.New("failover: traffic manager not started")
+	}
+	defer context.AfterFunc(m.runCtx, cancel)()
 	f, err := m.wit.failover(ctx, to, planned)
 	if err != nil {
 		return FailoverReply{}, err

@@ -82,7 +82,9 @@ func (e *endpoint) reuse(prev *table) {
 		old = prev.byName[e.cfg.Name]
 	}
 	if old != nil && old.cfg.ProxyURL == e.cfg.ProxyURL {
-		e.health = old.health
+		if old.cfg.Enabled || !e.cfg.Enabled {
+			e.health = old.health // a re-enabled endpoint was not probed meanwhile: start afresh
+		}
 		if old.timeouts == e.timeouts {
 			e.transport = old.transport
 		}
