@@ -76,6 +76,12 @@ func up(ctx context.Context, f upFlags) error {
 	if err != nil {
 		return err
 	}
+	ctl, err := c.ServeControl("127.0.0.1:0")
+	if err != nil {
+		_ = c.Shutdown(context.Background())
+		return err
+	}
+	defer ctl.Close()
 	printUp(c, apps)
 	<-ctx.Done()
 	fmt.Println("\nStopping...")
@@ -96,7 +102,7 @@ func regionNames(n int) []string {
 // Go handler from the app's src folder when its executable is missing.
 func upApps(given []string) ([]string, error) {
 	if len(given) == 0 {
-		given = []string{filepath.Join("examples", "hello-go"), filepath.Join("examples", "hello-python")}
+		given = []string{filepath.Join("examples", "hello-go"), filepath.Join("examples", "hello-python"), filepath.Join("examples", "drill")}
 	}
 	var out []string
 	for _, d := range given {

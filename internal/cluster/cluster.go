@@ -136,6 +136,12 @@ func (c *Cluster) startTraffic(ctx context.Context) error {
 		c.traffic = nil
 		return err
 	}
+	// Record the addresses actually bound (":0" picks ports), so tools
+	// that read the topology file (tandem drill) reach this deployment.
+	c.opts.HTTP, c.opts.Admin, c.opts.DNS = c.traffic.HTTPAddr(), c.traffic.AdminAddr(), c.traffic.DNSAddr()
+	if err := c.writeTopology(); err != nil {
+		return err
+	}
 	return c.waitPrimary(ctx)
 }
 

@@ -1,0 +1,88 @@
+// Command handler is the drill app: every effect it has is a table row, so
+// `tandem drill` can count losses, duplicates and double ticks from the
+// replicated data itself after a failover and failback.
+//
+//   - GET  /api/ping         forwarded; answers with the region's name
+//   - POST /api/work/{id}    queues {"id"} on drill-work
+//   - drill-work trigger     writes Deliveries(id, <id>.<random>): one row per delivery
+//   - PUT  /api/entity/{id}  writes Entities(e, <id>)
+//   - timer every second     writes Ticks(t, <second>.<random>): one row per run
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"os"
+	"time"
+)
+
+func main() {
+	http.HandleFunc("GET /api/ping", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(os.Getenv("TANDEM_REGION")))
+	})
+	http.HandleFunc("POST /work", work)
+	http.HandleFunc("POST /deliver", deliver)
+	http.HandleFunc("POST /entity", entity)
+	http.HandleFunc("POST /tick", tick)
+	http.HandleFunc("GET /{$}", func(http.ResponseWriter, *http.Request) {})
+	_ = http.ListenAndServe("127.0.0.1:"+os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT"), nil)
+}
+
+type invocation struct {
+	Data     map[string]json.RawMessage `json:"Data"`
+	Metadata map[string]json.RawMessage `json:"Metadata"`
+}
+
+func decode(r *http.Request) (invocation, map[string]string) {
+	var in invocation
+	_ = json.NewDecoder(r.Body).Decode(&in)
+	var req struct{ Params map[string]string }
+	_ = json.Unmarshal(in.Data["req"], &req)
+	return in, req.Params
+}
+
+func reply(w http.ResponseWriter, outputs map[string]any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"Outputs": outputs})
+}
+
+func nonce() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func work(w http.ResponseWriter, r *http.Request) {
+	_, p := decode(r)
+	reply(w, map[string]any{"job": map[string]string{"id": p["id"]}, "res": map[string]any{"statusCode": 202}})
+}
+
+func deliver(w http.ResponseWriter, r *http.Request) {
+	in, _ := decode(r)
+	var job struct{ ID string }
+	_ = json.Unmarshal(in.Data["job"], &job)
+	row := map[string]any{"PartitionKey": "id", "RowKey": job.ID + "." + nonce(), "Job": job.ID, "Region": os.Getenv("TANDEM_REGION")}
+	reply(w, map[string]any{"delivery": row})
+}
+
+func entity(w http.ResponseWriter, r *http.Request) {
+	_, p := decode(r)
+	row := map[string]any{"PartitionKey": "e", "RowKey": p["id"], "Region": os.Getenv("TANDEM_REGION")}
+	reply(w, map[string]any{"row": row, "res": map[string]any{"statusCode": 201}})
+}
+
+func tick(w http.ResponseWriter, r *http.Request) {
+	in, _ := decode(r)
+	var md struct{ Sys struct{ UtcNow time.Time } }
+	_ = json.Unmarshal(mustJSON(in.Metadata), &md)
+	second := md.Sys.UtcNow.Round(time.Second).UTC().Format("20060102T150405Z")
+	row := map[string]any{"PartitionKey": "t", "RowKey": second + "." + nonce(), "Second": second, "Region": os.Getenv("TANDEM_REGION")}
+	reply(w, map[string]any{"tick": row})
+}
+
+func mustJSON(m map[string]json.RawMessage) []byte {
+	b, _ := json.Marshal(m)
+	return b
+}

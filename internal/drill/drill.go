@@ -1,0 +1,195 @@
+// Package drill measures a failover the way a user would live it: it runs
+// client load against a deployment (GETs, POSTs that queue work, PUTs that
+// write table entities, and the drill app's one-second timer), injects a
+// fault into the primary region (kill -9, SIGSTOP, or a network
+// partition), restores it, fails back, and then reads the replicated
+// tables to count what was lost, delivered twice or fired twice.
+package drill
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+)
+
+// App is the app the drill drives (examples/drill).
+const App = "drill"
+
+// Options configures a drill.
+type Options struct {
+	Topology string        // deployment file (written by tandem up)
+	Fault    string        // kill, hang or partition
+	Target   string        // "primary" or a region name
+	Duration time.Duration // how long the fault lasts
+	Warmup   time.Duration // load before the fault
+	Settle   time.Duration // most to wait for queues to drain after failback
+	GetRate  int           // GETs per second
+	PostRate int           // POSTs per second
+	PutRate  int           // PUTs per second
+	Progress io.Writer     // a progress line per second; nil for none
+}
+
+func (o *Options) defaults() {
+	if o.Fault == "" {
+		o.Fault = "kill"
+	}
+	if o.Target == "" {
+		o.Target = "primary"
+	}
+	setDur(&o.Duration, 10*time.Second)
+	setDur(&o.Warmup, 3*time.Second)
+	setDur(&o.Settle, 30*time.Second)
+	setInt(&o.GetRate, 100)
+	setInt(&o.PostRate, 20)
+	setInt(&o.PutRate, 10)
+}
+
+func setDur(d *time.Duration, v time.Duration) {
+	if *d == 0 {
+		*d = v
+	}
+}
+
+func setInt(i *int, v int) {
+	if *i == 0 {
+		*i = v
+	}
+}
+
+// Run performs a drill and returns its report.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	opts.defaults()
+	d, err := openDeployment(opts.Topology)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{opts: opts, d: d, load: newLoader(d.public)}
+	return r.do(ctx)
+}
+
+type run struct {
+	opts   Options
+	d      *deployment
+	load   *loader
+	target string
+	start  time.Time
+	fault  time.Time
+	heal   time.Time
+	back   time.Time
+	phase  atomic.Pointer[string]
+}
+
+func (r *run) do(ctx context.Context) (*Report, error) {
+	st, err := r.d.status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("drill: traffic manager status: %w", err)
+	}
+	r.target = r.opts.Target
+	if r.target == "primary" {
+		r.target = st.Primary
+	}
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	r.start = time.Now()
+	r.load.run(loadCtx, r.opts.GetRate, r.opts.PostRate, r.opts.PutRate)
+	stopProgress := r.progress(loadCtx)
+	defer stopProgress()
+	if err := r.sequence(ctx, st.Primary); err != nil {
+		return nil, err
+	}
+	stopLoad()
+	r.load.wait()
+	r.setPhase("settling")
+	return r.report(ctx)
+}
+
+// sequence: warm up, inject, wait, restore, fail back, run a little more.
+func (r *run) sequence(ctx context.Context, original string) error {
+	r.setPhase("warmup")
+	if err := sleep(ctx, r.opts.Warmup); err != nil {
+		return err
+	}
+	r.setPhase("fault:" + r.opts.Fault + " " + r.target)
+	r.fault = time.Now()
+	if err := r.d.fault(ctx, "/fault", r.opts.Fault, r.target); err != nil {
+		return fmt.Errorf("drill: inject %s into %s: %w", r.opts.Fault, r.target, err)
+	}
+	if err := sleep(ctx, r.opts.Duration); err != nil {
+		return err
+	}
+	r.setPhase("restore " + r.target)
+	if err := r.d.fault(ctx, "/restore", r.opts.Fault, r.target); err != nil {
+		return fmt.Errorf("drill: restore %s: %w", r.target, err)
+	}
+	r.heal = time.Now()
+	if err := r.failback(ctx, original); err != nil {
+		return err
+	}
+	r.setPhase("after failback")
+	return sleep(ctx, 3*time.Second)
+}
+
+// failback waits for the restored region to be a healthy secondary, then
+// makes it primary again with a planned failover.
+func (r *run) failback(ctx context.Context, original string) error {
+	r.setPhase("waiting for " + original + " to rejoin")
+	if err := poll(ctx, time.Minute, func() bool {
+		st, err := r.d.status(ctx)
+		return err == nil && healthySecondary(st, original)
+	}); err != nil {
+		return fmt.Errorf("drill: %s did not rejoin as a healthy secondary: %w", original, err)
+	}
+	r.setPhase("failback to " + original)
+	if err := r.d.failover(ctx, original); err != nil {
+		return fmt.Errorf("drill: fail back to %s: %w", original, err)
+	}
+	r.back = time.Now()
+	return nil
+}
+
+func healthySecondary(st status, name string) bool {
+	if st.Primary == name {
+		return true
+	}
+	for _, e := range st.Endpoints {
+		if e.Name == name {
+			return e.Healthy && e.RoleConfirmed
+		}
+	}
+	return false
+}
+
+func (r *run) setPhase(p string) { r.phase.Store(&p) }
+
+func (r *run) currentPhase() string {
+	if p := r.phase.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func poll(ctx context.Context, limit time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %s", limit)
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return nil
+}
