@@ -99,6 +99,7 @@ func (l *loader) do(ctx context.Context, method, path string, want int) (string,
 	if err != nil {
 		return "", false
 	}
+	req.Host = App + ".localhost" // regions pick the app by the Host's first label
 	resp, err := l.client.Do(req)
 	if err != nil {
 		return "", false
