@@ -202,7 +202,7 @@ func (w *witness) notifySecondaries(ctx context.Context, t *table) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.grant(ctx, t, e, role.Request{Role: role.Secondary, Epoch: st.Epoch})
+			w.grant(ctx, t, e, role.Request{Role: role.Secondary, Epoch: st.Epoch, Primary: st.Primary})
 		}()
 	}
 	wg.Wait()
