@@ -97,7 +97,10 @@ func TestPackVersionChanges(t *testing.T) {
 		{"content changed", with(func(m map[string]string) { m["host.json"] = `{"version":"2.0" }` })},
 		{"file added", with(func(m map[string]string) { m["hello/readme.txt"] = "hi" })},
 		{"file removed", with(func(m map[string]string) { delete(m, "local.settings.json") })},
-		{"file renamed", with(func(m map[string]string) { m["hello2/function.json"] = m["hello/function.json"]; delete(m, "hello/function.json") })},
+		{"file renamed", with(func(m map[string]string) {
+			m["hello2/function.json"] = m["hello/function.json"]
+			delete(m, "hello/function.json")
+		})},
 		{"exec bit dropped", with(func(m map[string]string) { m["handler"] = m["handler*"]; delete(m, "handler*") })},
 	}
 	for _, c := range cases {
