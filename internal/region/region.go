@@ -149,6 +149,9 @@ func (r *Region) start(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := r.startPackages(ctx); err != nil {
+		return err
+	}
 	return r.listen()
 }
 
@@ -214,6 +217,7 @@ func (r *Region) Shutdown(ctx context.Context) error {
 			errs = append(errs, r.server.Shutdown(ctx))
 			r.serveWG.Wait()
 		}
+		errs = append(errs, r.stopPackages(ctx))
 		errs = append(errs, r.stopApps(ctx))
 		r.bg.Wait()
 		errs = append(errs, r.svc.shutdown(ctx))

@@ -17,11 +17,12 @@ import (
 // services are the region's stores, each owning its JetStream streams or
 // buckets: keys, settings, queues and tables.
 type services struct {
-	r      *Region
-	queues *queue.Service
-	tables *table.Service
-	timers *timer.Scheduler
-	keyed  keyServices
+	r        *Region
+	queues   *queue.Service
+	tables   *table.Service
+	timers   *timer.Scheduler
+	keyed    keyServices
+	packages packageService // app packages (deploy.go)
 }
 
 func (r *Region) startServices(ctx context.Context) error {
@@ -136,6 +137,7 @@ func (s *services) registerAdmin(mux *http.ServeMux) {
 	s.queues.RegisterAdmin(mux)
 	s.tables.RegisterAdmin(mux)
 	s.keyed.registerAdmin(mux)
+	s.packages.registerAdmin(mux)
 }
 
 // registerPublic mounts endpoints with their own authentication.
