@@ -16,6 +16,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,9 +37,18 @@ var (
 	tables     *table.Service
 	waiter     *replicate.Waiter
 	mirrorer   *replicate.Mirrorer
-	quiet      = slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet      = benchLogger()
 	runs       atomic.Int64 // makes every run's queue and table names unique
 )
+
+// benchLogger discards logs unless BENCH_LOG=1 (then warnings go to
+// stderr, e.g. to see a mirror consumer being re-created during a run).
+func benchLogger() *slog.Logger {
+	if os.Getenv("BENCH_LOG") == "1" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
 
 func unique(prefix string) string { return prefix + strconv.FormatInt(runs.Add(1), 10) }
 
@@ -125,7 +135,11 @@ func BenchmarkMirrorLag(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sub.Unsubscribe()
+	if err := west.Conn().Flush(); err != nil { // the server has the subscription
+		b.Fatal(err)
+	}
 	sent := make([]int64, b.N)
+	stop := watchStatus(b, "west_Q_"+app+"_"+name)
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
@@ -137,8 +151,42 @@ func BenchmarkMirrorLag(b *testing.B) {
 	}
 	arrivals := collect(b, stored, b.N)
 	b.StopTimer()
+	stop()
 	report(b, sent, arrivals, "ms")
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msg/s")
+}
+
+// watchStatus samples the Mirrorer's Status (refreshed every second) for
+// stream until stopped, then reports the largest lag it showed.
+func watchStatus(b *testing.B, stream string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var maxSecs float64
+	var maxMsgs uint64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			for _, m := range mirrorer.Status().Mirrors {
+				if m.Stream == stream {
+					maxSecs, maxMsgs = max(maxSecs, m.LagSeconds), max(maxMsgs, m.LagMessages)
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+		b.ReportMetric(maxSecs, "status-max-lag-s")
+		b.ReportMetric(float64(maxMsgs), "status-max-lag-msgs")
+	}
 }
 
 // collect reads n arrival times (in store order, which is send order).

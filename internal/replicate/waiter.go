@@ -122,6 +122,13 @@ func (w *Waiter) Start(context.Context) error {
 		}
 		w.subs = append(w.subs, sub)
 	}
+	// The server has the subscriptions once Flush returns; interest then
+	// reaches the secondaries over the leafnode (until it does, polling
+	// covers a missed notification).
+	if err := w.opts.Broker.Conn().Flush(); err != nil {
+		w.unsubscribeLocked()
+		return fmt.Errorf("replicate waiter start: flush: %w", err)
+	}
 	w.started = true
 	return nil
 }
