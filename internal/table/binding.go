@@ -127,9 +127,16 @@ func (s *Service) Write(ctx context.Context, app, table string, e Entity) error 
 // WriteAll runs a table output binding for several entities: all are
 // inserted or none (see the package notes on bindings).
 func (s *Service) WriteAll(ctx context.Context, app, table string, es []Entity) error {
+	_, err := s.InsertAll(ctx, app, table, es)
+	return err
+}
+
+// InsertAll is WriteAll returning the stored entities (with their ETags,
+// which sync replication waits on).
+func (s *Service) InsertAll(ctx context.Context, app, table string, es []Entity) ([]Entity, error) {
 	for i, e := range es {
 		if err := e.Validate(); err != nil {
-			return fmt.Errorf("table output %s/%s entity %d: %w", app, table, i, err)
+			return nil, fmt.Errorf("table output %s/%s entity %d: %w", app, table, i, err)
 		}
 	}
 	var done []Entity
@@ -137,11 +144,11 @@ func (s *Service) WriteAll(ctx context.Context, app, table string, es []Entity) 
 		out, err := s.insertCreating(ctx, app, table, e)
 		if err != nil {
 			s.rollback(ctx, app, table, done)
-			return fmt.Errorf("table output %s/%s entity %d: %w", app, table, i, err)
+			return nil, fmt.Errorf("table output %s/%s entity %d: %w", app, table, i, err)
 		}
 		done = append(done, out)
 	}
-	return nil
+	return done, nil
 }
 
 func (s *Service) insertCreating(ctx context.Context, app, table string, e Entity) (Entity, error) {
