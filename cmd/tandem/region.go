@@ -59,6 +59,14 @@ func runRegion(ctx context.Context, args []string) error {
 		opts.LeafRemotes = append(opts.LeafRemotes, v)
 		return nil
 	})
+	fs.Func("peer", "another region of the deployment (repeatable); sync replication waits for peers", func(v string) error {
+		opts.Peers = append(opts.Peers, v)
+		return nil
+	})
+	fs.Func("sync-app", "an app replicated in sync mode: writes are acknowledged once a peer stored them (repeatable)", func(v string) error {
+		opts.SyncApps = append(opts.SyncApps, v)
+		return nil
+	})
 	standby := fs.Bool("standby", false, "start as a secondary and wait for the traffic manager to grant the primary role")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {

@@ -17,9 +17,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/tandemhq/tandem/internal/faultnet"
 	"github.com/tandemhq/tandem/internal/topology"
 	"github.com/tandemhq/tandem/internal/traffic"
 )
@@ -43,6 +45,8 @@ type Options struct {
 	Lease             time.Duration // default 2s
 	LeaseMargin       time.Duration // default 200ms
 
+	// SyncApps are replicated in sync mode (writes wait for a peer).
+	SyncApps   []string
 	RegionArgs []string  // extra flags for every region process
 	RegionLog  io.Writer // region output; nil writes <Dir>/<region>/region.log
 	Logger     *slog.Logger
@@ -114,6 +118,9 @@ func (c *Cluster) start(ctx context.Context) error {
 		}
 		c.regions[name] = r
 		c.order = append(c.order, name)
+	}
+	if err := c.linkRegions(); err != nil {
+		return err
 	}
 	for _, name := range c.order {
 		if err := c.StartRegion(ctx, name); err != nil {
@@ -238,4 +245,23 @@ func newKey() string {
 	b := make([]byte, 40)
 	_, _ = rand.Read(b)
 	return base64.URLEncoding.EncodeToString(b)
+}
+
+// linkRegions gives every region a faultnet link to the leafnode port of
+// each region before it: the JetStream domains link through them, so a
+// partition cuts replication as well as traffic.
+func (c *Cluster) linkRegions() error {
+	for i, name := range c.order {
+		r := c.regions[name]
+		r.leaf = map[string]*faultnet.Link{}
+		for _, peer := range c.order[:i] {
+			p := c.regions[peer]
+			l, err := faultnet.Listen("127.0.0.1:0", "127.0.0.1:"+strconv.Itoa(p.LeafPort), c.log)
+			if err != nil {
+				return err
+			}
+			r.leaf[peer] = l
+		}
+	}
+	return nil
 }

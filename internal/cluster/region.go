@@ -24,7 +24,10 @@ type Region struct {
 	LeafPort int    // its leafnode port
 	DataDir  string // --data
 	link     *faultnet.Link
-	c        *Cluster
+	// leaf holds the links this region dials to reach the leafnode ports of
+	// the regions before it, by their name.
+	leaf map[string]*faultnet.Link
+	c    *Cluster
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -100,6 +103,18 @@ func (r *Region) launch() error {
 	}
 	args := []string{"region", "--name", r.Name, "--http", r.localAddr(), "--data", r.DataDir, "--standby",
 		"--leaf-listen", "127.0.0.1:" + strconv.Itoa(r.LeafPort)}
+	for _, peer := range r.c.order {
+		if peer == r.Name {
+			continue
+		}
+		args = append(args, "--peer", peer)
+		if l, ok := r.leaf[peer]; ok {
+			args = append(args, "--leaf-remote", "nats-leaf://"+l.Addr())
+		}
+	}
+	for _, app := range r.c.opts.SyncApps {
+		args = append(args, "--sync-app", app)
+	}
 	for _, app := range r.c.opts.Apps {
 		args = append(args, "--app", app)
 	}
@@ -179,30 +194,48 @@ func (c *Cluster) signal(name string, sig syscall.Signal) error {
 	return r.cmd.Process.Signal(sig)
 }
 
-// PartitionRegion cuts every link into the region: the traffic manager and
-// the other regions can no longer reach it (it keeps running).
+// PartitionRegion cuts every link of the region: the traffic manager can
+// no longer reach it and its leafnode links to other regions are down (it
+// keeps running).
 func (c *Cluster) PartitionRegion(name string) error {
-	r := c.regions[name]
-	if r == nil {
-		return fmt.Errorf("partition region: no region %q", name)
+	links, err := c.linksOf(name)
+	for _, l := range links {
+		l.Cut()
 	}
-	r.link.Cut()
-	return nil
+	return err
 }
 
 // HealRegion restores the region's links.
 func (c *Cluster) HealRegion(name string) error {
+	links, err := c.linksOf(name)
+	for _, l := range links {
+		l.Heal()
+	}
+	return err
+}
+
+func (c *Cluster) linksOf(name string) ([]*faultnet.Link, error) {
 	r := c.regions[name]
 	if r == nil {
-		return fmt.Errorf("heal region: no region %q", name)
+		return nil, fmt.Errorf("no region %q", name)
 	}
-	r.link.Heal()
-	return nil
+	links := []*faultnet.Link{r.link}
+	for _, other := range c.regions {
+		for peer, l := range other.leaf {
+			if other.Name == name || peer == name {
+				links = append(links, l)
+			}
+		}
+	}
+	return links, nil
 }
 
 // stop ends the region process gracefully (SIGTERM, then SIGKILL).
 func (r *Region) stop(ctx context.Context) error {
 	defer r.link.Close()
+	for _, l := range r.leaf {
+		defer l.Close()
+	}
 	if r.cmd == nil {
 		return nil
 	}

@@ -24,6 +24,12 @@ func (c *Cluster) writeTopology() error {
 		fmt.Fprintf(&b, "  - name: %s\n    proxyURL: %s\n    adminURL: %s\n    natsLeafURL: nats-leaf://127.0.0.1:%d\n    priority: %d\n    adminKeyFile: %s\n",
 			r.Name, r.URL(), r.URL(), r.LeafPort, r.Priority, r.MasterKeyFile())
 	}
+	if len(c.opts.SyncApps) > 0 {
+		b.WriteString("replication:\n  mode: async\n  apps:\n")
+		for _, a := range c.opts.SyncApps {
+			fmt.Fprintf(&b, "    %s: sync\n", a)
+		}
+	}
 	fmt.Fprintf(&b, "primary: %s\ntraffic:\n  listen: {http: %q, dns: %q, admin: %q}\n  adminKeyFile: %s\n",
 		c.order[0], c.opts.HTTP, c.opts.DNS, c.opts.Admin, c.keyPath)
 	fmt.Fprintf(&b, "  profile: {name: app.tandem.local, ttl: 1s}\n  routing: priority\n")

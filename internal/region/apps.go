@@ -17,13 +17,16 @@ import (
 
 // appRuntime is a loaded app with its handler pool and triggers.
 type appRuntime struct {
-	mu       sync.Mutex // serializes trigger restarts
-	stopped  bool
-	app      *funcapp.App
-	pool     *host.Pool
-	inv      *invoke.Invoker
-	triggers []stopper
-	unsub    func()
+	mu      sync.Mutex // serializes trigger restarts
+	stopped bool
+	// triggers are timers; listeners are queue listeners (they follow the
+	// region's role). Both guarded by mu.
+	listeners []stopper
+	app       *funcapp.App
+	pool      *host.Pool
+	inv       *invoke.Invoker
+	triggers  []stopper
+	unsub     func()
 }
 
 // stopper is a running trigger (a queue listener, a timer).
@@ -97,12 +100,9 @@ func (r *Region) settingsChanged(rt *appRuntime) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, t := range rt.triggers {
-		if err := t.Stop(ctx); err != nil {
-			r.log.Warn("stop trigger for a settings change", "app", rt.app.Name, "err", err)
-		}
+	if err := r.stopTriggers(ctx, rt, true); err != nil {
+		r.log.Warn("stop triggers for a settings change", "app", rt.app.Name, "err", err)
 	}
-	rt.triggers = nil
 	if err := r.startTriggers(ctx, rt); err != nil {
 		r.log.Error("restart triggers after a settings change", "app", rt.app.Name, "err", err)
 	}
@@ -125,11 +125,7 @@ func (r *Region) stopRuntime(ctx context.Context, rt *appRuntime) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	rt.stopped = true
-	var errs []error
-	for _, t := range rt.triggers {
-		errs = append(errs, t.Stop(ctx))
-	}
-	rt.triggers = nil
+	errs := []error{r.stopTriggers(ctx, rt, true)}
 	errs = append(errs, rt.pool.Shutdown(ctx))
 	return errors.Join(errs...)
 }
@@ -228,3 +224,5 @@ func (r *Region) Instances(app string) int {
 	s := rt.pool.Stats()
 	return s.Instances + s.Starting
 }
+
+func joinErrs(errs []error) error { return errors.Join(errs...) }

@@ -55,6 +55,11 @@ type Options struct {
 	// value is a standalone primary (epoch 0, no lease).
 	Role role.State
 
+	// Peers are the other regions of the deployment (sync replication
+	// waits for them); SyncApps are the apps replicated in sync mode.
+	Peers    []string
+	SyncApps []string
+
 	IdleTimeout  time.Duration
 	MaxInstances int
 	ScaleOutAt   int
@@ -75,6 +80,10 @@ type Region struct {
 	gateway *gateway.Gateway
 	admin   *http.ServeMux
 	svc     services
+	repl    *replication
+	// queuesOn: this region processes queue messages (the active primary,
+	// or a standalone region).
+	queuesOn atomic.Bool
 
 	mu   sync.Mutex
 	apps map[string]*appRuntime
@@ -152,6 +161,7 @@ func (r *Region) start(ctx context.Context) error {
 	if err := r.startPackages(ctx); err != nil {
 		return err
 	}
+	r.startReplication()
 	return r.listen()
 }
 
@@ -198,6 +208,15 @@ func (r *Region) URL() string { return "http://" + r.Addr() }
 // Ready reports whether the region serves requests; /healthz uses it.
 func (r *Region) Ready() bool { return r.ready.Load() && r.broker != nil && r.broker.Ready() }
 
+func (r *Region) syncApp(app string) bool {
+	for _, a := range r.opts.SyncApps {
+		if a == app {
+			return true
+		}
+	}
+	return false
+}
+
 // Broker is the region's JetStream.
 func (r *Region) Broker() *broker.Broker { return r.broker }
 
@@ -218,6 +237,9 @@ func (r *Region) Shutdown(ctx context.Context) error {
 			r.serveWG.Wait()
 		}
 		errs = append(errs, r.stopPackages(ctx))
+		if r.repl != nil {
+			errs = append(errs, r.repl.shutdown(ctx))
+		}
 		errs = append(errs, r.stopApps(ctx))
 		r.bg.Wait()
 		errs = append(errs, r.svc.shutdown(ctx))

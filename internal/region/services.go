@@ -27,7 +27,7 @@ type services struct {
 
 func (r *Region) startServices(ctx context.Context) error {
 	r.svc.r = r
-	q, err := queue.New(queue.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log})
+	q, err := queue.New(queue.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, OnAck: r.onAck})
 	if err != nil {
 		return fmt.Errorf("queues: %w", err)
 	}
@@ -64,6 +64,15 @@ func (s *services) prepareApp(ctx context.Context, app *funcapp.App) error {
 	if err := s.queues.SetConfig(app.Name, queueConfig(app.Host.Queues)); err != nil {
 		return fmt.Errorf("host.json extensions.queues: %w", err)
 	}
+	if !s.r.role.Active() {
+		return nil // a secondary's streams are mirrors; declared when it becomes primary
+	}
+	return s.declareApp(ctx, app)
+}
+
+// declareApp creates the app's storage account, and the queues and tables
+// its bindings name: done by the active primary only.
+func (s *services) declareApp(ctx context.Context, app *funcapp.App) error {
 	if _, err := s.tables.EnsureAccount(ctx, app.Name); err != nil {
 		return fmt.Errorf("table account: %w", err)
 	}
@@ -128,8 +137,8 @@ func queueConfig(c funcapp.QueueConfig) queue.Config {
 
 func (s *services) binders() map[string]invoke.Binder {
 	return map[string]invoke.Binder{
-		funcapp.Queue: queueBinder{s.queues},
-		funcapp.Table: tableBinder{s.tables},
+		funcapp.Queue: queueBinder{s.queues, s.r},
+		funcapp.Table: tableBinder{s.tables, s.r},
 	}
 }
 
@@ -146,23 +155,40 @@ func (s *services) registerPublic(mux *http.ServeMux) {
 }
 
 // queueBinder writes queue output bindings.
-type queueBinder struct{ q *queue.Service }
+type queueBinder struct {
+	q *queue.Service
+	r *Region
+}
 
 func (b queueBinder) Input(context.Context, string, funcapp.Binding, invoke.Expressions) (json.RawMessage, error) {
 	return nil, errors.New("queue bindings are output only; use a queueTrigger to read")
 }
 
 func (b queueBinder) Output(ctx context.Context, app string, fb funcapp.Binding, e invoke.Expressions, v json.RawMessage) error {
+	if err := b.r.checkWritable(); err != nil {
+		return err
+	}
 	name, err := e.Resolve(fb.QueueName)
 	if err != nil {
 		return err
 	}
-	_, err = b.q.EnqueueOutput(ctx, app, name, v)
-	return err
+	msgs, err := b.q.EnqueueOutput(ctx, app, name, v)
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		if err := b.r.repl.waitQueue(ctx, app, name, m.Sequence); err != nil {
+			return fmt.Errorf("sync replication of queue %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // tableBinder reads table input bindings and writes table outputs.
-type tableBinder struct{ t *table.Service }
+type tableBinder struct {
+	t *table.Service
+	r *Region
+}
 
 func (b tableBinder) Input(ctx context.Context, app string, fb funcapp.Binding, e invoke.Expressions) (json.RawMessage, error) {
 	name, pk, rk, filter, err := resolveTable(fb, e)
@@ -191,11 +217,23 @@ func (b tableBinder) Output(ctx context.Context, app string, fb funcapp.Binding,
 	if err != nil {
 		return err
 	}
+	if err := b.r.checkWritable(); err != nil {
+		return err
+	}
 	ents, err := table.DecodeBindingEntities(v, pk, rk)
 	if err != nil {
 		return err
 	}
-	return b.t.WriteAll(ctx, app, name, ents)
+	stored, err := b.t.InsertAll(ctx, app, name, ents)
+	if err != nil {
+		return err
+	}
+	for _, e := range stored {
+		if err := b.r.repl.waitTable(ctx, app, name, e.ETag); err != nil {
+			return fmt.Errorf("sync replication of table %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func resolveTable(fb funcapp.Binding, e invoke.Expressions) (name, pk, rk, filter string, err error) {
@@ -208,4 +246,38 @@ func resolveTable(fb funcapp.Binding, e invoke.Expressions) (name, pk, rk, filte
 		}
 	}
 	return
+}
+
+// ErrNotPrimary refuses a write in a region that is not the active
+// primary (a secondary, or a primary whose lease lapsed).
+var ErrNotPrimary = errors.New("this region is not the active primary: writes are refused")
+
+func (r *Region) checkWritable() error {
+	if !r.role.Active() {
+		s := r.role.State()
+		return fmt.Errorf("%w (region %s is %s at epoch %d)", ErrNotPrimary, r.opts.Name, s.Role, s.Epoch)
+	}
+	return nil
+}
+
+// declareAll declares every loaded app's storage (on becoming primary).
+func (r *Region) declareAll(ctx context.Context) error {
+	r.mu.Lock()
+	apps := make([]*funcapp.App, 0, len(r.apps))
+	for _, rt := range r.apps {
+		apps = append(apps, rt.app)
+	}
+	r.mu.Unlock()
+	for _, a := range apps {
+		if err := r.svc.declareApp(ctx, a); err != nil {
+			return fmt.Errorf("app %s: %w", a.Name, err)
+		}
+	}
+	return nil
+}
+
+func (r *Region) onAck(app, queue string, seq uint64) {
+	if r.repl != nil {
+		r.repl.onAck(app, queue, seq)
+	}
 }

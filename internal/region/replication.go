@@ -1,0 +1,314 @@
+package region
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/replicate"
+	"github.com/tandemhq/tandem/internal/role"
+)
+
+// replication is the region's side of running in tandem. It follows the
+// region's role: a secondary mirrors the primary's data; a primary whose
+// lease is live promotes those mirrors (dropping already-processed
+// messages), runs its queue triggers and records their progress; a
+// primary whose lease lapsed stops processing (fenced); an old primary told
+// it is now secondary rescues what only it had, then becomes a mirror.
+type replication struct {
+	r *Region
+
+	mu          sync.Mutex
+	mode        string // "", "primary", "fenced", "secondary"
+	lastPrimary string // the primary of the latest role seen
+	mirror      *replicate.Mirrorer
+	progress    *replicate.Progress
+	waiter      *replicate.Waiter
+	leaseTimer  *time.Timer
+
+	kick   chan struct{}
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	unsub  func()
+	closed sync.Once
+}
+
+func (r *Region) startReplication() {
+	rep := &replication{r: r, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	rep.lastPrimary = r.role.State().Primary
+	r.repl = rep
+	rep.unsub = r.role.Subscribe(func(role.State) { rep.poke() })
+	rep.wg.Add(1)
+	go rep.loop()
+	rep.poke()
+}
+
+func (rep *replication) poke() {
+	select {
+	case rep.kick <- struct{}{}:
+	default:
+	}
+}
+
+// loop applies the latest role, one transition at a time.
+func (rep *replication) loop() {
+	defer rep.wg.Done()
+	for {
+		select {
+		case <-rep.stop:
+			return
+		case <-rep.kick:
+			rep.apply(rep.r.role.State())
+		}
+	}
+}
+
+func (rep *replication) apply(s role.State) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var err error
+	now := rep.r.opts.Clock.Now()
+	switch {
+	case s.ActiveAt(now):
+		err = rep.becomePrimary(ctx, s)
+		rep.armLease(s)
+	case s.Role == role.Primary:
+		err = rep.fence(ctx)
+	case s.Role == role.Secondary && s.Primary != "" && s.Primary != rep.r.opts.Name:
+		err = rep.becomeSecondary(ctx, s.Primary)
+	}
+	if s.Primary != "" {
+		rep.lastPrimary = s.Primary
+	}
+	if err != nil {
+		rep.r.log.Error("role transition", "role", s.Role, "epoch", s.Epoch, "err", err)
+	}
+}
+
+// armLease re-checks the role when the lease runs out, so a primary that
+// is not renewed fences itself even if nothing else happens.
+func (rep *replication) armLease(s role.State) {
+	if s.LeaseUntil.IsZero() {
+		return
+	}
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	if rep.leaseTimer != nil {
+		rep.leaseTimer.Stop()
+	}
+	rep.leaseTimer = time.AfterFunc(time.Until(s.LeaseUntil)+time.Millisecond, rep.poke)
+}
+
+func (rep *replication) becomePrimary(ctx context.Context, s role.State) error {
+	if rep.mode == "primary" {
+		return nil
+	}
+	from := rep.mode
+	if err := rep.promote(ctx); err != nil {
+		return err
+	}
+	if err := rep.r.declareAll(ctx); err != nil {
+		return err
+	}
+	if err := rep.startPrimaryParts(ctx); err != nil {
+		return err
+	}
+	rep.mode = "primary"
+	rep.r.setQueueTriggers(true)
+	rep.r.log.Info("acting as primary", "epoch", s.Epoch, "was", orNone(from))
+	return nil
+}
+
+// promote turns mirrors of the previous primary into writable streams,
+// dropping the messages the replicated progress says were processed.
+func (rep *replication) promote(ctx context.Context) error {
+	old := rep.lastPrimary
+	if rep.mirror != nil {
+		report, err := rep.mirror.Promote(ctx)
+		if err != nil {
+			return fmt.Errorf("promote mirrors of %s: %w", old, err)
+		}
+		_ = rep.mirror.Shutdown(ctx)
+		rep.mirror = nil
+		rep.r.log.Info("mirrors promoted", "from", old, "streams", len(report.Streams))
+		return nil
+	}
+	if old == "" || old == rep.r.opts.Name {
+		return nil
+	}
+	report, err := replicate.Promote(ctx, replicate.PromoteOptions{Broker: rep.r.broker, Primary: old, Clock: rep.r.opts.Clock, Logger: rep.r.log})
+	if err != nil {
+		return fmt.Errorf("promote mirrors of %s: %w", old, err)
+	}
+	rep.r.log.Info("mirrors promoted", "from", old, "streams", len(report.Streams))
+	return nil
+}
+
+func (rep *replication) startPrimaryParts(ctx context.Context) error {
+	p, err := replicate.NewProgress(replicate.ProgressOptions{Broker: rep.r.broker, Replicas: rep.r.broker.Replicas(), Clock: rep.r.opts.Clock, Logger: rep.r.log})
+	if err != nil {
+		return err
+	}
+	if err := p.Start(ctx); err != nil {
+		return fmt.Errorf("progress: %w", err)
+	}
+	rep.mu.Lock()
+	rep.progress = p
+	rep.mu.Unlock()
+	if len(rep.r.opts.SyncApps) == 0 || len(rep.r.opts.Peers) == 0 {
+		return nil
+	}
+	w, err := replicate.NewWaiter(replicate.WaiterOptions{Broker: rep.r.broker, Secondaries: rep.r.opts.Peers, Logger: rep.r.log})
+	if err != nil {
+		return err
+	}
+	if err := w.Start(ctx); err != nil {
+		return fmt.Errorf("sync waiter: %w", err)
+	}
+	rep.mu.Lock()
+	rep.waiter = w
+	rep.mu.Unlock()
+	return nil
+}
+
+// fence stops queue processing when the lease lapsed; timers gate
+// themselves on the same lease.
+func (rep *replication) fence(ctx context.Context) error {
+	if rep.mode != "primary" {
+		return nil
+	}
+	rep.r.setQueueTriggers(false)
+	rep.stopPrimaryParts(ctx)
+	rep.mode = "fenced"
+	rep.r.log.Warn("primary lease lapsed: queue processing and writes stopped until the witness renews it")
+	return nil
+}
+
+func (rep *replication) stopPrimaryParts(ctx context.Context) {
+	rep.mu.Lock()
+	p, w := rep.progress, rep.waiter
+	rep.progress, rep.waiter = nil, nil
+	rep.mu.Unlock()
+	if p != nil {
+		_ = p.Flush(ctx)
+		_ = p.Shutdown(ctx)
+	}
+	if w != nil {
+		_ = w.Shutdown(ctx)
+	}
+}
+
+func (rep *replication) becomeSecondary(ctx context.Context, primary string) error {
+	if rep.mode == "secondary" && rep.mirror != nil && rep.lastPrimary == primary {
+		return nil
+	}
+	wasPrimary := rep.mode == "primary" || rep.mode == "fenced" || rep.lastPrimary == rep.r.opts.Name
+	rep.r.setQueueTriggers(false)
+	rep.stopPrimaryParts(ctx)
+	if err := replicate.WaitLinked(ctx, rep.r.broker, primary); err != nil {
+		return fmt.Errorf("link to %s: %w", primary, err)
+	}
+	if wasPrimary {
+		if err := rep.rejoin(ctx, primary); err != nil {
+			return err
+		}
+	}
+	return rep.follow(ctx, primary)
+}
+
+// rejoin rescues the tail only this old primary has, then reseeds its
+// streams as mirrors of the new primary.
+func (rep *replication) rejoin(ctx context.Context, primary string) error {
+	rescued, err := replicate.RescueTail(ctx, replicate.RescueOptions{Broker: rep.r.broker, NewPrimary: primary, Logger: rep.r.log})
+	if err != nil {
+		return fmt.Errorf("rescue tail into %s: %w", primary, err)
+	}
+	if _, err := replicate.Reseed(ctx, replicate.ReseedOptions{Broker: rep.r.broker, NewPrimary: primary, Rescued: rescued, Replicas: rep.r.broker.Replicas(), Logger: rep.r.log}); err != nil {
+		return fmt.Errorf("reseed from %s: %w", primary, err)
+	}
+	rep.r.log.Info("rejoined as secondary", "primary", primary)
+	return nil
+}
+
+func (rep *replication) follow(ctx context.Context, primary string) error {
+	if rep.mirror != nil {
+		_ = rep.mirror.Shutdown(ctx)
+		rep.mirror = nil
+	}
+	m, err := replicate.New(replicate.Options{Broker: rep.r.broker, Primary: primary, Replicas: rep.r.broker.Replicas(),
+		Registerer: rep.r.reg, Clock: rep.r.opts.Clock, Logger: rep.r.log})
+	if err != nil {
+		return err
+	}
+	if err := m.Start(ctx); err != nil {
+		return fmt.Errorf("mirror %s: %w", primary, err)
+	}
+	rep.mirror = m
+	rep.mode = "secondary"
+	rep.r.log.Info("acting as secondary", "primary", primary)
+	return nil
+}
+
+// onAck records a processed queue message (queue.Options.OnAck).
+func (rep *replication) onAck(app, queue string, seq uint64) {
+	rep.mu.Lock()
+	p := rep.progress
+	rep.mu.Unlock()
+	if p != nil {
+		p.OnAck(app, queue, seq)
+	}
+}
+
+// waitQueue and waitTable make sync-mode writes wait for the secondaries.
+func (rep *replication) waitQueue(ctx context.Context, app, queue string, seq uint64) error {
+	if w := rep.syncWaiter(app); w != nil {
+		return w.WaitQueue(ctx, app, queue, seq)
+	}
+	return nil
+}
+
+func (rep *replication) waitTable(ctx context.Context, app, table, etag string) error {
+	if w := rep.syncWaiter(app); w != nil {
+		return w.WaitTable(ctx, app, table, etag)
+	}
+	return nil
+}
+
+func (rep *replication) syncWaiter(app string) *replicate.Waiter {
+	if !rep.r.syncApp(app) {
+		return nil
+	}
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	return rep.waiter
+}
+
+func (rep *replication) shutdown(ctx context.Context) error {
+	var errs []error
+	rep.closed.Do(func() {
+		if rep.unsub != nil {
+			rep.unsub()
+		}
+		close(rep.stop)
+		rep.wg.Wait()
+		rep.mu.Lock()
+		if rep.leaseTimer != nil {
+			rep.leaseTimer.Stop()
+		}
+		rep.mu.Unlock()
+		rep.stopPrimaryParts(ctx)
+		if rep.mirror != nil {
+			errs = append(errs, rep.mirror.Shutdown(ctx))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
