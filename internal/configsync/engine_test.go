@@ -85,9 +85,11 @@ func TestApplyRules(t *testing.T) {
 			secondary: func(t *testing.T, w *node, app string) { mustPut(t, w, app, settings.AppSetting, "SITE_NAME", "west") },
 			exclude:   []string{"SITE_*"}, want: []string{"excluded setting SITE_NAME"}, check: wantSetting(settings.AppSetting, "SITE_NAME", "west")},
 		{name: "HA- name colliding with a secondary key",
-			primary:   func(t *testing.T, e *node, app string) { mustSetKey(t, e, app, host, "default", hostKeyP) },
-			secondary: func(t *testing.T, w *node, app string) { mustSetKey(t, w, app, host, "HA-default", "the-secondary-own-key") },
-			want:      []string{"collision hostkey HA-default"},
+			primary: func(t *testing.T, e *node, app string) { mustSetKey(t, e, app, host, "default", hostKeyP) },
+			secondary: func(t *testing.T, w *node, app string) {
+				mustSetKey(t, w, app, host, "HA-default", "the-secondary-own-key")
+			},
+			want: []string{"collision hostkey HA-default"},
 			check: func(t *testing.T, w *node, app string) {
 				if v := keyOf(t, w, app, host, "HA-default"); v != "the-secondary-own-key" {
 					t.Fatal("the secondary's own HA-default was overwritten")
