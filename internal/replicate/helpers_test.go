@@ -99,7 +99,11 @@ func startProgress(t *testing.T, b *broker.Broker) *Progress {
 	if err := p.Start(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = p.Shutdown(ctx)
+	})
 	return p
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,7 @@ type Mirrorer struct {
 	mu      sync.Mutex
 	known   map[string]*mirror // by local stream name
 	deleted map[string]bool    // origin streams announced deleted
+	lastErr map[string]string  // by origin: last creation error logged
 	status  Status
 
 	ready     atomic.Bool
@@ -92,7 +94,7 @@ func New(opts Options) (*Mirrorer, error) {
 		met:   newMetrics(opts.Registerer),
 		log:   opts.Logger.With("component", "replicate", "region", region, "primary", opts.Primary),
 		kick:  make(chan struct{}, 1),
-		known: map[string]*mirror{}, deleted: map[string]bool{},
+		known: map[string]*mirror{}, deleted: map[string]bool{}, lastErr: map[string]string{},
 		status: Status{Region: region, Primary: opts.Primary},
 	}, nil
 }
@@ -156,12 +158,11 @@ func (m *Mirrorer) unsubscribe() {
 
 // onAdvisory wakes the loop for advisories about the primary's streams.
 func (m *Mirrorer) onAdvisory(msg *nats.Msg) {
-	const created = "$JS.EVENT.ADVISORY.STREAM.CREATED."
-	name := msg.Subject[len(created):] // CREATED and DELETED have the same length
+	name := msg.Subject[strings.LastIndexByte(msg.Subject, '.')+1:]
 	if _, ok := classify(m.opts.Primary, name); !ok {
 		return
 	}
-	if msg.Subject[:len(created)] != created {
+	if strings.Contains(msg.Subject, ".STREAM.DELETED.") {
 		m.mu.Lock()
 		m.deleted[name] = true
 		m.mu.Unlock()

@@ -53,10 +53,11 @@ func (m *Mirrorer) ensureAll(ctx context.Context, origins map[string]*jetstream.
 	sort.Strings(names)
 	var errs []string
 	for _, n := range names {
-		if err := m.ensure(ctx, origins[n].Config); err != nil {
+		err := m.ensure(ctx, origins[n].Config)
+		if err != nil {
 			errs = append(errs, err.Error())
-			m.log.Warn("mirror not created", "origin", n, "err", err)
 		}
+		m.logOnce(n, err)
 	}
 	return errs
 }
@@ -75,6 +76,22 @@ func (m *Mirrorer) ensure(ctx context.Context, origin jetstream.StreamConfig) er
 	m.known[local] = &mirror{local: local, origin: origin.Name, kind: kind}
 	m.mu.Unlock()
 	return nil
+}
+
+// logOnce logs a mirror creation error when it differs from the last one
+// logged for that origin (the loop retries every poll).
+func (m *Mirrorer) logOnce(origin string, err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if m.lastErr[origin] == msg {
+		return
+	}
+	m.lastErr[origin] = msg
+	if err != nil {
+		m.log.Warn("mirror not created; retrying every poll", "origin", origin, "err", err)
+	}
 }
 
 func (m *Mirrorer) isKnown(local string) bool {

@@ -144,7 +144,7 @@ func (w *Waiter) unsubscribeLocked() {
 func (w *Waiter) Ready() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.started && w.subs != nil || w.started && len(w.opts.Secondaries) == 0
+	return w.started && len(w.subs) == len(w.opts.Secondaries)
 }
 
 // Shutdown unsubscribes and releases every waiting caller with
