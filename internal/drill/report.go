@@ -186,17 +186,17 @@ func (r *run) countTicks(rep *Report, rows []map[string]any) {
 			per[s]++
 		}
 	}
-	rep.Ticks = len(rows)
 	for s, n := range per {
+		if t, err := time.Parse("20060102T150405Z", s); err == nil && !t.Before(r.start) {
+			rep.Ticks += n
+		}
 		if n > 1 {
 			rep.TicksTwice = append(rep.TicksTwice, s)
 		}
 	}
 	sort.Strings(rep.TicksTwice)
-	from, to := r.start.Add(2*time.Second).Truncate(time.Second), time.Now().Add(-10*time.Second).Truncate(time.Second)
-	if stop := r.back.Add(3 * time.Second); to.After(stop) {
-		to = stop.Truncate(time.Second)
-	}
+	// From shortly after the load started to the end of the load.
+	from, to := r.start.Add(2*time.Second).Truncate(time.Second), r.back.Add(3*time.Second).Truncate(time.Second)
 	for t := from; t.Before(to); t = t.Add(time.Second) {
 		if per[t.UTC().Format("20060102T150405Z")] > 0 {
 			continue

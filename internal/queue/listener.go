@@ -62,7 +62,9 @@ func (s *Service) Listen(ctx context.Context, app, queue string, cfg Config, h H
 	if err != nil {
 		return nil, fmt.Errorf("queue listen: %w", err)
 	}
-	cons, err := st.Consumer(ctx, consumerName)
+	// Create or update rather than look up: after a failover the stream
+	// may be a promoted mirror that has no consumer yet.
+	cons, err := st.CreateOrUpdateConsumer(ctx, s.consumerConfig())
 	if err != nil {
 		return nil, fmt.Errorf("queue listen %s/%s: consumer: %w", app, queue, err)
 	}

@@ -159,7 +159,20 @@ func (s *Service) ensure(ctx context.Context, app, queue string) (jetstream.Stre
 	return st, nil
 }
 
+// ErrMirror refuses to use or change a queue whose stream is a mirror of
+// another region's (this region is a secondary): only promotion makes it
+// writable.
+var ErrMirror = errors.New("the queue is a read-only mirror of the primary region's")
+
 func (s *Service) create(ctx context.Context, app, queue string) (jetstream.Stream, error) {
+	name := s.StreamName(app, queue)
+	if st, err := s.js.Stream(ctx, name); err == nil {
+		if st.CachedInfo().Config.Mirror != nil {
+			return nil, fmt.Errorf("stream %s: %w", name, ErrMirror)
+		}
+	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("stream %s: %w", name, err)
+	}
 	st, err := s.js.CreateOrUpdateStream(ctx, s.streamConfig(app, queue))
 	if err != nil {
 		return nil, fmt.Errorf("stream: %w", err)
@@ -193,6 +206,15 @@ func (s *Service) consumerConfig() jetstream.ConsumerConfig {
 		MaxDeliver:    -1, // poison handling is ours, as in Azure
 		MaxAckPending: 10000,
 	}
+}
+
+// Forget drops every cached stream handle, so the next use looks the
+// streams up again: call it after streams were replaced underneath the
+// service (a promotion or a reseed at failover).
+func (s *Service) Forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.streams)
 }
 
 func (s *Service) forgetStream(app, queue string) {

@@ -15,6 +15,13 @@ func (r *Region) handler() http.Handler {
 	r.meter.RegisterAdmin(r.admin)
 	r.svc.registerAdmin(r.admin)
 	r.admin.HandleFunc("GET /admin/apps", r.serveApps)
+	r.admin.HandleFunc("GET /admin/replication", func(w http.ResponseWriter, _ *http.Request) {
+		if r.repl == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "replication not started"})
+			return
+		}
+		writeJSON(w, http.StatusOK, r.repl.status())
+	})
 	r.admin.HandleFunc("/admin/", func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no admin endpoint " + req.Method + " " + req.URL.Path})
 	})

@@ -60,6 +60,10 @@ type Options struct {
 	Peers    []string
 	SyncApps []string
 
+	// WriteHold is how long a write waits for this region to become the
+	// promoted primary before it is refused (default 5s).
+	WriteHold time.Duration
+
 	IdleTimeout  time.Duration
 	MaxInstances int
 	ScaleOutAt   int
@@ -84,6 +88,8 @@ type Region struct {
 	// queuesOn: this region processes queue messages (the active primary,
 	// or a standalone region).
 	queuesOn atomic.Bool
+	gateMu   sync.Mutex
+	gateSubs []func(role.State)
 
 	mu   sync.Mutex
 	apps map[string]*appRuntime
@@ -113,6 +119,9 @@ func New(opts Options) (*Region, error) {
 	}
 	if opts.Prices == (metering.Prices{}) {
 		opts.Prices = metering.DefaultPrices
+	}
+	if opts.WriteHold == 0 {
+		opts.WriteHold = 5 * time.Second
 	}
 	if opts.Role.Role == "" {
 		opts.Role = role.State{Role: role.Primary}

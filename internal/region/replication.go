@@ -74,13 +74,13 @@ func (rep *replication) apply(s role.State) {
 	case s.ActiveAt(now):
 		err = rep.becomePrimary(ctx, s)
 		rep.armLease(s)
-	case s.Role == role.Primary:
-		err = rep.fence(ctx)
+	case s.Role == role.Primary, s.Primary == "" || s.Primary == rep.r.opts.Name:
+		err = rep.fence(ctx) // lease lapsed, or stepped down before a new primary is named
 	case s.Role == role.Secondary && s.Primary != "" && s.Primary != rep.r.opts.Name:
 		err = rep.becomeSecondary(ctx, s.Primary)
 	}
 	if s.Primary != "" {
-		rep.lastPrimary = s.Primary
+		rep.locked(func() { rep.lastPrimary = s.Primary })
 	}
 	if err != nil {
 		rep.r.log.Error("role transition", "role", s.Role, "epoch", s.Epoch, "err", err)
@@ -115,7 +115,7 @@ func (rep *replication) becomePrimary(ctx context.Context, s role.State) error {
 	if err := rep.startPrimaryParts(ctx); err != nil {
 		return err
 	}
-	rep.mode = "primary"
+	rep.locked(func() { rep.mode = "primary" })
 	rep.r.setQueueTriggers(true)
 	rep.r.log.Info("acting as primary", "epoch", s.Epoch, "was", orNone(from))
 	return nil
@@ -125,13 +125,15 @@ func (rep *replication) becomePrimary(ctx context.Context, s role.State) error {
 // dropping the messages the replicated progress says were processed.
 func (rep *replication) promote(ctx context.Context) error {
 	old := rep.lastPrimary
+	defer rep.r.svc.queues.Forget()
 	if rep.mirror != nil {
+		rep.waitCaughtUp(ctx)
 		report, err := rep.mirror.Promote(ctx)
 		if err != nil {
 			return fmt.Errorf("promote mirrors of %s: %w", old, err)
 		}
 		_ = rep.mirror.Shutdown(ctx)
-		rep.mirror = nil
+		rep.locked(func() { rep.mirror = nil })
 		rep.r.log.Info("mirrors promoted", "from", old, "streams", len(report.Streams))
 		return nil
 	}
@@ -181,7 +183,7 @@ func (rep *replication) fence(ctx context.Context) error {
 	}
 	rep.r.setQueueTriggers(false)
 	rep.stopPrimaryParts(ctx)
-	rep.mode = "fenced"
+	rep.locked(func() { rep.mode = "fenced" })
 	rep.r.log.Warn("primary lease lapsed: queue processing and writes stopped until the witness renews it")
 	return nil
 }
@@ -225,6 +227,7 @@ func (rep *replication) rejoin(ctx context.Context, primary string) error {
 	if err != nil {
 		return fmt.Errorf("rescue tail into %s: %w", primary, err)
 	}
+	defer rep.r.svc.queues.Forget()
 	if _, err := replicate.Reseed(ctx, replicate.ReseedOptions{Broker: rep.r.broker, NewPrimary: primary, Rescued: rescued, Replicas: rep.r.broker.Replicas(), Logger: rep.r.log}); err != nil {
 		return fmt.Errorf("reseed from %s: %w", primary, err)
 	}
@@ -235,9 +238,9 @@ func (rep *replication) rejoin(ctx context.Context, primary string) error {
 func (rep *replication) follow(ctx context.Context, primary string) error {
 	if rep.mirror != nil {
 		_ = rep.mirror.Shutdown(ctx)
-		rep.mirror = nil
+		rep.locked(func() { rep.mirror = nil })
 	}
-	m, err := replicate.New(replicate.Options{Broker: rep.r.broker, Primary: primary, Replicas: rep.r.broker.Replicas(),
+	m, err := replicate.New(replicate.Options{Broker: rep.r.broker, Primary: primary, Replicas: rep.r.broker.Replicas(), PollInterval: 200 * time.Millisecond,
 		Registerer: rep.r.reg, Clock: rep.r.opts.Clock, Logger: rep.r.log})
 	if err != nil {
 		return err
@@ -245,8 +248,8 @@ func (rep *replication) follow(ctx context.Context, primary string) error {
 	if err := m.Start(ctx); err != nil {
 		return fmt.Errorf("mirror %s: %w", primary, err)
 	}
-	rep.mirror = m
-	rep.mode = "secondary"
+	rep.locked(func() { rep.mirror = m })
+	rep.locked(func() { rep.mode = "secondary" })
 	rep.r.log.Info("acting as secondary", "primary", primary)
 	return nil
 }
@@ -311,4 +314,122 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// waitCaughtUp holds a promotion until every mirror has everything its
+// origin has, while the old primary is still reachable (a planned switch:
+// the old primary has stepped down, so the lag only shrinks). When the old
+// primary is gone it cannot catch up, and the promotion goes ahead at once
+// with what was replicated (the async-mode loss the drill reports and
+// failback rescues).
+func (rep *replication) waitCaughtUp(ctx context.Context) {
+	start := time.Now()
+	deadline := start.Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		st := rep.mirror.Status()
+		if st.Updated.After(start) && (!st.PrimaryReachable || caughtUp(st)) {
+			rep.r.log.Info("mirrors before promotion", "primaryReachable", st.PrimaryReachable, "waited", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+			return
+		}
+	}
+	rep.r.log.Warn("promoting with mirrors still behind a reachable primary", "waited", time.Since(start))
+}
+
+func caughtUp(st replicate.Status) bool {
+	if !st.Ready {
+		return false
+	}
+	for _, m := range st.Mirrors {
+		if m.LagMessages > 0 || !m.Active {
+			return false
+		}
+	}
+	return true
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// ReplicationStatus is the body of GET /admin/replication.
+type ReplicationStatus struct {
+	Region  string            `json:"region"`
+	Mode    string            `json:"mode"` // primary, fenced, secondary, or "" (waiting for a role)
+	Primary string            `json:"primary"`
+	Mirrors *replicate.Status `json:"mirrors,omitempty"`
+}
+
+// Status reports the region's replication state and mirror lag.
+func (rep *replication) status() ReplicationStatus {
+	rep.mu.Lock()
+	st := ReplicationStatus{Region: rep.r.opts.Name, Mode: rep.mode, Primary: rep.lastPrimary}
+	m := rep.mirror
+	rep.mu.Unlock()
+	if m != nil {
+		ms := m.Status()
+		st.Mirrors = &ms
+	}
+	return st
+}
+
+// locked runs f under rep.mu: the loop goroutine is the only writer of
+// mode, mirror and lastPrimary, and status reads them from others.
+func (rep *replication) locked(f func()) {
+	rep.mu.Lock()
+	f()
+	rep.mu.Unlock()
+	rep.r.notifyGate()
+}
+
+func (rep *replication) isPrimary() bool {
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	return rep.mode == "primary"
+}
+
+// primaryGate is the role timers see: active only while the role is
+// active AND replication has promoted this region, so no timer writes its
+// status into a bucket that is still a mirror.
+type primaryGate struct{ r *Region }
+
+func (g primaryGate) Active() bool      { return g.r.writable() }
+func (g primaryGate) State() role.State { return g.r.role.State() }
+
+// Subscribe notifies on role changes; replication pokes subscribers again
+// when its mode changes (see replication.notify).
+func (g primaryGate) Subscribe(f func(role.State)) func() {
+	cancelRole := g.r.role.Subscribe(f)
+	g.r.gateMu.Lock()
+	id := len(g.r.gateSubs)
+	g.r.gateSubs = append(g.r.gateSubs, f)
+	g.r.gateMu.Unlock()
+	return func() {
+		cancelRole()
+		g.r.gateMu.Lock()
+		g.r.gateSubs[id] = nil
+		g.r.gateMu.Unlock()
+	}
+}
+
+// notify tells gate subscribers (timers) that the replication mode changed.
+func (r *Region) notifyGate() {
+	r.gateMu.Lock()
+	subs := append([]func(role.State){}, r.gateSubs...)
+	r.gateMu.Unlock()
+	s := r.role.State()
+	for _, f := range subs {
+		if f != nil {
+			f(s)
+		}
+	}
 }

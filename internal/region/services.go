@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/tandemhq/tandem/internal/funcapp"
 	"github.com/tandemhq/tandem/internal/invoke"
@@ -165,7 +166,7 @@ func (b queueBinder) Input(context.Context, string, funcapp.Binding, invoke.Expr
 }
 
 func (b queueBinder) Output(ctx context.Context, app string, fb funcapp.Binding, e invoke.Expressions, v json.RawMessage) error {
-	if err := b.r.checkWritable(); err != nil {
+	if err := b.r.awaitWritable(ctx); err != nil {
 		return err
 	}
 	name, err := e.Resolve(fb.QueueName)
@@ -217,7 +218,7 @@ func (b tableBinder) Output(ctx context.Context, app string, fb funcapp.Binding,
 	if err != nil {
 		return err
 	}
-	if err := b.r.checkWritable(); err != nil {
+	if err := b.r.awaitWritable(ctx); err != nil {
 		return err
 	}
 	ents, err := table.DecodeBindingEntities(v, pk, rk)
@@ -252,10 +253,30 @@ func resolveTable(fb funcapp.Binding, e invoke.Expressions) (name, pk, rk, filte
 // primary (a secondary, or a primary whose lease lapsed).
 var ErrNotPrimary = errors.New("this region is not the active primary: writes are refused")
 
-func (r *Region) checkWritable() error {
-	if !r.role.Active() {
-		s := r.role.State()
-		return fmt.Errorf("%w (region %s is %s at epoch %d)", ErrNotPrimary, r.opts.Name, s.Role, s.Epoch)
+// writable reports whether the region may write as primary now: its role
+// is active and its replication has finished becoming primary (mirrors
+// promoted). Timers use the same gate (primaryGate).
+func (r *Region) writable() bool {
+	return r.role.Active() && r.repl != nil && r.repl.isPrimary()
+}
+
+// awaitWritable holds a write while the region is not (yet) the promoted
+// primary, up to WriteHold: during a failover a write reaching the standby
+// waits for its promotion instead of failing, and runs only once it is
+// primary. Past the hold it is refused with ErrNotPrimary.
+func (r *Region) awaitWritable(ctx context.Context) error {
+	if r.writable() {
+		return nil
+	}
+	deadline := time.Now().Add(r.opts.WriteHold)
+	for !r.writable() {
+		if time.Now().After(deadline) {
+			s := r.role.State()
+			return fmt.Errorf("%w (region %s is %s at epoch %d)", ErrNotPrimary, r.opts.Name, s.Role, s.Epoch)
+		}
+		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+			return err
+		}
 	}
 	return nil
 }

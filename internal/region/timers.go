@@ -20,7 +20,10 @@ func (r *Region) startScheduler(ctx context.Context) error {
 		Clock: r.opts.Clock, JS: r.broker.JetStream(),
 		StatusBucket: r.broker.Name("timers"), LeaseBucket: r.broker.Name("timerlease"),
 		NodeID: fmt.Sprintf("%s-%s-%d-%s", r.opts.Name, host, os.Getpid(), invoke.NewGUID()[:8]),
-		Role:   r.role, Logger: r.log, Replicas: r.broker.Replicas(),
+		Role:   primaryGate{r}, Logger: r.log, Replicas: r.broker.Replicas(),
+		// A node that died (kill -9) holds its timers' leases until they
+		// run out: keep that short so a restarted region resumes quickly.
+		LeaseTTL: 3 * time.Second,
 	})
 	if err != nil {
 		return err
