@@ -70,7 +70,9 @@ func TestLagFromOriginState(t *testing.T) {
 
 func TestUnreachablePrimaryShowsInStatus(t *testing.T) {
 	east, west := startPair(t)
-	newQueues(t, east.b, nil).Enqueue(testCtx(t), "app", "orders", []byte("x"))
+	if _, err := newQueues(t, east.b, nil).Enqueue(testCtx(t), "app", "orders", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
 	m := startMirrorer(t, Options{Broker: west.b, Primary: "east"})
 	waitFor(t, "caught up", func() bool { return caughtUp(m.Status(), 1) })
 	east.b.Shutdown()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -103,6 +104,7 @@ func (p *promoter) run(ctx context.Context) (*PromoteReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("promote: %w", err)
 	}
+	p.warnIfReachable(ctx)
 	p.log.Info("promotion started", "mirrors", len(mirrors))
 	var errs []error
 	for _, info := range mirrors {
@@ -144,6 +146,21 @@ func promoteOrder(info *jetstream.StreamInfo) string {
 		return "1" + origin
 	}
 	return "2" + origin
+}
+
+// warnIfReachable logs when the old primary still answers: promotion goes
+// on (the witness guarantees its lease expired, so it stopped writing),
+// but an operator should know both regions are up.
+func (p *promoter) warnIfReachable(ctx context.Context) {
+	js, err := Domain(p.opts.Broker, p.opts.Primary)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if _, err := js.AccountInfo(ctx); err == nil {
+		p.log.Warn("old primary still reachable; promoting on the witness's word that its lease expired")
+	}
 }
 
 // promoteOne promotes one mirror and adds it to the report.

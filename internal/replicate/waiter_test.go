@@ -11,9 +11,11 @@ import (
 	"github.com/tandemhq/tandem/internal/table"
 )
 
-func startWaiter(t *testing.T, r *region, secondaries ...string) *Waiter {
+// startWaiter starts a Waiter; fallback is how long it trusts
+// notifications alone (a minute proves a test passes on them alone).
+func startWaiter(t *testing.T, r *region, fallback time.Duration, secondaries ...string) *Waiter {
 	t.Helper()
-	w, err := NewWaiter(WaiterOptions{Broker: r.b, Secondaries: secondaries, Logger: quiet})
+	w, err := NewWaiter(WaiterOptions{Broker: r.b, Secondaries: secondaries, Fallback: fallback, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func TestSyncWritesAreInTheSecondaryWhenAcknowledged(t *testing.T) {
 	east, west := startPair(t)
 	ctx := testCtx(t)
 	startMirrorer(t, Options{Broker: west.b, Primary: "east"})
-	w := startWaiter(t, east, "west")
+	w := startWaiter(t, east, time.Minute, "west") // notifications only: no poll within the test
 	q := newQueues(t, east.b, nil)
 	tb := newTables(t, east.b)
 	if err := tb.CreateTable(ctx, "app", "Orders"); err != nil {
@@ -74,7 +76,7 @@ func TestSyncAckSurvivesPrimaryKill(t *testing.T) {
 	east, west := startPair(t)
 	ctx := testCtx(t)
 	m := startMirrorer(t, Options{Broker: west.b, Primary: "east"})
-	w := startWaiter(t, east, "west")
+	w := startWaiter(t, east, 0, "west")
 	q := newQueues(t, east.b, nil)
 	var want []string
 	for i := 0; i < 25; i++ {
@@ -101,7 +103,7 @@ func TestSyncAckSurvivesPrimaryKill(t *testing.T) {
 
 func TestSyncWaitFailsWithoutSecondaryCopy(t *testing.T) {
 	east, _ := startPair(t) // no mirrorer in west: nothing is mirrored
-	w := startWaiter(t, east, "west")
+	w := startWaiter(t, east, 0, "west")
 	q := newQueues(t, east.b, nil)
 	m, err := q.Enqueue(testCtx(t), "app", "orders", []byte("x"))
 	if err != nil {
