@@ -18,12 +18,13 @@ import (
 // services are the region's stores, each owning its JetStream streams or
 // buckets: keys, settings, queues and tables.
 type services struct {
-	r        *Region
-	queues   *queue.Service
-	tables   *table.Service
-	timers   *timer.Scheduler
-	keyed    keyServices
-	packages packageService // app packages (deploy.go)
+	r          *Region
+	queues     *queue.Service
+	tables     *table.Service
+	timers     *timer.Scheduler
+	keyed      keyServices
+	packages   packageService // app packages (deploy.go)
+	configsync configSync     // settings and keys replication (configsync.go)
 }
 
 func (r *Region) startServices(ctx context.Context) error {
@@ -41,7 +42,10 @@ func (r *Region) startServices(ctx context.Context) error {
 	if err := r.startScheduler(ctx); err != nil {
 		return fmt.Errorf("timers: %w", err)
 	}
-	return r.svc.keyed.start(ctx, r)
+	if err := r.svc.keyed.start(ctx, r); err != nil {
+		return err
+	}
+	return r.startConfigSync(ctx)
 }
 
 func (s *services) shutdown(ctx context.Context) error {
@@ -52,6 +56,7 @@ func (s *services) shutdown(ctx context.Context) error {
 	if s.queues != nil {
 		errs = append(errs, s.queues.Shutdown(ctx))
 	}
+	errs = append(errs, s.configsync.shutdown(ctx))
 	errs = append(errs, s.keyed.shutdown(ctx))
 	return errors.Join(errs...)
 }
@@ -148,6 +153,7 @@ func (s *services) registerAdmin(mux *http.ServeMux) {
 	s.tables.RegisterAdmin(mux)
 	s.keyed.registerAdmin(mux)
 	s.packages.registerAdmin(mux)
+	s.configsync.registerAdmin(mux)
 }
 
 // registerPublic mounts endpoints with their own authentication.
