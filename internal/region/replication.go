@@ -317,25 +317,40 @@ func orNone(s string) string {
 }
 
 // waitCaughtUp holds a promotion until every mirror has everything its
-// origin has, while the old primary is still reachable (a planned switch:
-// the old primary has stepped down, so the lag only shrinks). When the old
-// primary is gone it cannot catch up, and the promotion goes ahead at once
-// with what was replicated (the async-mode loss the drill reports and
-// failback rescues).
+// origin has, while the old primary still answers (a planned switch: the
+// old primary has stepped down, so the lag only shrinks). When the old
+// primary does not answer (dead, hung or cut off) it cannot catch up, and
+// the promotion goes ahead at once with what was replicated: the
+// async-mode loss that failback rescues.
 func (rep *replication) waitCaughtUp(ctx context.Context) {
 	start := time.Now()
 	deadline := start.Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		st := rep.mirror.Status()
-		if st.Updated.After(start) && (!st.PrimaryReachable || caughtUp(st)) {
-			rep.r.log.Info("mirrors before promotion", "primaryReachable", st.PrimaryReachable, "waited", time.Since(start).Round(time.Millisecond))
+		if !rep.primaryAnswers(ctx) {
+			rep.r.log.Info("old primary does not answer: promoting with what was replicated", "primary", rep.lastPrimary)
+			return
+		}
+		if st := rep.mirror.Status(); st.Updated.After(start) && caughtUp(st) {
+			rep.r.log.Info("mirrors caught up before promotion", "waited", time.Since(start).Round(time.Millisecond))
 			return
 		}
 		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
 			return
 		}
 	}
-	rep.r.log.Warn("promoting with mirrors still behind a reachable primary", "waited", time.Since(start))
+	rep.r.log.Warn("promoting with mirrors still behind an answering primary", "waited", time.Since(start))
+}
+
+// primaryAnswers asks the old primary's JetStream API across the leafnode.
+func (rep *replication) primaryAnswers(ctx context.Context) bool {
+	js, err := replicate.Domain(rep.r.broker, rep.lastPrimary)
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err = js.AccountInfo(ctx)
+	return err == nil
 }
 
 func caughtUp(st replicate.Status) bool {
