@@ -9,6 +9,17 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// staleContact is how long a mirror may go without hearing from its
+// origin (which heartbeats every second) before it is reported unhealthy.
+const staleContact = 10 * time.Second
+
+// forget drops a mirror from the known set so the next poll re-creates it.
+func (m *Mirrorer) forget(local string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.known, local)
+}
+
 // refresh lists the local mirrors, adopts mirrors of the primary created
 // by an earlier run, computes each one's status and lag, publishes the
 // gauges and decides readiness.
@@ -91,7 +102,8 @@ func (m *Mirrorer) knownMirrors() []*mirror {
 func (m *Mirrorer) mirrorStatus(ctx context.Context, mr *mirror, local, origin *jetstream.StreamInfo, now time.Time) MirrorStatus {
 	ms := MirrorStatus{Stream: mr.local, Origin: mr.origin, Kind: mr.kind, LastContactSeconds: -1}
 	if local == nil {
-		ms.Error = "local mirror missing"
+		ms.Error = "local mirror missing; re-created at the next poll"
+		m.forget(mr.local)
 		return ms
 	}
 	ms.LastSeq = local.State.LastSeq
@@ -104,8 +116,11 @@ func (m *Mirrorer) mirrorStatus(ctx context.Context, mr *mirror, local, origin *
 		if ms.Active {
 			ms.LastContactSeconds = si.Active.Seconds()
 		}
-		if si.Error != nil {
+		switch {
+		case si.Error != nil:
 			ms.Error = si.Error.Error()
+		case si.Active > staleContact:
+			ms.Error = fmt.Sprintf("no word from the origin for %s", si.Active.Round(time.Second))
 		}
 		ms.LagMessages = si.Lag
 	}

@@ -54,6 +54,7 @@ func TestLagFromOriginState(t *testing.T) {
 		{"two behind: age of the third message", local(2, 0, 3*time.Second), origin, 3, 2.5, 3, true},
 		{"primary unreachable: mirror's own lag", local(2, 7, 4*time.Second), nil, 7, 0, 4, true},
 		{"never active", local(0, 0, -1), nil, 0, 0, -1, false},
+		{"no word for a while", local(5, 0, 30*time.Second), origin, 0, 0, 30, false},
 		{"local missing", nil, origin, 0, 0, -1, false},
 	}
 	for _, tt := range tests {

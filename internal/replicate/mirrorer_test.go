@@ -186,7 +186,7 @@ func TestNewRefusesBadOptions(t *testing.T) {
 			t.Errorf("%s: accepted", tt.name)
 		}
 	}
-	m, err := New(Options{Broker: east.b, Primary: "west"})
+	m, err := New(Options{Broker: east.b, Primary: "west", Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,4 +196,23 @@ func TestNewRefusesBadOptions(t *testing.T) {
 	if err := m.Shutdown(context.Background()); err != nil {
 		t.Fatal("second shutdown:", err)
 	}
+}
+
+func TestDeletedMirrorIsRecreated(t *testing.T) {
+	east, west := startPair(t)
+	q := newQueues(t, east.b, nil)
+	for i := 0; i < 3; i++ {
+		if _, err := q.Enqueue(testCtx(t), "app", "orders", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := startMirrorer(t, Options{Broker: west.b, Primary: "east"})
+	waitFor(t, "caught up", func() bool { return caughtUp(m.Status(), 1) })
+	if err := west.b.JetStream().DeleteStream(testCtx(t), "west_Q_app_orders"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "mirror re-created with every message", func() bool {
+		info := streamNames(t, west.b.JetStream())["west_Q_app_orders"]
+		return info != nil && info.State.Msgs == 3 && caughtUp(m.Status(), 1)
+	})
 }
