@@ -70,7 +70,7 @@ func up(ctx context.Context, f upFlags) error {
 	c, err := cluster.Start(ctx, cluster.Options{
 		Binary: self, Dir: dir, Regions: regionNames(f.regions), Apps: apps,
 		HTTP: f.http, Admin: f.admin, DNS: f.dns, RegionPort: f.regionPort,
-		ProbeInterval: 500 * time.Millisecond, ProbeTimeout: 400 * time.Millisecond, Lease: 2 * time.Second,
+		ProbeInterval: 300 * time.Millisecond, ProbeTimeout: 250 * time.Millisecond, Lease: 2 * time.Second,
 		Logger: logger,
 	})
 	if err != nil {

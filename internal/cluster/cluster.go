@@ -44,7 +44,7 @@ type Options struct {
 	ToleratedFailures int           // default 2
 	Lease             time.Duration // default 2s
 	LeaseMargin       time.Duration // default 200ms
-	ResponseTimeout   time.Duration // proxy wait for a region's answer (default 1s)
+	ResponseTimeout   time.Duration // proxy wait for a region's answer (default 3s)
 
 	// SyncApps are replicated in sync mode (writes wait for a peer).
 	SyncApps   []string
@@ -66,7 +66,7 @@ func (o *Options) defaults() {
 	setDur(&o.ProbeTimeout, 150*time.Millisecond)
 	setDur(&o.Lease, 2*time.Second)
 	setDur(&o.LeaseMargin, 200*time.Millisecond)
-	setDur(&o.ResponseTimeout, time.Second)
+	setDur(&o.ResponseTimeout, 3*time.Second)
 	if o.ToleratedFailures == 0 {
 		o.ToleratedFailures = 2
 	}

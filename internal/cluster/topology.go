@@ -36,8 +36,10 @@ func (c *Cluster) writeTopology() error {
 	fmt.Fprintf(&b, "  probes: {path: /healthz, interval: %s, timeout: %s, toleratedFailures: %d, rise: 1}\n",
 		c.opts.ProbeInterval, c.opts.ProbeTimeout, c.opts.ToleratedFailures)
 	fmt.Fprintf(&b, "  lease: %s\n  leaseMargin: %s\n", c.opts.Lease, c.opts.LeaseMargin)
-	// An idempotent request that a hung region does not answer within a
-	// second is retried on the next region (the proxy's retry rules).
+	// An idempotent request that a hung region does not answer within the
+	// response timeout is retried on the next region (the proxy's retry
+	// rules). It is above a standby's promotion time, since a standby holds
+	// writes until it is promoted.
 	fmt.Fprintf(&b, "  retry: {responseTimeout: %s}\n", c.opts.ResponseTimeout)
 	return os.WriteFile(c.topoPath, []byte(b.String()), 0o644)
 }

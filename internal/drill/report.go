@@ -12,8 +12,9 @@ import (
 // Report is what a drill measured.
 type Report struct {
 	Fault, Target, Failover string
-	// RTO is from the fault to the first successful GET after which no
-	// GET failed until the region was restored.
+	// RTO is from the fault to the earliest completed successful GET among
+	// those sent after the last GET that failed (all GETs after the fault
+	// when none failed).
 	RTO                   time.Duration
 	Requests, Failed      map[string]int // by method
 	FailedDuringFault     map[string]int
@@ -25,6 +26,8 @@ type Report struct {
 	Ticks                 int
 	TicksTwice            []string
 	TicksMissed           int // seconds with no tick outside the two handovers
+	TicksMissedAt         []string
+	FaultAt, FailbackAt   time.Time
 	TicksMissedInHandover int
 	SyncMode              bool
 }
@@ -40,7 +43,7 @@ func (r *run) report(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Fault: r.opts.Fault, Target: r.target, SyncMode: r.d.top.Replication.AppMode(App) == "sync"}
+	rep := &Report{Fault: r.opts.Fault, Target: r.target, SyncMode: r.d.top.Replication.AppMode(App) == "sync", FaultAt: r.fault, FailbackAt: r.back}
 	recs := r.load.snapshot()
 	r.countRequests(rep, recs)
 	rep.RTO = r.rto(recs)
@@ -78,12 +81,13 @@ func (r *run) rto(recs []record) time.Duration {
 			lastFail = i
 		}
 	}
+	best := time.Duration(-1) // never recovered before the restore
 	for _, g := range gets[lastFail+1:] {
-		if g.ok {
-			return g.at.Sub(r.fault)
+		if d := g.at.Sub(r.fault); g.ok && (best < 0 || d < best) {
+			best = d
 		}
 	}
-	return -1 // never recovered before the restore
+	return best
 }
 
 // settle waits until every acknowledged work item has a delivery (or the
@@ -205,18 +209,22 @@ func (r *run) countTicks(rep *Report, rows []map[string]any) {
 			rep.TicksMissedInHandover++
 		} else {
 			rep.TicksMissed++
+			rep.TicksMissedAt = append(rep.TicksMissedAt, t.UTC().Format("15:04:05"))
 		}
 	}
 }
 
-// inHandover: t is after the fault (or failback) and before the next tick.
+// inHandover: t is after the fault (or the failback) and no run happened
+// between that instant and t (a run at the second before the instant
+// fired before it).
 func (r *run) inHandover(t time.Time, per map[string]int) bool {
-	for _, start := range []time.Time{r.fault, r.back} {
-		if t.Before(start.Truncate(time.Second)) {
+	for _, at := range []time.Time{r.fault, r.back} {
+		first := at.Truncate(time.Second).Add(time.Second)
+		if t.Before(first) {
 			continue
 		}
 		resumed := false
-		for u := start.Truncate(time.Second); !u.After(t); u = u.Add(time.Second) {
+		for u := first; !u.After(t); u = u.Add(time.Second) {
 			if per[u.UTC().Format("20060102T150405Z")] > 0 {
 				resumed = true
 				break
@@ -245,6 +253,9 @@ func (rep *Report) Print(w io.Writer) {
 	}
 	if len(rep.EntitiesLost) > 0 {
 		fmt.Fprintf(w, "  lost entities: %s\n", clip(rep.EntitiesLost))
+	}
+	if len(rep.TicksMissedAt) > 0 {
+		fmt.Fprintf(w, "  seconds missed outside handovers: %s (fault at %s, failback at %s)\n", clip(rep.TicksMissedAt), rep.FaultAt.UTC().Format("15:04:05.000"), rep.FailbackAt.UTC().Format("15:04:05.000"))
 	}
 	if len(rep.TicksTwice) > 0 {
 		fmt.Fprintf(w, "  seconds run twice: %s\n", clip(rep.TicksTwice))

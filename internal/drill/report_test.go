@@ -1,0 +1,55 @@
+package drill
+
+import (
+	"testing"
+	"time"
+)
+
+func TestTickClassification(t *testing.T) {
+	base := time.Date(2026, 11, 23, 21, 20, 50, 0, time.UTC)
+	at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
+	r := &run{start: at(0), fault: at(5).Add(682 * time.Millisecond), back: at(12).Add(934 * time.Millisecond)}
+	per := map[string]int{}
+	for _, s := range []int{2, 3, 4, 5, 8, 9, 10, 11, 12, 14, 15} { // 6,7 after the fault; 13 after failback
+		per[at(s).Format("20060102T150405Z")] = 1
+	}
+	per[at(9).Format("20060102T150405Z")] = 2 // one second ran twice
+	rep := &Report{}
+	rowsFor := func() []map[string]any {
+		var rows []map[string]any
+		for s, n := range per {
+			for i := 0; i < n; i++ {
+				rows = append(rows, map[string]any{"Second": s})
+			}
+		}
+		return rows
+	}
+	r.countTicks(rep, rowsFor())
+	if rep.TicksMissedInHandover != 3 || rep.TicksMissed != 0 {
+		t.Fatalf("handover %d, otherwise %d (at %v), want 3 and 0", rep.TicksMissedInHandover, rep.TicksMissed, rep.TicksMissedAt)
+	}
+	if len(rep.TicksTwice) != 1 || rep.TicksTwice[0] != at(9).Format("20060102T150405Z") {
+		t.Fatalf("twice %v", rep.TicksTwice)
+	}
+	delete(per, at(10).Format("20060102T150405Z")) // a miss after ticks resumed is a real miss
+	rep = &Report{}
+	r.countTicks(rep, rowsFor())
+	if rep.TicksMissed != 1 {
+		t.Fatalf("otherwise %d, want 1", rep.TicksMissed)
+	}
+}
+
+func TestRTO(t *testing.T) {
+	fault := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return fault.Add(time.Duration(n) * time.Millisecond) }
+	r := &run{fault: fault, heal: ms(10000)}
+	recs := []record{
+		{method: "GET", sent: ms(10), at: ms(3010), ok: true},   // stuck on the hung region, retried
+		{method: "GET", sent: ms(20), at: ms(900), ok: false},   // failed
+		{method: "GET", sent: ms(1200), at: ms(1210), ok: true}, // after detection
+		{method: "GET", sent: ms(1300), at: ms(1305), ok: true},
+	}
+	if got := r.rto(recs); got != 1210*time.Millisecond {
+		t.Fatalf("rto %v, want 1.21s", got)
+	}
+}
