@@ -31,7 +31,8 @@ func runDrill(ctx context.Context, args []string) error {
 	fs.Usage = func() { fmt.Fprint(os.Stderr, drillUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	var o drill.Options
 	fs.StringVar(&o.Topology, "topology", ".tandem/topology.yaml", "deployment file written by tandem up")
-	fs.StringVar(&o.Fault, "fault", "kill", "kill (SIGKILL), hang (SIGSTOP) or partition (cut its network links)")
+	fs.StringVar(&o.Fault, "fault", "kill", "kill (SIGKILL), hang (SIGSTOP), partition (cut its network links), or failover (planned switches, see --cycles)")
+	fs.IntVar(&o.Cycles, "cycles", 1, "with --fault failover: switches to the other region and back")
 	fs.StringVar(&o.Target, "target", "primary", "region to fault: primary or a region name")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long the fault lasts before the region is restored")
 	fs.DurationVar(&o.Warmup, "warmup", 3*time.Second, "load before the fault")
@@ -42,9 +43,9 @@ func runDrill(ctx context.Context, args []string) error {
 		return err
 	}
 	switch o.Fault {
-	case "kill", "hang", "partition":
+	case "kill", "hang", "partition", "failover":
 	default:
-		return fmt.Errorf("--fault %q: use kill, hang or partition", o.Fault)
+		return fmt.Errorf("--fault %q: use kill, hang, partition or failover", o.Fault)
 	}
 	o.Progress = os.Stdout
 	fmt.Printf("Drill: %s the %s for %s under load...\n", o.Fault, o.Target, o.Duration)

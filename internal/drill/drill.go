@@ -20,7 +20,8 @@ const App = "drill"
 // Options configures a drill.
 type Options struct {
 	Topology string        // deployment file (written by tandem up)
-	Fault    string        // kill, hang or partition
+	Fault    string        // kill, hang, partition, or failover (planned switches)
+	Cycles   int           // with Fault "failover": switches there and back
 	Target   string        // "primary" or a region name
 	Duration time.Duration // how long the fault lasts
 	Warmup   time.Duration // load before the fault
@@ -79,6 +80,8 @@ type run struct {
 	heal   time.Time
 	back   time.Time
 	phase  atomic.Pointer[string]
+	// handovers are the changes of primary the timer must survive.
+	handovers []handover
 }
 
 func (r *run) do(ctx context.Context) (*Report, error) {
@@ -111,8 +114,12 @@ func (r *run) sequence(ctx context.Context, original string) error {
 	if err := sleep(ctx, r.opts.Warmup); err != nil {
 		return err
 	}
+	if r.opts.Fault == "failover" {
+		return r.cycles(ctx, original)
+	}
 	r.setPhase("fault:" + r.opts.Fault + " " + r.target)
 	r.fault = time.Now()
+	r.handovers = append(r.handovers, handover{at: r.fault, from: r.target})
 	if err := r.d.fault(ctx, "/fault", r.opts.Fault, r.target); err != nil {
 		return fmt.Errorf("drill: inject %s into %s: %w", r.opts.Fault, r.target, err)
 	}
@@ -142,10 +149,11 @@ func (r *run) failback(ctx context.Context, original string) error {
 		return fmt.Errorf("drill: %s did not rejoin as a healthy secondary: %w", original, err)
 	}
 	r.setPhase("failback to " + original)
+	r.back = time.Now()
+	r.handovers = append(r.handovers, handover{at: r.back, to: original})
 	if err := r.d.failover(ctx, original); err != nil {
 		return fmt.Errorf("drill: fail back to %s: %w", original, err)
 	}
-	r.back = time.Now()
 	return nil
 }
 
@@ -192,4 +200,62 @@ func poll(ctx context.Context, limit time.Duration, cond func() bool) error {
 		}
 	}
 	return nil
+}
+
+// cycles switches the primary there and back Cycles times with planned
+// failovers (drain, zero lag, switch), under the same load.
+func (r *run) cycles(ctx context.Context, original string) error {
+	other := r.otherRegion(original)
+	if other == "" {
+		return fmt.Errorf("drill: failover cycles need a second region")
+	}
+	r.fault = time.Now()
+	for i := 0; i < max(r.opts.Cycles, 1); i++ {
+		for _, to := range []string{other, original} {
+			r.setPhase(fmt.Sprintf("cycle %d: to %s", i+1, to))
+			if err := r.switchTo(ctx, to); err != nil {
+				return fmt.Errorf("drill: cycle %d: %w", i+1, err)
+			}
+		}
+	}
+	r.heal, r.back = time.Now(), time.Now()
+	r.setPhase("after the cycles")
+	return sleep(ctx, 3*time.Second)
+}
+
+func (r *run) otherRegion(name string) string {
+	for _, reg := range r.d.top.Regions {
+		if reg.Name != name {
+			return reg.Name
+		}
+	}
+	return ""
+}
+
+// switchTo fails over to a region with a planned switch and waits until it
+// is the confirmed primary.
+func (r *run) switchTo(ctx context.Context, to string) error {
+	if err := poll(ctx, time.Minute, func() bool {
+		st, err := r.d.status(ctx)
+		return err == nil && healthySecondary(st, to)
+	}); err != nil {
+		return fmt.Errorf("%s not a healthy secondary: %w", to, err)
+	}
+	r.handovers = append(r.handovers, handover{at: time.Now(), to: to})
+	if err := r.d.failover(ctx, to); err != nil {
+		return err
+	}
+	return poll(ctx, time.Minute, func() bool {
+		st, err := r.d.status(ctx)
+		return err == nil && confirmedPrimary(st, to)
+	})
+}
+
+func confirmedPrimary(st status, name string) bool {
+	for _, e := range st.Endpoints {
+		if e.Name == name {
+			return st.Primary == name && e.Role == "primary" && e.RoleConfirmed
+		}
+	}
+	return false
 }

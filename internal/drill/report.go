@@ -180,21 +180,24 @@ func countEntities(rep *Report, ackedIDs []string, rows []map[string]any) {
 }
 
 // countTicks counts seconds with more than one run, and seconds in the
-// drill with none: those right after the fault and after the failback
-// (until the next run) are the handovers, where Azure's rules allow a miss
-// (a schedule this frequent has no schedule monitor, so no past-due run).
+// drill with none. A second with none right after a handover (the fault,
+// a switch, the failback), before the new primary's first run, is a
+// handover miss, which Azure's rules allow: a schedule this frequent has
+// no schedule monitor, so no past-due run.
 func (r *run) countTicks(rep *Report, rows []map[string]any) {
-	per := map[string]int{}
+	per := map[string][]string{}
 	for _, row := range rows {
-		if s, ok := row["Second"].(string); ok {
-			per[s]++
+		s, _ := row["Second"].(string)
+		reg, _ := row["Region"].(string)
+		if s != "" {
+			per[s] = append(per[s], reg)
 		}
 	}
-	for s, n := range per {
+	for s, regs := range per {
 		if t, err := time.Parse("20060102T150405Z", s); err == nil && !t.Before(r.start) {
-			rep.Ticks += n
+			rep.Ticks += len(regs)
 		}
-		if n > 1 {
+		if len(regs) > 1 {
 			rep.TicksTwice = append(rep.TicksTwice, s)
 		}
 	}
@@ -202,7 +205,7 @@ func (r *run) countTicks(rep *Report, rows []map[string]any) {
 	// From shortly after the load started to the end of the load.
 	from, to := r.start.Add(2*time.Second).Truncate(time.Second), r.back.Add(3*time.Second).Truncate(time.Second)
 	for t := from; t.Before(to); t = t.Add(time.Second) {
-		if per[t.UTC().Format("20060102T150405Z")] > 0 {
+		if len(per[t.UTC().Format("20060102T150405Z")]) > 0 {
 			continue
 		}
 		if r.inHandover(t, per) {
@@ -214,18 +217,33 @@ func (r *run) countTicks(rep *Report, rows []map[string]any) {
 	}
 }
 
-// inHandover: t is after the fault (or the failback) and no run happened
-// between that instant and t (a run at the second before the instant
-// fired before it).
-func (r *run) inHandover(t time.Time, per map[string]int) bool {
-	for _, at := range []time.Time{r.fault, r.back} {
-		first := at.Truncate(time.Second).Add(time.Second)
+// handover is a change of primary: from at, until the region taking over
+// (to, or any region but from when not known) runs the timer.
+type handover struct {
+	at       time.Time
+	to, from string
+}
+
+func (h handover) takenOver(regs []string) bool {
+	for _, reg := range regs {
+		if (h.to != "" && reg == h.to) || (h.to == "" && reg != h.from) {
+			return true
+		}
+	}
+	return false
+}
+
+// inHandover: t is after a handover and the region taking over has not
+// run the timer between that instant and t.
+func (r *run) inHandover(t time.Time, per map[string][]string) bool {
+	for _, h := range r.handovers {
+		first := h.at.Truncate(time.Second).Add(time.Second)
 		if t.Before(first) {
 			continue
 		}
 		resumed := false
 		for u := first; !u.After(t); u = u.Add(time.Second) {
-			if per[u.UTC().Format("20060102T150405Z")] > 0 {
+			if h.takenOver(per[u.UTC().Format("20060102T150405Z")]) {
 				resumed = true
 				break
 			}

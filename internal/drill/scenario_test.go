@@ -1,0 +1,170 @@
+package drill
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/cluster"
+	"github.com/tandemhq/tandem/internal/testbin"
+)
+
+// The failover stories: two regions (east primary, west standby) behind
+// the traffic manager, the drill app deployed to both, client load running,
+// then a fault, a restore and a failback. Every figure is read from the
+// replicated tables after the failback.
+
+func TestStoryKillPrimaryUnderLoad(t *testing.T) {
+	rep := story(t, Options{Fault: "kill"}, nil)
+	noFailed(t, rep, "GET", "PUT") // a POST in flight at the kill may fail: it is never resent
+	noLoss(t, rep)
+	noTickTwice(t, rep)
+	if rep.RTO < 0 || rep.RTO > 500*time.Millisecond {
+		t.Errorf("RTO %v, target <= 0.5s", rep.RTO)
+	}
+}
+
+func TestStoryHangAndResume(t *testing.T) {
+	rep := story(t, Options{Fault: "hang"}, nil)
+	noFailed(t, rep, "GET", "PUT") // POSTs sent to the hung region cannot be retried safely
+	noLoss(t, rep)
+	noTickTwice(t, rep)
+	if rep.RTO < 0 || rep.RTO > 2*time.Second {
+		t.Errorf("RTO %v, target <= 2s", rep.RTO)
+	}
+}
+
+func TestStoryPartitionAndHeal(t *testing.T) {
+	rep := story(t, Options{Fault: "partition"}, nil)
+	noFailed(t, rep, "GET", "PUT")
+	noLoss(t, rep)
+	noTickTwice(t, rep)
+}
+
+// TestStorySyncModeKill: with the app in sync mode, an acknowledged write
+// is in the standby before the client hears "ok", so a kill -9 right
+// after loses nothing even before failback rescues anything.
+func TestStorySyncModeKill(t *testing.T) {
+	rep := story(t, Options{Fault: "kill"}, func(o *cluster.Options) { o.SyncApps = []string{App} })
+	if !rep.SyncMode {
+		t.Fatal("the drill app is not in sync mode")
+	}
+	noLoss(t, rep)
+	noTickTwice(t, rep)
+}
+
+// TestStoryTwentyPlannedCycles: twenty planned failovers there and back
+// under load with a one-second timer: no loss, no duplicate, no failed
+// idempotent request, no tick twice, and no tick missed outside the
+// handovers.
+func TestStoryTwentyPlannedCycles(t *testing.T) {
+	rep := story(t, Options{Fault: "failover", Cycles: 20}, nil)
+	noFailed(t, rep, "GET", "PUT")
+	noLoss(t, rep)
+	if rep.Duplicates != 0 {
+		t.Errorf("%d messages delivered twice in planned switches", rep.Duplicates)
+	}
+	noTickTwice(t, rep)
+	if rep.TicksMissed != 0 {
+		t.Errorf("%d ticks missed outside handovers: %v", rep.TicksMissed, rep.TicksMissedAt)
+	}
+}
+
+// story starts the deployment, runs the drill and returns its report.
+func story(t *testing.T, o Options, mut func(*cluster.Options)) *Report {
+	t.Helper()
+	c := startDeployment(t, mut)
+	o.Topology = c.TopologyFile()
+	o.Duration, o.Warmup, o.Settle = 5*time.Second, 2*time.Second, 30*time.Second
+	if testing.Verbose() {
+		o.Progress = os.Stdout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Print(testWriter{t})
+	return rep
+}
+
+func startDeployment(t *testing.T, mut func(*cluster.Options)) *cluster.Cluster {
+	t.Helper()
+	opts := cluster.Options{
+		Binary: testbin.Build(t, "cmd/tandem"), Dir: t.TempDir(), Apps: []string{drillApp(t)},
+		ProbeInterval: 200 * time.Millisecond, ProbeTimeout: 150 * time.Millisecond, Lease: 2 * time.Second,
+	}
+	if mut != nil {
+		mut(&opts)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := cluster.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl, err := c.ServeControl("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = ctl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = c.Shutdown(ctx)
+	})
+	return c
+}
+
+// drillApp copies examples/drill with its handler built into it.
+func drillApp(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "drill")
+	if err := os.CopyFS(dst, os.DirFS(filepath.Join(testbin.ModuleRoot(), "examples", "drill"))); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(testbin.Build(t, "examples/drill/src"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dst, "handler"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func noFailed(t *testing.T, rep *Report, methods ...string) {
+	t.Helper()
+	for _, m := range methods {
+		if n := rep.Failed[m]; n != 0 {
+			t.Errorf("%d failed %s requests", n, m)
+		}
+	}
+}
+
+func noLoss(t *testing.T, rep *Report) {
+	t.Helper()
+	if len(rep.MessagesLost) > 0 || len(rep.EntitiesLost) > 0 {
+		t.Errorf("lost %d acknowledged messages and %d entities", len(rep.MessagesLost), len(rep.EntitiesLost))
+	}
+	if rep.MessagesAcked == 0 || rep.EntitiesAcked == 0 {
+		t.Errorf("no acknowledged writes to check (%d messages, %d entities)", rep.MessagesAcked, rep.EntitiesAcked)
+	}
+}
+
+func noTickTwice(t *testing.T, rep *Report) {
+	t.Helper()
+	if len(rep.TicksTwice) > 0 {
+		t.Errorf("ticks run twice: %v", rep.TicksTwice)
+	}
+	if rep.Ticks == 0 {
+		t.Error("the timer never ran")
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
