@@ -149,6 +149,7 @@ func (s *Syncer) syncApps(ctx context.Context, m *mirror, apps []string) {
 			s.metrics.lag.WithLabelValues(lagClass(c.Class)).Observe(max(now.Sub(at), 0).Seconds())
 		}
 	}
+	clear(m.created) // updates that changed nothing here have no lag to report
 	s.reportOnce(p)
 	s.setStatus(func(st *Status) {
 		st.Applied += uint64(applied)
