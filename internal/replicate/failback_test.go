@@ -47,7 +47,7 @@ func TestFailbackRescuesTailThenReseeds(t *testing.T) {
 	for _, k := range []string{"k1", "k2", "k3"} {
 		upsert(t, te, k, "v1")
 	}
-	waitMirrored(t, m, "west_Q_app_orders", "KV_west_T_app_customers", "KV_west_TC")
+	waitMirrored(t, east, west, "west_Q_app_orders", "KV_west_T_app_customers", "KV_west_TC")
 	_ = m.Shutdown(ctx)
 
 	west.b.Shutdown() // the link breaks; east goes on alone (async mode)
@@ -94,7 +94,8 @@ func TestFailbackRescuesTailThenReseeds(t *testing.T) {
 		t.Fatalf("reseed: %v %+v", err, reseeded)
 	}
 	back := startMirrorer(t, Options{Broker: east.b, Primary: "west"})
-	waitMirrored(t, back, "east_Q_app_orders", "east_Q_app_late", "KV_east_T_app_customers", "KV_east_progress")
+	waitFor(t, "mirrorer ready", back.Ready)
+	waitMirrored(t, west, east, "east_Q_app_orders", "east_Q_app_late", "KV_east_T_app_customers", "KV_east_progress")
 	if n := mirrorMsgs(t, east, "east_Q_app_orders"); n != 10 {
 		t.Errorf("east's new mirror holds %d messages, want west's 10", n)
 	}

@@ -84,8 +84,8 @@ func TestProgressNeverWritesThroughAMirror(t *testing.T) {
 	pe := startProgress(t, east.b)
 	pe.OnAck("app", "orders", 1)
 	flush(t, pe)
-	m := startMirrorer(t, Options{Broker: west.b, Primary: "east"})
-	waitMirrored(t, m, "KV_west_progress")
+	startMirrorer(t, Options{Broker: west.b, Primary: "east"})
+	waitMirrored(t, east, west, "KV_west_progress")
 
 	pw := startProgress(t, west.b) // a secondary that (wrongly) acks
 	pw.OnAck("app", "orders", 7)

@@ -14,18 +14,16 @@ import (
 	"github.com/tandemhq/tandem/internal/table"
 )
 
-// waitMirrored waits until each named mirror holds its origin's last
-// sequence.
-func waitMirrored(t *testing.T, m *Mirrorer, streams ...string) {
+// waitMirrored waits until each named mirror in secondary holds the
+// current last sequence of its origin in primary (asked directly, not
+// through a Mirrorer's status, which may predate the last write).
+func waitMirrored(t *testing.T, primary, secondary *region, streams ...string) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("%v caught up", streams), func() bool {
-		got := map[string]MirrorStatus{}
-		for _, ms := range m.Status().Mirrors {
-			got[ms.Stream] = ms
-		}
+		origins, mirrors := streamNames(t, primary.b.JetStream()), streamNames(t, secondary.b.JetStream())
 		for _, s := range streams {
-			ms, ok := got[s]
-			if !ok || !ms.Healthy() || ms.OriginLastSeq == 0 || ms.LastSeq != ms.OriginLastSeq {
+			o, m := origins[rename(s, secondary.name, primary.name)], mirrors[s]
+			if o == nil || m == nil || m.Config.Mirror == nil || m.State.LastSeq != o.State.LastSeq {
 				return false
 			}
 		}
@@ -121,12 +119,12 @@ func TestPromoteRunsOnlyUnprocessedMessages(t *testing.T) {
 	// A queue's first messages can be processed before its new mirror is
 	// active (the reference's first-second caveat); here the mirror holds
 	// them all first, so Promote has processed messages to drop.
-	waitMirrored(t, m, "west_Q_app_orders")
+	waitMirrored(t, east, west, "west_Q_app_orders")
 	processEvenOnly(t, qe, n, &acked)
 	if err := progress.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitMirrored(t, m, "KV_west_progress", "KV_west_T_app_customers", "KV_west_TC")
+	waitMirrored(t, east, west, "KV_west_progress", "KV_west_T_app_customers", "KV_west_TC")
 	if got := mirrorMsgs(t, west, "west_Q_app_orders"); got != n {
 		t.Fatalf("queue mirror holds %d messages, want all %d (work-queue deletes are not mirrored)", got, n)
 	}
