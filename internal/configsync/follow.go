@@ -2,7 +2,6 @@ package configsync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -98,7 +97,9 @@ func (s *Syncer) noteError(src string, err error) {
 }
 
 // followOnce loads src's configuration, syncs every app, then applies each
-// change as it arrives, and everything again every Options.Resync.
+// change as it arrives. Every Options.Check it makes sure the watch is not
+// stalled (the primary restarted, the leafnode came back) and every
+// Options.Resync it compares everything again.
 func (s *Syncer) followOnce(ctx context.Context, src string, connected func()) error {
 	js, err := jetstream.NewWithDomain(s.opts.Broker.Conn(), src)
 	if err != nil {
@@ -116,18 +117,31 @@ func (s *Syncer) followOnce(ctx context.Context, src string, connected func()) e
 	connected()
 	s.setStatus(func(st *Status) { st.Watching = true })
 	s.syncApps(ctx, m, m.appNames())
-	resync := s.opts.Clock.NewTimer(s.opts.Resync)
-	defer resync.Stop()
+	return s.watchLoop(ctx, js, ws, m)
+}
+
+func (s *Syncer) watchLoop(ctx context.Context, js jetstream.JetStream, ws *watchSet, m *mirror) error {
+	tick := s.opts.Clock.NewTimer(s.opts.Check)
+	defer tick.Stop()
+	lastFull := s.opts.Clock.Now()
+	var stall stallCheck
 	for {
-		dirty, err := ws.next(ctx, m, resync.C())
+		dirty, err := ws.next(ctx, m, tick.C())
 		if err != nil {
-			return fmt.Errorf("follow %s: %w", src, err)
+			return fmt.Errorf("follow %s: %w", m.region, err)
 		}
-		if dirty == nil {
-			dirty = m.appNames()
-			resync.Reset(s.opts.Resync)
+		if dirty != nil {
+			s.syncApps(ctx, m, dirty)
+			continue
 		}
-		s.syncApps(ctx, m, dirty)
+		tick.Reset(s.opts.Check)
+		if err := stall.check(ctx, js, ws, m); err != nil {
+			return fmt.Errorf("follow %s: %w", m.region, err)
+		}
+		if now := s.opts.Clock.Now(); now.Sub(lastFull) >= s.opts.Resync {
+			lastFull = now
+			s.syncApps(ctx, m, m.appNames())
+		}
 	}
 }
 
@@ -194,122 +208,5 @@ func (s *Syncer) reportOnce(p *Plan) {
 			s.log.Warn("configsync: not applied", "app", c.App, "class", c.Class, "function", c.Function,
 				"name", c.Name, "kind", c.Kind, "reason", c.Reason, "primary", p.Source)
 		}
-	}
-}
-
-// watchSet watches the source region's three buckets.
-type watchSet struct {
-	w [3]jetstream.KeyWatcher
-}
-
-func openWatches(ctx context.Context, js jetstream.JetStream, src string) (*watchSet, error) {
-	ws := &watchSet{}
-	for _, b := range buckets {
-		kv, err := js.KeyValue(ctx, b.name(src))
-		if err == nil {
-			ws.w[b], err = kv.WatchAll(ctx)
-		}
-		if err != nil {
-			ws.stop()
-			return nil, fmt.Errorf("watch bucket %s: %w", b.name(src), err)
-		}
-	}
-	return ws, nil
-}
-
-func (ws *watchSet) stop() {
-	for _, w := range ws.w {
-		if w != nil {
-			_ = w.Stop()
-		}
-	}
-}
-
-// initial reads every bucket's current entries into m.
-func (ws *watchSet) initial(ctx context.Context, m *mirror) error {
-	for _, b := range buckets {
-		for {
-			e, err := recv(ctx, ws.w[b])
-			if err != nil {
-				return fmt.Errorf("load bucket %s: %w", b.name(m.region), err)
-			}
-			if e == nil {
-				break
-			}
-			m.apply(b, e, false)
-		}
-	}
-	return nil
-}
-
-func recv(ctx context.Context, w jetstream.KeyWatcher) (jetstream.KeyValueEntry, error) {
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case e, ok := <-w.Updates():
-		if !ok {
-			return nil, errors.New("watch ended")
-		}
-		return e, nil
-	}
-}
-
-// update is one entry from one of the watched buckets; ok is false when
-// that watch ended.
-type update struct {
-	b  bucket
-	e  jetstream.KeyValueEntry
-	ok bool
-}
-
-// next waits for a change (or the resync timer: nil apps), then takes
-// every change already queued, and returns the apps they touched.
-func (ws *watchSet) next(ctx context.Context, m *mirror, resync <-chan time.Time) ([]string, error) {
-	u, tick, err := ws.wait(ctx, resync)
-	if err != nil || tick {
-		return nil, err
-	}
-	dirty := map[string]bool{}
-	for more := true; more; u, more = ws.queued() {
-		if !u.ok {
-			return nil, fmt.Errorf("watch of bucket %s ended", u.b.name(m.region))
-		}
-		if u.e == nil {
-			continue
-		}
-		if app := m.apply(u.b, u.e, true); app != "" {
-			dirty[app] = true
-		}
-	}
-	return sortedNames(dirty), nil
-}
-
-// wait blocks for one update, the resync timer (tick) or the end of ctx.
-func (ws *watchSet) wait(ctx context.Context, resync <-chan time.Time) (u update, tick bool, err error) {
-	select {
-	case <-ctx.Done():
-		return update{}, false, ctx.Err()
-	case <-resync:
-		return update{}, true, nil
-	case e, ok := <-ws.w[settingsBucket].Updates():
-		return update{settingsBucket, e, ok}, false, nil
-	case e, ok := <-ws.w[keysBucket].Updates():
-		return update{keysBucket, e, ok}, false, nil
-	case e, ok := <-ws.w[syncBucket].Updates():
-		return update{syncBucket, e, ok}, false, nil
-	}
-}
-
-// queued takes one update without waiting; more is false when none is queued.
-func (ws *watchSet) queued() (u update, more bool) {
-	select {
-	case e, ok := <-ws.w[settingsBucket].Updates():
-		return update{settingsBucket, e, ok}, true
-	case e, ok := <-ws.w[keysBucket].Updates():
-		return update{keysBucket, e, ok}, true
-	case e, ok := <-ws.w[syncBucket].Updates():
-		return update{syncBucket, e, ok}, true
-	default:
-		return update{}, false
 	}
 }

@@ -1,10 +1,12 @@
 package configsync
 
 import (
+	"net"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tandemhq/tandem/internal/broker"
 	"github.com/tandemhq/tandem/internal/keys"
 	"github.com/tandemhq/tandem/internal/settings"
 )
@@ -163,4 +165,44 @@ func TestFollowRetriesUntilThePrimaryAnswers(t *testing.T) {
 	})
 	r.set("", west)
 	eventually(t, 5*time.Second, "idle", func() bool { return west.sync.Status().Following == "" })
+}
+
+// TestFollowSurvivesAPrimaryRestart: the primary's server stops and comes
+// back on the same leafnode port; the secondary's watch recovers and
+// copies the changes made after the restart.
+func TestFollowSurvivesAPrimaryRestart(t *testing.T) {
+	dir, port := t.TempDir(), freePort(t)
+	startEast := func() *node {
+		b, err := broker.Start(testCtx(t), broker.Options{Region: "east", Dir: dir, LeafListen: port, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := startStores(t, b, "east")
+		n.name = "east"
+		return n
+	}
+	east := startEast()
+	west := startNode(t, startBroker(t, "west", false, "nats://"+port), newRole("east").source)
+	eventually(t, 15*time.Second, "west follows east", func() bool { return west.sync.Status().Watching })
+	mustPut(t, east, "shop", settings.AppSetting, "BEFORE", "1")
+	eventually(t, 5*time.Second, "change before the restart", settingIs(west, "shop", "BEFORE", "1"))
+
+	_ = east.settings.Shutdown(testCtx(t))
+	_ = east.keys.Shutdown(testCtx(t))
+	east.b.Shutdown()
+	east = startEast()
+	t.Cleanup(east.b.Shutdown)
+	mustPut(t, east, "shop", settings.AppSetting, "AFTER", "1")
+	d := eventually(t, 10*time.Second, "change after the restart", settingIs(west, "shop", "AFTER", "1"))
+	t.Logf("copied %v after the primary came back", d)
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

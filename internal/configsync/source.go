@@ -36,6 +36,7 @@ type mirror struct {
 	apps     map[string]*AppConfig
 	replicas map[string]map[Ref]bool
 	created  map[itemID]time.Time // when a live update's entry was written
+	seen     [3]uint64            // the last revision applied per bucket
 }
 
 // itemID names one source item across apps.
@@ -52,6 +53,7 @@ func newMirror(region string) *mirror {
 // ("" for entries that are not configuration). live entries (after the
 // initial values) remember their write time for the lag metric.
 func (m *mirror) apply(b bucket, e jetstream.KeyValueEntry, live bool) string {
+	m.seen[b] = max(m.seen[b], e.Revision())
 	deleted := e.Operation() != jetstream.KeyValuePut
 	if b == syncBucket {
 		return m.applyOwned(e.Key(), deleted)

@@ -34,6 +34,9 @@ type Options struct {
 	// Resync is how often the continuous mode compares everything again,
 	// catching changes made in this region (default 30s).
 	Resync time.Duration
+	// Check is how often the continuous mode makes sure its watch of the
+	// primary still delivers (default 1s; one stream info per bucket).
+	Check time.Duration
 	// Retry is the first wait after the primary could not be watched; it
 	// doubles up to 30s (default 500ms).
 	Retry time.Duration
@@ -100,6 +103,9 @@ func New(opts Options) (*Syncer, error) {
 func setDefaults(o *Options) {
 	if o.Resync <= 0 {
 		o.Resync = 30 * time.Second
+	}
+	if o.Check <= 0 {
+		o.Check = time.Second
 	}
 	if o.Retry <= 0 {
 		o.Retry = 500 * time.Millisecond
