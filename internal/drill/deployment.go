@@ -150,3 +150,29 @@ func (d *deployment) call(ctx context.Context, method, u, key string, in, out an
 	}
 	return json.Unmarshal(raw, out)
 }
+
+// replicationMode asks a region how far its replication has come:
+// "primary" once promoted, "secondary" while following a primary.
+func (d *deployment) replicationMode(ctx context.Context, region string) string {
+	r := d.region(region)
+	if r == nil {
+		return ""
+	}
+	key, err := r.AdminKey()
+	if err != nil {
+		return ""
+	}
+	var st struct {
+		Mode    string `json:"mode"`
+		Mirrors *struct {
+			Ready bool `json:"ready"`
+		} `json:"mirrors"`
+	}
+	if err := d.call(ctx, http.MethodGet, strings.TrimRight(r.AdminURL, "/")+"/admin/replication", key, nil, &st); err != nil {
+		return ""
+	}
+	if st.Mode == "secondary" && (st.Mirrors == nil || !st.Mirrors.Ready) {
+		return "joining"
+	}
+	return st.Mode
+}

@@ -245,9 +245,11 @@ func (r *run) switchTo(ctx context.Context, to string) error {
 	if err := r.d.failover(ctx, to); err != nil {
 		return err
 	}
+	from := r.otherRegion(to)
 	return poll(ctx, time.Minute, func() bool {
 		st, err := r.d.status(ctx)
-		return err == nil && confirmedPrimary(st, to)
+		return err == nil && confirmedPrimary(st, to) &&
+			r.d.replicationMode(ctx, to) == "primary" && r.d.replicationMode(ctx, from) == "secondary"
 	})
 }
 
