@@ -1,15 +1,13 @@
 package replicate
 
 import (
-	"encoding/json"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Status is the replication state of a secondary region, for
-// `tandem status` and GET /admin/replication.
+// `tandem status` (the region serves it in GET /admin/replication).
 type Status struct {
 	Region  string `json:"region"`  // this (secondary) region
 	Primary string `json:"primary"` // the region mirrored
@@ -132,12 +130,4 @@ func boolGauge(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// RegisterAdmin serves GET /admin/replication: the Status as JSON.
-func (m *Mirrorer) RegisterAdmin(mux *http.ServeMux) {
-	mux.HandleFunc("GET /admin/replication", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(m.Status())
-	})
 }
