@@ -330,7 +330,8 @@ func (rep *replication) waitCaughtUp(ctx context.Context) {
 			rep.r.log.Info("old primary does not answer: promoting with what was replicated", "primary", rep.lastPrimary)
 			return
 		}
-		if st := rep.mirror.Status(); st.Updated.After(start) && caughtUp(st) {
+		st, ok := within(300*time.Millisecond, rep.mirror.Status)
+		if ok && st.Updated.After(start) && caughtUp(st) {
 			rep.r.log.Info("mirrors caught up before promotion", "waited", time.Since(start).Round(time.Millisecond))
 			return
 		}
@@ -341,16 +342,36 @@ func (rep *replication) waitCaughtUp(ctx context.Context) {
 	rep.r.log.Warn("promoting with mirrors still behind an answering primary", "waited", time.Since(start))
 }
 
-// primaryAnswers asks the old primary's JetStream API across the leafnode.
+// primaryAnswers asks the old primary's JetStream API across the
+// leafnode, giving up after 300 ms whatever the client library does.
 func (rep *replication) primaryAnswers(ctx context.Context) bool {
-	js, err := replicate.Domain(rep.r.broker, rep.lastPrimary)
-	if err != nil {
-		return false
+	ok, done := within(300*time.Millisecond, func() bool {
+		js, err := replicate.Domain(rep.r.broker, rep.lastPrimary)
+		if err != nil {
+			return false
+		}
+		actx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+		defer cancel()
+		_, err = js.AccountInfo(actx)
+		return err == nil
+	})
+	return done && ok
+}
+
+// within runs f, returning its result and true if it finished within d.
+// A late f finishes in the background (it must not block forever).
+func within[T any](d time.Duration, f func() T) (T, bool) {
+	ch := make(chan T, 1)
+	go func() { ch <- f() }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case v := <-ch:
+		return v, true
+	case <-t.C:
+		var zero T
+		return zero, false
 	}
-	ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	defer cancel()
-	_, err = js.AccountInfo(ctx)
-	return err == nil
 }
 
 func caughtUp(st replicate.Status) bool {

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Failover drills on tandem up's defaults: kill -9, SIGSTOP and a network
+# partition of the primary under load, each followed by a restore and a
+# failback; prints each drill's report.
+#
+#   bench/drill/run.sh [duration]     (from the repository root)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+duration=${1:-6s}
+bin=$(mktemp -d)/tandem
+go build -o "$bin" ./cmd/tandem
+for fault in kill hang partition; do
+  dir=$(mktemp -d)
+  "$bin" up --dir "$dir" > "$dir/up.log" 2>&1 &
+  up=$!
+  for _ in $(seq 1 120); do grep -q "Ctrl-C" "$dir/up.log" && break; sleep 0.5; done
+  echo "=== $fault"
+  "$bin" drill --fault "$fault" --duration "$duration" --topology "$dir/topology.yaml" | sed -n '/Drill report/,$p'
+  kill -INT "$up"; wait "$up" || true
+done
