@@ -12,10 +12,10 @@ import (
 // Report is what a drill measured.
 type Report struct {
 	Fault, Target, Failover string
-	// RTO is from the fault to the earliest completed successful GET among
-	// those sent after the last GET that failed (all GETs after the fault
-	// when none failed).
-	RTO                   time.Duration
+	// RTO is from the fault to the earliest successful GET answered by
+	// another region, among those sent after the last GET that failed.
+	// SlowestGET is the longest GET sent during the fault.
+	RTO, SlowestGET       time.Duration
 	Requests, Failed      map[string]int // by method
 	FailedDuringFault     map[string]int
 	MessagesAcked         int
@@ -47,6 +47,7 @@ func (r *run) report(ctx context.Context) (*Report, error) {
 	recs := r.load.snapshot()
 	r.countRequests(rep, recs)
 	rep.RTO = r.rto(recs)
+	rep.SlowestGET = r.slowest(recs)
 	if err := r.settle(ctx, st.Primary, recs); err != nil {
 		return nil, err
 	}
@@ -67,6 +68,9 @@ func (r *run) countRequests(rep *Report, recs []record) {
 	}
 }
 
+// rto is from the fault to the earliest successful GET answered by a
+// region other than the faulted one (traffic has moved), among GETs sent
+// after the last GET that failed.
 func (r *run) rto(recs []record) time.Duration {
 	var gets []record
 	for _, x := range recs {
@@ -81,13 +85,24 @@ func (r *run) rto(recs []record) time.Duration {
 			lastFail = i
 		}
 	}
-	best := time.Duration(-1) // never recovered before the restore
+	best := time.Duration(-1) // traffic never moved before the restore
 	for _, g := range gets[lastFail+1:] {
-		if d := g.at.Sub(r.fault); g.ok && (best < 0 || d < best) {
+		if d := g.at.Sub(r.fault); g.ok && g.region != r.target && (best < 0 || d < best) {
 			best = d
 		}
 	}
 	return best
+}
+
+// slowest is the longest GET sent during the fault.
+func (r *run) slowest(recs []record) time.Duration {
+	var worst time.Duration
+	for _, x := range recs {
+		if x.method == "GET" && !x.sent.Before(r.fault) && x.sent.Before(r.heal) {
+			worst = max(worst, x.at.Sub(x.sent))
+		}
+	}
+	return worst
 }
 
 // settle waits until every acknowledged work item has a delivery (or the
@@ -258,7 +273,7 @@ func (r *run) inHandover(t time.Time, per map[string][]string) bool {
 // Print writes the report as a person reads it.
 func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nDrill report: %s of %s\n\n", rep.Fault, rep.Target)
-	fmt.Fprintf(w, "  RTO (fault to first lasting success)   %s\n", fmtRTO(rep.RTO))
+	fmt.Fprintf(w, "  RTO (fault to first success elsewhere) %s   slowest GET during the fault %s\n", fmtRTO(rep.RTO), rep.SlowestGET.Round(time.Millisecond))
 	for _, m := range []string{"GET", "POST", "PUT"} {
 		fmt.Fprintf(w, "  %-5s requests %6d   failed %4d   (during the fault %d)\n", m, rep.Requests[m], rep.Failed[m], rep.FailedDuringFault[m])
 	}

@@ -46,14 +46,18 @@ func TestTickClassification(t *testing.T) {
 func TestRTO(t *testing.T) {
 	fault := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ms := func(n int) time.Time { return fault.Add(time.Duration(n) * time.Millisecond) }
-	r := &run{fault: fault, heal: ms(10000)}
+	r := &run{fault: fault, heal: ms(10000), target: "east"}
 	recs := []record{
-		{method: "GET", sent: ms(10), at: ms(3010), ok: true},   // stuck on the hung region, retried
-		{method: "GET", sent: ms(20), at: ms(900), ok: false},   // failed
-		{method: "GET", sent: ms(1200), at: ms(1210), ok: true}, // after detection
-		{method: "GET", sent: ms(1300), at: ms(1305), ok: true},
+		{method: "GET", sent: ms(1), at: ms(2), ok: true, region: "east"},       // before the signal landed
+		{method: "GET", sent: ms(10), at: ms(3010), ok: true, region: "west"},   // stuck on the hung region, retried
+		{method: "GET", sent: ms(20), at: ms(900), ok: false},                   // failed
+		{method: "GET", sent: ms(1200), at: ms(1210), ok: true, region: "west"}, // after detection
+		{method: "GET", sent: ms(1300), at: ms(1305), ok: true, region: "west"},
 	}
 	if got := r.rto(recs); got != 1210*time.Millisecond {
 		t.Fatalf("rto %v, want 1.21s", got)
+	}
+	if got := r.slowest(recs); got != 3000*time.Millisecond {
+		t.Fatalf("slowest %v, want 3s", got)
 	}
 }

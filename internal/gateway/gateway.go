@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tandemhq/tandem/internal/funcapp"
+	"github.com/tandemhq/tandem/internal/host"
 	"github.com/tandemhq/tandem/internal/invoke"
 	"github.com/tandemhq/tandem/internal/route"
 )
@@ -192,12 +193,30 @@ func cutPrefixFold(path, prefix string) (string, bool) {
 
 func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, a *appRoutes, fn *funcapp.Function, params map[string]string) {
 	if a.inv.App().Host.Handler.ForwardHTTP && fn.HTTPOnly() {
-		if id, err := a.inv.Forward(w, r, fn); err != nil {
+		id, err := a.inv.Forward(w, r, fn)
+		if errors.Is(err, host.ErrClosed) {
+			// A new version replaced the app while the request was routed:
+			// the request never reached a handler, so route it again.
+			if a2, fn2, _, ok := g.reroute(r); ok {
+				id, err = a2.inv.Forward(w, r, fn2)
+			}
+		}
+		if err != nil {
 			g.failed(w, id, err)
 		}
 		return
 	}
 	g.payload(w, r, a, fn, params)
+}
+
+// reroute matches r again against the current version of its app.
+func (g *Gateway) reroute(r *http.Request) (*appRoutes, *funcapp.Function, map[string]string, bool) {
+	a := g.appFor(r)
+	if a == nil {
+		return nil, nil, nil, false
+	}
+	fn, params, ok := a.match(r)
+	return a, fn, params, ok
 }
 
 func (g *Gateway) payload(w http.ResponseWriter, r *http.Request, a *appRoutes, fn *funcapp.Function, params map[string]string) {
@@ -211,7 +230,13 @@ func (g *Gateway) payload(w http.ResponseWriter, r *http.Request, a *appRoutes, 
 		return
 	}
 	value, _ := json.Marshal(trig)
-	res, err := a.inv.Invoke(r.Context(), fn, invoke.Trigger{Value: value, Metadata: invoke.HTTPMetadata(trig, fn.Name, time.Now())})
+	t := invoke.Trigger{Value: value, Metadata: invoke.HTTPMetadata(trig, fn.Name, time.Now())}
+	res, err := a.inv.Invoke(r.Context(), fn, t)
+	if errors.Is(err, host.ErrClosed) {
+		if a2, fn2, _, ok := g.reroute(r); ok {
+			res, err = a2.inv.Invoke(r.Context(), fn2, t) // see invoke: never reached a handler
+		}
+	}
 	if err != nil {
 		var ie *invoke.Error
 		id := ""

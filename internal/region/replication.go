@@ -30,6 +30,8 @@ type replication struct {
 
 	kick   chan struct{}
 	stop   chan struct{}
+	ctx    context.Context // ends at shutdown: no transition outlives the region
+	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	unsub  func()
 	closed sync.Once
@@ -37,6 +39,7 @@ type replication struct {
 
 func (r *Region) startReplication() {
 	rep := &replication{r: r, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	rep.ctx, rep.cancel = context.WithCancel(context.Background())
 	rep.lastPrimary = r.role.State().Primary
 	r.repl = rep
 	rep.unsub = r.role.Subscribe(func(role.State) { rep.poke() })
@@ -66,7 +69,7 @@ func (rep *replication) loop() {
 }
 
 func (rep *replication) apply(s role.State) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(rep.ctx, 2*time.Minute)
 	defer cancel()
 	var err error
 	now := rep.r.opts.Clock.Now()
@@ -294,6 +297,7 @@ func (rep *replication) shutdown(ctx context.Context) error {
 		if rep.unsub != nil {
 			rep.unsub()
 		}
+		rep.cancel()
 		close(rep.stop)
 		rep.wg.Wait()
 		rep.mu.Lock()
