@@ -234,6 +234,7 @@ func runStatus(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	printStatus(regions, collect(ctx, regions))
+	printReplication(deployStdout, collectReplication(ctx, regions))
 	return nil
 }
 
