@@ -3,7 +3,9 @@ package replicate
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tandemhq/tandem/internal/queue"
 	"github.com/tandemhq/tandem/internal/table"
@@ -147,5 +149,44 @@ func checkTable(t *testing.T, tb *table.Service, want map[string]string) {
 		case name != "" && (err != nil || e.Properties["Name"].Str != name):
 			t.Errorf("%s: %v %v, want %q", rk, e.Properties["Name"].Str, err, name)
 		}
+	}
+}
+
+// TestRescueWaitsForThePromotion: an old primary that learns of the new
+// epoch before the new primary finished promoting must not write into
+// mirrors; it waits, then finds nothing left to rescue and duplicates
+// nothing.
+func TestRescueWaitsForThePromotion(t *testing.T) {
+	east, west := startPair(t)
+	q := newQueues(t, east.b, nil)
+	for i := 0; i < 3; i++ {
+		enqueue(t, q, "orders", fmt.Sprintf("a%d", i), i)
+	}
+	m := startMirrorer(t, Options{Broker: west.b, Primary: "east"})
+	waitMirrored(t, east, west, "west_Q_app_orders")
+
+	early, cancel := context.WithTimeout(testCtx(t), 300*time.Millisecond)
+	defer cancel()
+	report, err := RescueTail(early, RescueOptions{Broker: east.b, NewPrimary: "west", Logger: quiet})
+	if err == nil || !strings.Contains(err.Error(), "still a mirror") {
+		t.Fatalf("rescue before the promotion: %v", err)
+	}
+	if _, err := Reseed(testCtx(t), ReseedOptions{Broker: east.b, NewPrimary: "west", Rescued: report, Logger: quiet}); err == nil {
+		t.Fatal("reseed accepted a failed rescue")
+	}
+	if _, err := m.Promote(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	report, err = RescueTail(testCtx(t), RescueOptions{Broker: east.b, NewPrimary: "west", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range report.Streams {
+		if s.Stream == "east_Q_app_orders" && (s.From != 4 || s.Tail != 0 || s.Republished != 0) {
+			t.Errorf("rescue after promotion: %+v, want no tail after sequence 3", s)
+		}
+	}
+	if n, err := newQueues(t, west.b, nil).Len(testCtx(t), "app", "orders"); err != nil || n != 3 {
+		t.Fatalf("west holds %d messages (%v), want 3", n, err)
 	}
 }

@@ -216,3 +216,46 @@ func TestDeletedMirrorIsRecreated(t *testing.T) {
 		return info != nil && info.State.Msgs == 3 && caughtUp(m.Status(), 1)
 	})
 }
+
+// TestGuardsKeepMirrorsMirrors: services in the secondary that declare or
+// open mirrored names (CreateOrUpdateStream/KeyValue) or write to them get
+// errors, and every mirror stays a mirror; Promote removes the guards.
+func TestGuardsKeepMirrorsMirrors(t *testing.T) {
+	east, west := startPair(t)
+	ctx := testCtx(t)
+	if err := newTables(t, east.b).CreateTable(ctx, "app", "Customers"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newQueues(t, east.b, nil).Enqueue(ctx, "app", "orders", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	m := startMirrorer(t, Options{Broker: west.b, Primary: "east"})
+	waitFor(t, "ready", m.Ready)
+
+	tw, qw := newTables(t, west.b), newQueues(t, west.b, nil)
+	if _, err := tw.ListTables(ctx, "app"); err == nil {
+		t.Error("table read in the secondary opened the catalog mirror as a bucket")
+	}
+	if err := qw.Declare(ctx, "app", "orders"); err == nil {
+		t.Error("queue declared over its mirror in the secondary")
+	}
+	if _, err := west.b.JetStream().Publish(ctx, "tandem.west.q.app.orders", []byte("x")); err == nil {
+		t.Error("publish to a mirrored queue's future subject was stored")
+	}
+	for name, info := range streamNames(t, west.b.JetStream()) {
+		if _, ok := classify("west", name); ok && info.Config.Mirror == nil {
+			t.Errorf("%s is no longer a mirror", name)
+		}
+	}
+	if _, err := m.Promote(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newTables(t, west.b).ListTables(ctx, "app"); err != nil {
+		t.Errorf("tables after promotion: %v", err)
+	}
+	for name := range streamNames(t, west.b.JetStream()) {
+		if strings.HasPrefix(name, "west_guard_") {
+			t.Errorf("guard %s left after promotion", name)
+		}
+	}
+}

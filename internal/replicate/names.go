@@ -108,3 +108,11 @@ func progressKey(app, queue string) string { return "q." + app + "." + queue }
 
 // promotedKey is the key of a promoted stream's promotion record.
 func promotedKey(stream string) string { return "promoted." + stream }
+
+// regionOf returns the region prefix of a stream name in a region's
+// namespace ("west" for west_Q_a_b and KV_west_TC).
+func regionOf(stream string) string {
+	stream = strings.TrimPrefix(stream, kvPrefix)
+	region, _, _ := strings.Cut(stream, "_")
+	return region
+}

@@ -204,9 +204,13 @@ func (p *promoter) promoteKind(ctx context.Context, info *jetstream.StreamInfo, 
 	return promoteStream(ctx, p.js, info.Config, p.opts.Primary)
 }
 
-// promoteStream makes a mirror a normal stream listening on the
-// destinations of its subject transforms (the local namespace).
+// promoteStream drops a mirror's guard and makes the mirror a normal
+// stream listening on the destinations of its subject transforms (the
+// local namespace).
 func promoteStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig, from string) error {
+	if err := dropGuard(ctx, js, regionOf(cfg.Name), cfg.Name); err != nil {
+		return fmt.Errorf("promote %s: %w", cfg.Name, err)
+	}
 	cfg.Subjects = promotedSubjects(cfg)
 	cfg.Mirror, cfg.RePublish, cfg.MirrorDirect = nil, nil, false
 	if cfg.Metadata != nil {

@@ -121,11 +121,14 @@ func ensureMirror(ctx context.Context, js jetstream.JetStream, origin jetstream.
 	case err != nil:
 		return fmt.Errorf("mirror %s: %w", cfg.Name, err)
 	case isMirrorOf(st.CachedInfo().Config, origin.Name, primary):
-		return nil
+		return ensureGuard(ctx, js, local, cfg, replicas)
 	default:
 		if err := clearWay(ctx, js, st.CachedInfo(), origin.Name, primary); err != nil {
 			return err
 		}
+	}
+	if err := ensureGuard(ctx, js, local, cfg, replicas); err != nil {
+		return err
 	}
 	if _, err := js.CreateStream(ctx, cfg); err != nil {
 		return fmt.Errorf("create mirror %s of %s/%s: %w", cfg.Name, primary, origin.Name, err)
@@ -191,6 +194,9 @@ func (m *Mirrorer) deleteMirror(ctx context.Context, local, origin string) error
 		return fmt.Errorf("%s is not a mirror of %s", local, origin)
 	}
 	if err := m.local.DeleteStream(ctx, local); err != nil {
+		return err
+	}
+	if err := dropGuard(ctx, m.local, m.region, local); err != nil {
 		return err
 	}
 	m.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -70,7 +71,7 @@ type rescuer struct {
 	region   string
 	local    jetstream.JetStream
 	remote   jetstream.JetStream // the new primary's domain
-	promoted map[string]promotion
+	progress jetstream.KeyValue  // the new primary's progress bucket, once promoted
 	log      *slog.Logger
 }
 
@@ -87,7 +88,7 @@ type rescuer struct {
 // bucket is not rescued: it describes the old primary's own sequences.
 // Run it before Reseed, with the link to the new primary up.
 func RescueTail(ctx context.Context, opts RescueOptions) (*RescueReport, error) {
-	r, err := newRescuer(ctx, opts)
+	r, err := newRescuer(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +111,7 @@ func RescueTail(ctx context.Context, opts RescueOptions) (*RescueReport, error) 
 	return report, errors.Join(errs...)
 }
 
-func newRescuer(ctx context.Context, opts RescueOptions) (*rescuer, error) {
+func newRescuer(opts RescueOptions) (*rescuer, error) {
 	if opts.Broker == nil {
 		return nil, errors.New("rescue tail: Options.Broker is required")
 	}
@@ -124,52 +125,10 @@ func newRescuer(ctx context.Context, opts RescueOptions) (*rescuer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rescue tail: %w", err)
 	}
-	r := &rescuer{
+	return &rescuer{
 		opts: opts, region: opts.Broker.Region(), local: opts.Broker.JetStream(), remote: remote,
 		log: opts.Logger.With("component", "replicate", "step", "rescue", "region", opts.Broker.Region(), "newPrimary", opts.NewPrimary),
-	}
-	if r.promoted, err = r.loadPromotions(ctx); err != nil {
-		return nil, fmt.Errorf("rescue tail: %w", err)
-	}
-	return r, nil
-}
-
-// loadPromotions reads the new primary's promotion records.
-func (r *rescuer) loadPromotions(ctx context.Context) (map[string]promotion, error) {
-	kv, err := r.remote.KeyValue(ctx, ProgressBucket(r.opts.NewPrimary))
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		return map[string]promotion{}, nil // never promoted anything: every stream is all tail
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s's progress bucket: %w", r.opts.NewPrimary, err)
-	}
-	out := map[string]promotion{}
-	err = scanKeys(ctx, kv, "promoted.>", func(e jetstream.KeyValueEntry) {
-		if p, err := decodePromotion(e.Value()); err == nil && p.From == r.region {
-			out[p.Stream] = p
-		}
-	})
-	return out, err
-}
-
-// scanKeys calls fn for the current value of each key matching filter.
-func scanKeys(ctx context.Context, kv jetstream.KeyValue, filter string, fn func(jetstream.KeyValueEntry)) error {
-	w, err := kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
-	if err != nil {
-		return fmt.Errorf("watch %s: %w", kv.Bucket(), err)
-	}
-	defer func() { _ = w.Stop() }()
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok || e == nil {
-				return nil
-			}
-			fn(e)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	}, nil
 }
 
 // nativeStreams lists region's own replicated-kind streams that are not
@@ -192,12 +151,7 @@ func nativeStreams(ctx context.Context, js jetstream.JetStream, region string) (
 // rescue rescues one stream's tail.
 func (r *rescuer) rescue(ctx context.Context, info *jetstream.StreamInfo) RescuedStream {
 	kind, _ := classify(r.region, info.Config.Name)
-	rs := RescuedStream{Stream: info.Config.Name, Target: rename(info.Config.Name, r.region, r.opts.NewPrimary), Kind: kind}
-	if p, ok := r.promoted[rs.Target]; ok && p.Origin == rs.Stream {
-		rs.From = p.LastSeq + 1
-	} else {
-		rs.From = 1 // never mirrored into the new primary: all of it is tail
-	}
+	rs := RescuedStream{Stream: info.Config.Name, Target: rename(info.Config.Name, r.region, r.opts.NewPrimary), Kind: kind, From: 1}
 	if err := r.rescueStream(ctx, info, &rs); err != nil {
 		rs.Error = err.Error()
 		r.log.Error("tail not rescued", "stream", rs.Stream, "err", err)
@@ -209,15 +163,18 @@ func (r *rescuer) rescue(ctx context.Context, info *jetstream.StreamInfo) Rescue
 }
 
 func (r *rescuer) rescueStream(ctx context.Context, info *jetstream.StreamInfo, rs *RescuedStream) error {
-	if info.State.Msgs == 0 || info.State.LastSeq < rs.From {
+	if info.State.Msgs == 0 {
 		return nil
+	}
+	if err := r.ensureTarget(ctx, info.Config, rs); err != nil {
+		return err
+	}
+	if err := r.tailStart(ctx, rs); err != nil || info.State.LastSeq < rs.From {
+		return err
 	}
 	st, err := r.local.Stream(ctx, rs.Stream)
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
-	}
-	if err := r.ensureTarget(ctx, info.Config, rs); err != nil {
-		return err
 	}
 	if rs.Kind == KindQueue {
 		return r.republishTail(ctx, st, rs)
@@ -225,12 +182,67 @@ func (r *rescuer) rescueStream(ctx context.Context, info *jetstream.StreamInfo, 
 	return r.applyTail(ctx, st, rs)
 }
 
-// ensureTarget creates the stream in the new primary when it lacks it.
+// ensureTarget waits until the new primary's stream is promoted (its
+// Promote may still be running: writing to a mirror is impossible, and a
+// KV handle on one would write back into this region), or creates it when
+// the new primary lacks it.
 func (r *rescuer) ensureTarget(ctx context.Context, cfg jetstream.StreamConfig, rs *RescuedStream) error {
-	_, err := r.remote.Stream(ctx, rs.Target)
-	if err == nil || !errors.Is(err, jetstream.ErrStreamNotFound) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for sawMirror := false; ; sawMirror = true {
+		st, err := r.remote.Stream(ctx, rs.Target)
+		switch {
+		case sawMirror && ctx.Err() != nil:
+			return fmt.Errorf("target %s in %s is still a mirror (not promoted): %w", rs.Target, r.opts.NewPrimary, ctx.Err())
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+			return r.createTarget(ctx, cfg, rs)
+		case err != nil:
+			return fmt.Errorf("target %s: %w", rs.Target, err)
+		case st.CachedInfo().Config.Mirror == nil:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+}
+
+// tailStart sets rs.From from the new primary's promotion record of the
+// target: the tail starts after the last sequence its mirror had.
+// Without a record (the new primary never mirrored the stream) the whole
+// stream is tail.
+func (r *rescuer) tailStart(ctx context.Context, rs *RescuedStream) error {
+	if r.progress == nil {
+		kv, err := r.remote.KeyValue(ctx, ProgressBucket(r.opts.NewPrimary))
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("open %s's progress bucket: %w", r.opts.NewPrimary, err)
+		}
+		r.progress = kv
+	}
+	e, err := r.progress.Get(ctx, promotedKey(rs.Target))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("promotion record of %s: %w", rs.Target, err)
+	}
+	p, err := decodePromotion(e.Value())
+	if err != nil {
 		return err
 	}
+	if p.From == r.region && p.Origin == rs.Stream {
+		rs.From = p.LastSeq + 1
+	}
+	return nil
+}
+
+// createTarget creates the stream in the new primary from this region's
+// config moved into its namespace.
+func (r *rescuer) createTarget(ctx context.Context, cfg jetstream.StreamConfig, rs *RescuedStream) error {
 	tcfg, err := targetConfig(cfg, r.region, r.opts.NewPrimary)
 	if err != nil {
 		return err
