@@ -91,10 +91,66 @@ func (c *Cluster) StartRegion(ctx context.Context, name string) error {
 	if r == nil {
 		return fmt.Errorf("start region: no region %q", name)
 	}
-	if err := r.launch(); err != nil {
+	for attempt := 0; ; attempt++ {
+		if err := r.launch(); err != nil {
+			return err
+		}
+		err := poll(ctx, 60*time.Second, "region "+name+" to be ready", func() bool { return r.healthy() || r.hasExited() })
+		if err == nil && !r.hasExited() {
+			return nil
+		}
+		tail := r.logTail()
+		if attempt < 3 && strings.Contains(tail, "address already in use") {
+			if err := c.repickPorts(r); err != nil {
+				return err
+			}
+			continue // another process took a port picked for this region
+		}
+		if err == nil {
+			err = fmt.Errorf("region %s exited during start", name)
+		}
+		return fmt.Errorf("%w; last lines of its log:\n%s", err, tail)
+	}
+}
+
+func (r *Region) hasExited() bool {
+	select {
+	case <-r.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// logTail is the end of the region's log file (empty when logging
+// elsewhere).
+func (r *Region) logTail() string {
+	b, err := os.ReadFile(filepath.Join(r.DataDir, "region.log"))
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.Join(lines[max(len(lines)-8, 0):], "\n")
+}
+
+// repickPorts gives a region new ports and re-points the links to it.
+func (c *Cluster) repickPorts(r *Region) error {
+	port, err := freePort()
+	if err != nil {
 		return err
 	}
-	return poll(ctx, 60*time.Second, "region "+name+" to be ready", r.healthy)
+	leaf, err := freePort()
+	if err != nil {
+		return err
+	}
+	r.Port, r.LeafPort = port, leaf
+	r.link.SetTarget(r.localAddr())
+	for _, other := range c.regions {
+		if l, ok := other.leaf[r.Name]; ok {
+			l.SetTarget("127.0.0.1:" + strconv.Itoa(leaf))
+		}
+	}
+	return nil
 }
 
 func (r *Region) launch() error {
@@ -121,6 +177,9 @@ func (r *Region) launch() error {
 	args = append(args, r.c.opts.RegionArgs...)
 	cmd := exec.Command(r.c.opts.Binary, args...)
 	cmd.Env = append(os.Environ(), "TANDEM_MASTER_KEY=")
+	if r.logOut != nil {
+		_ = r.logOut.Close() // a previous run's log handle
+	}
 	out, err := r.output()
 	if err != nil {
 		return err

@@ -150,8 +150,7 @@ func (r *run) failback(ctx context.Context, original string) error {
 	}
 	r.setPhase("failback to " + original)
 	r.back = time.Now()
-	r.handovers = append(r.handovers, handover{at: r.back, to: original})
-	if err := r.d.failover(ctx, original); err != nil {
+	if err := r.switchTo(ctx, original); err != nil {
 		return fmt.Errorf("drill: fail back to %s: %w", original, err)
 	}
 	return nil

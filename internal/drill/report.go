@@ -114,7 +114,11 @@ func (r *run) settle(ctx context.Context, primary string, recs []record) error {
 	for time.Now().Before(deadline) && stable < 20 {
 		rows, err := r.d.entities(ctx, primary, "Deliveries")
 		if err != nil {
-			return fmt.Errorf("drill: read deliveries: %w", err)
+			// The region may still be finishing its promotion; try again.
+			if err := sleep(ctx, 250*time.Millisecond); err != nil {
+				return err
+			}
+			continue
 		}
 		if len(rows) >= want && len(rows) == last {
 			break

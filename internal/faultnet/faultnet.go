@@ -43,6 +43,13 @@ func Listen(addr, target string, log *slog.Logger) (*Link, error) {
 	return l, nil
 }
 
+// SetTarget points new connections at another address.
+func (l *Link) SetTarget(target string) {
+	l.mu.Lock()
+	l.target = target
+	l.mu.Unlock()
+}
+
 // Addr is the link's listening address.
 func (l *Link) Addr() string { return l.ln.Addr().String() }
 
@@ -122,7 +129,10 @@ func (l *Link) untrack(c net.Conn) {
 func (l *Link) pipe(in net.Conn) {
 	defer l.wg.Done()
 	defer l.untrack(in)
-	out, err := net.Dial("tcp", l.target)
+	l.mu.Lock()
+	target := l.target
+	l.mu.Unlock()
+	out, err := net.Dial("tcp", target)
 	if err != nil {
 		return // the target is down: the caller sees a reset, as it would directly
 	}
