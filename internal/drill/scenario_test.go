@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,6 +112,9 @@ func startDeployment(t *testing.T, mut func(*cluster.Options)) *cluster.Cluster 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			dumpLogs(t, c)
+		}
 		_ = ctl.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -168,3 +172,26 @@ func noTickTwice(t *testing.T, rep *Report) {
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// dumpLogs shows what each region said about its role and replication.
+func dumpLogs(t *testing.T, c *cluster.Cluster) {
+	for _, r := range c.Regions() {
+		b, err := os.ReadFile(filepath.Join(r.DataDir, "region.log"))
+		if err != nil {
+			continue
+		}
+		var keep []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "level=ERROR") && strings.Contains(line, "invocation failed") {
+				continue
+			}
+			for _, k := range []string{"role changed", "acting as", "promot", "rejoin", "rescue", "reseed", "level=ERROR", "level=WARN", "caught up", "does not answer"} {
+				if strings.Contains(line, k) {
+					keep = append(keep, line)
+					break
+				}
+			}
+		}
+		t.Logf("region %s log (role and replication lines):\n%s", r.Name, strings.Join(keep[max(len(keep)-40, 0):], "\n"))
+	}
+}
