@@ -27,6 +27,7 @@ type replication struct {
 	progress    *replicate.Progress
 	waiter      *replicate.Waiter
 	leaseTimer  *time.Timer
+	retry       *time.Timer
 
 	kick   chan struct{}
 	stop   chan struct{}
@@ -69,7 +70,7 @@ func (rep *replication) loop() {
 }
 
 func (rep *replication) apply(s role.State) {
-	ctx, cancel := context.WithTimeout(rep.ctx, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(rep.ctx, 30*time.Second)
 	defer cancel()
 	var err error
 	now := rep.r.opts.Clock.Now()
@@ -85,9 +86,21 @@ func (rep *replication) apply(s role.State) {
 	if s.Primary != "" {
 		rep.locked(func() { rep.lastPrimary = s.Primary })
 	}
-	if err != nil {
-		rep.r.log.Error("role transition", "role", s.Role, "epoch", s.Epoch, "err", err)
+	if err != nil && rep.ctx.Err() == nil {
+		rep.r.log.Error("role transition failed; retrying in 1s", "role", s.Role, "epoch", s.Epoch, "err", err)
+		rep.retryLater()
 	}
+}
+
+// retryLater pokes the loop again after a second, so a transition that
+// failed (a peer mid-switch, a timeout) is tried again.
+func (rep *replication) retryLater() {
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	if rep.retry != nil {
+		rep.retry.Stop()
+	}
+	rep.retry = time.AfterFunc(time.Second, rep.poke)
 }
 
 // armLease re-checks the role when the lease runs out, so a primary that
@@ -303,6 +316,9 @@ func (rep *replication) shutdown(ctx context.Context) error {
 		rep.mu.Lock()
 		if rep.leaseTimer != nil {
 			rep.leaseTimer.Stop()
+		}
+		if rep.retry != nil {
+			rep.retry.Stop()
 		}
 		rep.mu.Unlock()
 		rep.stopPrimaryParts(ctx)
