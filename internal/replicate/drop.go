@@ -20,6 +20,34 @@ type promotion struct {
 	At      time.Time `json:"at"`
 }
 
+// markerKey holds a region's last completed promotion (a marker): written
+// once every mirror is promoted, so a returning old primary knows when it
+// may rescue its tail into this region.
+const markerKey = "promotion"
+
+// marker is the value under markerKey.
+type marker struct {
+	From    string    `json:"from"`
+	At      time.Time `json:"at"`
+	Streams int       `json:"streams"`
+}
+
+func (p *promoter) markPromoted(ctx context.Context) error {
+	data, _ := json.Marshal(marker{From: p.opts.Primary, At: p.opts.Clock.Now().UTC(), Streams: len(p.report.Streams)})
+	if _, err := p.progress.Put(ctx, markerKey, data); err != nil {
+		return fmt.Errorf("record the promotion: %w", err)
+	}
+	return nil
+}
+
+func decodeMarker(data []byte) (marker, error) {
+	var m marker
+	if err := json.Unmarshal(data, &m); err != nil {
+		return marker{}, fmt.Errorf("promotion marker: %w", err)
+	}
+	return m, nil
+}
+
 func decodePromotion(data []byte) (promotion, error) {
 	var p promotion
 	if err := json.Unmarshal(data, &p); err != nil {

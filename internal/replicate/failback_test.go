@@ -168,11 +168,15 @@ func TestRescueWaitsForThePromotion(t *testing.T) {
 	early, cancel := context.WithTimeout(testCtx(t), 300*time.Millisecond)
 	defer cancel()
 	report, err := RescueTail(early, RescueOptions{Broker: east.b, NewPrimary: "west", Logger: quiet})
-	if err == nil || !strings.Contains(err.Error(), "still a mirror") {
+	if err == nil || !strings.Contains(err.Error(), "has not finished promoting") {
 		t.Fatalf("rescue before the promotion: %v", err)
 	}
 	if _, err := Reseed(testCtx(t), ReseedOptions{Broker: east.b, NewPrimary: "west", Rescued: report, Logger: quiet}); err == nil {
 		t.Fatal("reseed accepted a failed rescue")
+	}
+	failed := &RescueReport{Region: "east", NewPrimary: "west", Streams: []RescuedStream{{Stream: "east_Q_app_orders", Error: "boom"}}}
+	if _, err := Reseed(testCtx(t), ReseedOptions{Broker: east.b, NewPrimary: "west", Rescued: failed, Logger: quiet}); err == nil {
+		t.Fatal("reseed accepted a rescue report with a failure")
 	}
 	if _, err := m.Promote(testCtx(t)); err != nil {
 		t.Fatal(err)

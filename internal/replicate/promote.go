@@ -115,6 +115,9 @@ func (p *promoter) run(ctx context.Context) (*PromoteReport, error) {
 	if err := p.openProgress(ctx); err != nil && len(errs) == 0 {
 		errs = append(errs, err) // no mirrors, but the bucket must exist for failback
 	}
+	if len(errs) == 0 {
+		errs = append(errs, p.markPromoted(ctx))
+	}
 	p.log.Info("promotion finished", "streams", len(p.report.Streams), "errors", len(errs))
 	return &p.report, errors.Join(errs...)
 }

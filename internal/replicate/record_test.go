@@ -144,3 +144,15 @@ func FuzzRecordOps(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodePromotionRecords(f *testing.F) {
+	f.Add([]byte(`{"stream":"west_Q_a_b","origin":"east_Q_a_b","from":"east","lastSeq":7,"at":"2026-01-02T03:04:05Z"}`))
+	f.Add([]byte(`{"from":"east","at":"2026-01-02T03:04:05Z","streams":3}`))
+	f.Add([]byte(`{"lastSeq":-1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if p, err := decodePromotion(data); err == nil && (p.Stream == "" || p.From == "") {
+			t.Fatalf("promotion record without stream or from accepted: %q", data)
+		}
+		_, _ = decodeMarker(data) // must not panic
+	})
+}

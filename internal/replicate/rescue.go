@@ -93,6 +93,9 @@ func RescueTail(ctx context.Context, opts RescueOptions) (*RescueReport, error) 
 		return nil, err
 	}
 	report := &RescueReport{Region: r.region, NewPrimary: opts.NewPrimary}
+	if err := r.waitPromoted(ctx); err != nil {
+		return nil, fmt.Errorf("rescue tail: %w", err)
+	}
 	streams, err := nativeStreams(ctx, r.local, r.region)
 	if err != nil {
 		return nil, fmt.Errorf("rescue tail: %w", err)
@@ -177,9 +180,9 @@ func (r *rescuer) rescueStream(ctx context.Context, info *jetstream.StreamInfo, 
 		return fmt.Errorf("open: %w", err)
 	}
 	if rs.Kind == KindQueue {
-		return r.republishTail(ctx, st, rs)
+		return r.republishTail(ctx, st, rs, info.State.LastSeq)
 	}
-	return r.applyTail(ctx, st, rs)
+	return r.applyTail(ctx, st, rs, info.State.LastSeq)
 }
 
 // ensureTarget waits until the new primary's stream is promoted (its
@@ -208,21 +211,54 @@ func (r *rescuer) ensureTarget(ctx context.Context, cfg jetstream.StreamConfig, 
 	}
 }
 
+// waitPromoted waits until the new primary finished promoting its mirrors
+// of this region (its progress bucket is writable and holds a marker
+// naming this region). Before that its streams may be mirrors, or stale
+// streams of its own about to be reseeded, and nothing may be written
+// into them.
+func (r *rescuer) waitPromoted(ctx context.Context) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		kv, why := r.promotedProgress(ctx)
+		if kv != nil {
+			r.progress = kv
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s has not finished promoting from %s (%s): %w", r.opts.NewPrimary, r.region, why, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// promotedProgress returns the new primary's progress bucket once it
+// carries this region's promotion marker, else why not.
+func (r *rescuer) promotedProgress(ctx context.Context) (jetstream.KeyValue, string) {
+	kv, err := r.remote.KeyValue(ctx, ProgressBucket(r.opts.NewPrimary))
+	if err != nil {
+		return nil, err.Error()
+	}
+	if err := notMirror(ctx, kv); err != nil {
+		return nil, err.Error()
+	}
+	e, err := kv.Get(ctx, markerKey)
+	if err != nil {
+		return nil, "promotion marker: " + err.Error()
+	}
+	m, err := decodeMarker(e.Value())
+	if err != nil || m.From != r.region {
+		return nil, fmt.Sprintf("last promotion was from %q", m.From)
+	}
+	return kv, ""
+}
+
 // tailStart sets rs.From from the new primary's promotion record of the
 // target: the tail starts after the last sequence its mirror had.
 // Without a record (the new primary never mirrored the stream) the whole
 // stream is tail.
 func (r *rescuer) tailStart(ctx context.Context, rs *RescuedStream) error {
-	if r.progress == nil {
-		kv, err := r.remote.KeyValue(ctx, ProgressBucket(r.opts.NewPrimary))
-		if errors.Is(err, jetstream.ErrBucketNotFound) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("open %s's progress bucket: %w", r.opts.NewPrimary, err)
-		}
-		r.progress = kv
-	}
 	e, err := r.progress.Get(ctx, promotedKey(rs.Target))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil
@@ -269,11 +305,11 @@ func targetConfig(cfg jetstream.StreamConfig, from, to string) (jetstream.Stream
 	return cfg, nil
 }
 
-// tailMsgs calls fn for each stored message from seq on.
-func tailMsgs(ctx context.Context, st jetstream.Stream, seq uint64, fn func(*jetstream.RawStreamMsg) error) error {
-	for {
+// tailMsgs calls fn for each stored message from seq to last.
+func tailMsgs(ctx context.Context, st jetstream.Stream, seq, last uint64, fn func(*jetstream.RawStreamMsg) error) error {
+	for seq <= last {
 		raw, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(">"))
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
+		if errors.Is(err, jetstream.ErrMsgNotFound) || err == nil && raw.Sequence > last {
 			return nil
 		}
 		if err != nil {
@@ -284,11 +320,12 @@ func tailMsgs(ctx context.Context, st jetstream.Stream, seq uint64, fn func(*jet
 		}
 		seq = raw.Sequence + 1
 	}
+	return nil
 }
 
 // republishTail stores each tail message in the new primary's queue.
-func (r *rescuer) republishTail(ctx context.Context, st jetstream.Stream, rs *RescuedStream) error {
-	return tailMsgs(ctx, st, rs.From, func(raw *jetstream.RawStreamMsg) error {
+func (r *rescuer) republishTail(ctx context.Context, st jetstream.Stream, rs *RescuedStream, last uint64) error {
+	return tailMsgs(ctx, st, rs.From, last, func(raw *jetstream.RawStreamMsg) error {
 		rs.Tail++
 		subject, ok := mapSubject(raw.Subject, r.region, r.opts.NewPrimary)
 		if !ok {

@@ -20,14 +20,18 @@ const (
 
 // applyTail writes each key's last tail value into the new primary's
 // bucket, unless the new primary wrote that key since the promotion.
-func (r *rescuer) applyTail(ctx context.Context, st jetstream.Stream, rs *RescuedStream) error {
-	writes, err := lastWrites(ctx, st, rs)
+func (r *rescuer) applyTail(ctx context.Context, st jetstream.Stream, rs *RescuedStream, last uint64) error {
+	writes, err := lastWrites(ctx, st, rs, last)
 	if err != nil {
 		return err
 	}
 	target, err := r.remote.Stream(ctx, rs.Target)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", rs.Target, err)
+	}
+	if target.CachedInfo().Config.Mirror != nil {
+		// A KV handle on a mirror writes to its origin: possibly back here.
+		return fmt.Errorf("target %s became a mirror", rs.Target)
 	}
 	bucket := strings.TrimPrefix(rs.Target, kvPrefix)
 	kv, err := r.remote.KeyValue(ctx, bucket)
@@ -48,10 +52,10 @@ func (r *rescuer) applyTail(ctx context.Context, st jetstream.Stream, rs *Rescue
 }
 
 // lastWrites collects the last write of each key in the tail.
-func lastWrites(ctx context.Context, st jetstream.Stream, rs *RescuedStream) (map[string]kvWrite, error) {
+func lastWrites(ctx context.Context, st jetstream.Stream, rs *RescuedStream, last uint64) (map[string]kvWrite, error) {
 	prefix := "$KV." + strings.TrimPrefix(rs.Stream, kvPrefix) + "."
 	out := map[string]kvWrite{}
-	err := tailMsgs(ctx, st, rs.From, func(raw *jetstream.RawStreamMsg) error {
+	err := tailMsgs(ctx, st, rs.From, last, func(raw *jetstream.RawStreamMsg) error {
 		key, ok := strings.CutPrefix(raw.Subject, prefix)
 		if !ok {
 			return nil
