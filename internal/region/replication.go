@@ -122,6 +122,9 @@ func (rep *replication) becomePrimary(ctx context.Context, s role.State) error {
 		return nil
 	}
 	from := rep.mode
+	if err := rep.takeOver(ctx, s); err != nil {
+		return err
+	}
 	if err := rep.promote(ctx); err != nil {
 		return err
 	}
@@ -134,6 +137,28 @@ func (rep *replication) becomePrimary(ctx context.Context, s role.State) error {
 	rep.locked(func() { rep.mode = "primary" })
 	rep.r.setQueueTriggers(true)
 	rep.r.log.Info("acting as primary", "epoch", s.Epoch, "was", orNone(from))
+	return nil
+}
+
+// takeOver makes sure this region holds the previous primary's data before
+// it promotes: if another region was primary since this one last followed
+// or led (the role moved on while it was hung or restarting), it rejoins
+// that region first (rescue, reseed, follow), so promotion then waits for
+// zero lag and takes over its data.
+func (rep *replication) takeOver(ctx context.Context, s role.State) error {
+	prev := s.PrevPrimary
+	self := rep.r.opts.Name
+	if prev == "" || prev == self {
+		return nil
+	}
+	if rep.mode == "secondary" && rep.mirror != nil && rep.lastPrimary == prev {
+		return nil // already following it
+	}
+	rep.r.log.Info("taking over from the previous primary before promotion", "previous", prev, "epoch", s.Epoch)
+	if err := rep.becomeSecondary(ctx, prev); err != nil {
+		return fmt.Errorf("take over from %s: %w", prev, err)
+	}
+	rep.locked(func() { rep.lastPrimary = prev })
 	return nil
 }
 

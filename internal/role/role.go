@@ -36,6 +36,9 @@ type State struct {
 	// Primary names the region that is primary at Epoch, so a secondary
 	// knows whom to replicate from ("" until a witness says).
 	Primary string `json:"primary,omitempty"`
+	// PrevPrimary is the primary before Primary's term: a region becoming
+	// primary whose data predates that term must take it over first.
+	PrevPrimary string `json:"prevPrimary,omitempty"`
 	// LeaseUntil bounds a primary's role; zero means no lease (a standalone
 	// region at epoch 0 that no witness has spoken to).
 	LeaseUntil time.Time `json:"leaseUntil"`
@@ -266,6 +269,10 @@ func (m *Manager) Apply(ctx context.Context, r Request) (State, error) {
 		}
 		if next.Primary == "" && r.Epoch == cur.Epoch {
 			next.Primary = cur.Primary // a renewal or step-down keeps what is known
+		}
+		next.PrevPrimary = cur.PrevPrimary
+		if cur.Primary != "" && next.Primary != "" && cur.Primary != next.Primary {
+			next.PrevPrimary = cur.Primary
 		}
 		nrev, err := m.kv.Update(ctx, stateKey, mustJSON(next), rev)
 		if err == nil {

@@ -74,8 +74,8 @@ func TestPrimaryIsKnown(t *testing.T) {
 	if s, _ = m.Apply(context.Background(), Request{Role: Secondary, Epoch: 4}); s.Primary != "west" {
 		t.Fatalf("renewal forgot the primary: %+v", s)
 	}
-	if s, _ = m.Apply(context.Background(), Request{Role: Primary, Epoch: 5, LeaseUntil: t0.Add(time.Minute)}); s.Primary != "east" {
-		t.Fatalf("primary names itself: %+v", s)
+	if s, _ = m.Apply(context.Background(), Request{Role: Primary, Epoch: 5, LeaseUntil: t0.Add(time.Minute)}); s.Primary != "east" || s.PrevPrimary != "west" {
+		t.Fatalf("primary names itself and the primary before it: %+v", s)
 	}
 }
 
