@@ -116,7 +116,9 @@ func (p *promoter) run(ctx context.Context) (*PromoteReport, error) {
 		errs = append(errs, err) // no mirrors, but the bucket must exist for failback
 	}
 	if len(errs) == 0 {
-		errs = append(errs, p.markPromoted(ctx))
+		if err := p.markPromoted(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	p.log.Info("promotion finished", "streams", len(p.report.Streams), "errors", len(errs))
 	return &p.report, errors.Join(errs...)
