@@ -192,20 +192,22 @@ func (r *rescuer) rescueStream(ctx context.Context, info *jetstream.StreamInfo, 
 func (r *rescuer) ensureTarget(ctx context.Context, cfg jetstream.StreamConfig, rs *RescuedStream) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	for sawMirror := false; ; sawMirror = true {
-		st, err := r.remote.Stream(ctx, rs.Target)
+	for sawMirror := false; ; {
+		st, err := r.targetInfo(ctx, rs.Target)
 		switch {
-		case sawMirror && ctx.Err() != nil:
-			return fmt.Errorf("target %s in %s is still a mirror (not promoted): %w", rs.Target, r.opts.NewPrimary, ctx.Err())
 		case errors.Is(err, jetstream.ErrStreamNotFound):
 			return r.createTarget(ctx, cfg, rs)
-		case err != nil:
-			return fmt.Errorf("target %s: %w", rs.Target, err)
-		case st.CachedInfo().Config.Mirror == nil:
+		case err == nil && st.CachedInfo().Config.Mirror == nil:
 			return nil
+		case err == nil:
+			sawMirror = true
 		}
 		select {
 		case <-ctx.Done():
+			if sawMirror {
+				return fmt.Errorf("target %s in %s is still a mirror (not promoted): %w", rs.Target, r.opts.NewPrimary, ctx.Err())
+			}
+			return fmt.Errorf("target %s: %w (last error: %v)", rs.Target, ctx.Err(), err)
 		case <-tick.C:
 		}
 	}
@@ -236,6 +238,8 @@ func (r *rescuer) waitPromoted(ctx context.Context) error {
 // promotedProgress returns the new primary's progress bucket once it
 // carries this region's promotion marker, else why not.
 func (r *rescuer) promotedProgress(ctx context.Context) (jetstream.KeyValue, string) {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout) // a lost reply must not stall the wait
+	defer cancel()
 	kv, err := r.remote.KeyValue(ctx, ProgressBucket(r.opts.NewPrimary))
 	if err != nil {
 		return nil, err.Error()
@@ -254,11 +258,20 @@ func (r *rescuer) promotedProgress(ctx context.Context) (jetstream.KeyValue, str
 	return kv, ""
 }
 
+// targetInfo opens a stream of the new primary, bounding the round trip.
+func (r *rescuer) targetInfo(ctx context.Context, name string) (jetstream.Stream, error) {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	return r.remote.Stream(ctx, name)
+}
+
 // tailStart sets rs.From from the new primary's promotion record of the
 // target: the tail starts after the last sequence its mirror had.
 // Without a record (the new primary never mirrored the stream) the whole
 // stream is tail.
 func (r *rescuer) tailStart(ctx context.Context, rs *RescuedStream) error {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
 	e, err := r.progress.Get(ctx, promotedKey(rs.Target))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil
@@ -332,7 +345,9 @@ func (r *rescuer) republishTail(ctx context.Context, st jetstream.Stream, rs *Re
 			return fmt.Errorf("message %d: subject %q outside the namespace", raw.Sequence, raw.Subject)
 		}
 		msg := &nats.Msg{Subject: subject, Data: raw.Data, Header: rescueHeader(raw.Header, r.region)}
-		ack, err := r.local.PublishMsg(ctx, msg, jetstream.WithExpectStream(rs.Target))
+		pctx, cancel := context.WithTimeout(ctx, apiTimeout)
+		defer cancel()
+		ack, err := r.local.PublishMsg(pctx, msg, jetstream.WithExpectStream(rs.Target))
 		if err != nil {
 			return fmt.Errorf("republish message %d: %w", raw.Sequence, err)
 		}

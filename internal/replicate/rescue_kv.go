@@ -70,6 +70,8 @@ func lastWrites(ctx context.Context, st jetstream.Stream, rs *RescuedStream, las
 
 // applyKey applies one key's write under the rule in RescueTail.
 func (r *rescuer) applyKey(ctx context.Context, target jetstream.Stream, kv jetstream.KeyValue, rs *RescuedStream, key string, w kvWrite) error {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout) // a lost reply fails this rescue (rerun it)
+	defer cancel()
 	rev, cur, err := lastOf(ctx, target, "$KV."+kv.Bucket()+"."+key)
 	if err != nil {
 		return err
