@@ -133,17 +133,7 @@ func (s *Store) Start(ctx context.Context) error {
 }
 
 func openBucket(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (jetstream.KeyValue, error) {
-	kv, err := js.KeyValue(ctx, bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, History: 1, Replicas: replicas, Description: "app settings and connection strings per app"})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = js.KeyValue(ctx, bucket)
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", bucket, err)
-	}
-	return kv, nil
+	return broker.OpenKV(ctx, js, jetstream.KeyValueConfig{Bucket: bucket, History: 1, Replicas: replicas, Description: "app settings and connection strings per app"})
 }
 
 // Ready reports whether the cache has been loaded.
