@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tandemhq/tandem/internal/broker"
 )
 
 // record is a timer's persisted schedule status, one key per app/function
@@ -42,21 +44,7 @@ type store struct {
 // openBucket opens an existing bucket as is (it may be a mirror that must
 // not be reconfigured) or creates it.
 func openBucket(ctx context.Context, js jetstream.JetStream, name string, replicas int) (jetstream.KeyValue, error) {
-	kv, err := js.KeyValue(ctx, name)
-	if err == nil {
-		return kv, nil
-	}
-	if !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return nil, fmt.Errorf("open bucket %s: %w", name, err)
-	}
-	kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: name, History: 1, Replicas: replicas})
-	if errors.Is(err, jetstream.ErrBucketExists) {
-		kv, err = js.KeyValue(ctx, name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create bucket %s: %w", name, err)
-	}
-	return kv, nil
+	return broker.OpenKV(ctx, js, jetstream.KeyValueConfig{Bucket: name, History: 1, Replicas: replicas})
 }
 
 func (s *store) getStatus(ctx context.Context, key string) (*record, uint64, error) {
