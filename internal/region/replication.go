@@ -166,7 +166,7 @@ func (rep *replication) takeOver(ctx context.Context, s role.State) error {
 // dropping the messages the replicated progress says were processed.
 func (rep *replication) promote(ctx context.Context) error {
 	old := rep.lastPrimary
-	defer rep.r.svc.queues.Forget()
+	defer rep.r.svc.forgetHandles()
 	if rep.mirror != nil {
 		rep.waitCaughtUp(ctx)
 		report, err := rep.mirror.Promote(ctx)
@@ -268,7 +268,7 @@ func (rep *replication) rejoin(ctx context.Context, primary string) error {
 	if err != nil {
 		return fmt.Errorf("rescue tail into %s: %w", primary, err)
 	}
-	defer rep.r.svc.queues.Forget()
+	defer rep.r.svc.forgetHandles()
 	if _, err := replicate.Reseed(ctx, replicate.ReseedOptions{Broker: rep.r.broker, NewPrimary: primary, Rescued: rescued, Replicas: rep.r.broker.Replicas(), Logger: rep.r.log}); err != nil {
 		return fmt.Errorf("reseed from %s: %w", primary, err)
 	}

@@ -255,6 +255,13 @@ func resolveTable(fb funcapp.Binding, e invoke.Expressions) (name, pk, rk, filte
 	return
 }
 
+// forgetHandles drops cached stream and bucket handles after streams were
+// promoted or reseeded underneath the services.
+func (s *services) forgetHandles() {
+	s.queues.Forget()
+	s.tables.Forget()
+}
+
 // ErrNotPrimary refuses a write in a region that is not the active
 // primary (a secondary, or a primary whose lease lapsed).
 var ErrNotPrimary = errors.New("this region is not the active primary: writes are refused")

@@ -152,6 +152,15 @@ func (s *Service) cache(name string, kv jetstream.KeyValue) jetstream.KeyValue {
 	return kv
 }
 
+// Forget drops every cached bucket handle. A handle opened while a bucket
+// was a mirror keeps sending writes to the mirror's origin, so the region
+// calls this after its buckets were promoted or reseeded at a failover.
+func (s *Service) Forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.buckets)
+}
+
 func (s *Service) evict(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
