@@ -260,6 +260,11 @@ func resolveTable(fb funcapp.Binding, e invoke.Expressions) (name, pk, rk, filte
 func (s *services) forgetHandles() {
 	s.queues.Forget()
 	s.tables.Forget()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.timers.ReopenStatus(ctx); err != nil {
+		s.r.log.Warn("reopen timer status after a failover step", "err", err)
+	}
 }
 
 // ErrNotPrimary refuses a write in a region that is not the active

@@ -242,7 +242,11 @@ func (h *harness) kv() *store {
 	ctx := context.Background()
 	st := &store{timeout: 5 * time.Second}
 	var err error
-	if st.status, err = openBucket(ctx, h.b.JetStream(), h.b.Name("timers"), 1); err != nil {
+	status, err := openBucket(ctx, h.b.JetStream(), h.b.Name("timers"), 1)
+	if err == nil {
+		st.status.Store(&status)
+	}
+	if err != nil {
 		h.t.Fatal(err)
 	}
 	if st.lease, err = openBucket(ctx, h.b.JetStream(), h.b.Name("timerlease"), 1); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -37,9 +38,14 @@ var errConflict = errors.New("revision conflict")
 // store wraps the two buckets; every write is a compare-and-set on the
 // key's revision (0 = the key must not exist).
 type store struct {
-	status, lease jetstream.KeyValue
-	timeout       time.Duration
+	// status is swappable: a region reopens it after promotion (a handle
+	// opened while the bucket was a mirror writes to the mirror's origin).
+	status  atomic.Pointer[jetstream.KeyValue]
+	lease   jetstream.KeyValue
+	timeout time.Duration
 }
+
+func (s *store) statusKV() jetstream.KeyValue { return *s.status.Load() }
 
 // openBucket opens an existing bucket as is (it may be a mirror that must
 // not be reconfigured) or creates it.
@@ -49,7 +55,7 @@ func openBucket(ctx context.Context, js jetstream.JetStream, name string, replic
 
 func (s *store) getStatus(ctx context.Context, key string) (*record, uint64, error) {
 	var r record
-	rev, ok, err := s.get(ctx, s.status, key, &r)
+	rev, ok, err := s.get(ctx, s.statusKV(), key, &r)
 	if err != nil || !ok {
 		return nil, rev, err
 	}
@@ -57,7 +63,7 @@ func (s *store) getStatus(ctx context.Context, key string) (*record, uint64, err
 }
 
 func (s *store) putStatus(ctx context.Context, key string, r record, rev uint64) (uint64, error) {
-	return s.put(ctx, s.status, key, r, rev)
+	return s.put(ctx, s.statusKV(), key, r, rev)
 }
 
 func (s *store) getLease(ctx context.Context, key string) (*lease, uint64, error) {

@@ -160,10 +160,11 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if s.started || s.stopped {
 		return errors.New("timer start: already started or shut down")
 	}
-	var err error
-	if s.store.status, err = openBucket(ctx, s.opts.JS, s.opts.StatusBucket, s.opts.Replicas); err != nil {
+	status, err := openBucket(ctx, s.opts.JS, s.opts.StatusBucket, s.opts.Replicas)
+	if err != nil {
 		return fmt.Errorf("timer start: %w", err)
 	}
+	s.store.status.Store(&status)
 	if s.store.lease, err = openBucket(ctx, s.opts.JS, s.opts.LeaseBucket, s.opts.Replicas); err != nil {
 		return fmt.Errorf("timer start: %w", err)
 	}
@@ -178,6 +179,18 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	for _, t := range s.timers {
 		s.launch(t)
 	}
+	return nil
+}
+
+// ReopenStatus opens the status bucket again. A region calls it after its
+// buckets were promoted or reseeded at a failover: a handle opened while the
+// bucket was a mirror would keep writing to the mirror's origin.
+func (s *Scheduler) ReopenStatus(ctx context.Context) error {
+	status, err := openBucket(ctx, s.opts.JS, s.opts.StatusBucket, s.opts.Replicas)
+	if err != nil {
+		return fmt.Errorf("timer reopen status bucket: %w", err)
+	}
+	s.store.status.Store(&status)
 	return nil
 }
 
