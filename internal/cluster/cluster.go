@@ -91,7 +91,6 @@ type Cluster struct {
 	topoPath string
 	keyPath  string
 
-	mu   sync.Mutex
 	once sync.Once
 }
 

@@ -32,10 +32,10 @@ type Report struct {
 	SyncMode              bool
 }
 
-// Failed reports whether the drill found a correctness failure: a tick run
+// Broken reports whether the drill found a correctness failure: a tick run
 // twice, or acknowledged data lost in sync mode.
-func (r *Report) Broken() bool {
-	return len(r.TicksTwice) > 0 || (r.SyncMode && (len(r.MessagesLost) > 0 || len(r.EntitiesLost) > 0))
+func (rep *Report) Broken() bool {
+	return len(rep.TicksTwice) > 0 || (rep.SyncMode && (len(rep.MessagesLost) > 0 || len(rep.EntitiesLost) > 0))
 }
 
 func (r *run) report(ctx context.Context) (*Report, error) {

@@ -3,7 +3,6 @@ package host
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -227,5 +226,3 @@ func (i *instance) rssBytes() int64 {
 	}
 	return pages * int64(os.Getpagesize())
 }
-
-var errExited = errors.New("handler process exited")
