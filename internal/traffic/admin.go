@@ -56,8 +56,8 @@ func (m *Manager) serveHealthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
 }
 
-func (m *Manager) serveStatus(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, m.Status())
+func (m *Manager) serveStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, m.StatusWithControl(r.Context()))
 }
 
 // FailoverRequest is the body of POST /failover.

@@ -22,17 +22,16 @@ func (w *witness) promote(ctx context.Context, t *table, to *endpoint, kind, rea
 	}
 	next.Primary, next.Epoch = to.name(), next.Epoch+1
 	next.LeaseUntil = latest(next.LeaseUntil, now.Add(t.top.Traffic.Lease))
-	next.History = append([]Failover(nil), next.History...)
-	next.record(f)
+	f.Decider = w.m.id
+	next.Record(f)
 	w.mu.Unlock()
-	if err := w.store.save(next); err != nil {
+	if err := w.save(ctx, next); err != nil {
 		w.m.log.Error("failover not made: state not saved", "to", to.name(), "err", err)
 		return err
 	}
 	w.mu.Lock()
-	w.st, w.lost, w.stalled = next, "", ""
+	w.lost, w.stalled = "", ""
 	w.mu.Unlock()
-	w.primary.Store(&f.To)
 	level := slog.LevelWarn
 	if kind == "initial" {
 		level = slog.LevelInfo

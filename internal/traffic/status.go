@@ -1,7 +1,11 @@
 package traffic
 
 import (
+	"context"
+	"sort"
 	"time"
+
+	"github.com/tandemhq/tandem/internal/control"
 )
 
 // Status is what GET /status returns.
@@ -16,6 +20,25 @@ type Status struct {
 	Waiting    string           `json:"waiting,omitempty"`
 	Endpoints  []EndpointStatus `json:"endpoints"`
 	Failovers  []Failover       `json:"failovers"`
+
+	// The control plane: this manager, the one deciding, every traffic
+	// manager seen, and the control cluster (the last two only on GET
+	// /status, which reads them from the control cluster).
+	Manager      string          `json:"manager"`
+	Deciding     bool            `json:"deciding"`
+	Decider      string          `json:"decider"`
+	DeciderUntil time.Time       `json:"deciderUntil"`
+	ControlError string          `json:"controlError,omitempty"`
+	Managers     []ManagerStatus `json:"managers,omitempty"`
+	Control      *control.Health `json:"control,omitempty"`
+}
+
+// ManagerStatus is one traffic manager as the control cluster last heard it.
+type ManagerStatus struct {
+	control.Manager
+	Deciding bool   `json:"deciding"`
+	Silent   string `json:"silentFor"`
+	Stale    bool   `json:"stale"` // no heartbeat for three seconds
 }
 
 // EndpointStatus is one region in GET /status.
@@ -56,6 +79,36 @@ func (m *Manager) Status() Status {
 	for _, e := range t.eps {
 		s.Endpoints = append(s.Endpoints, endpointStatus(e, st, confirmed, roleErr))
 	}
+	s.Manager, s.Deciding = m.id, w.deciding.Load()
+	if d := w.decider.Load(); d != nil {
+		s.Decider, s.DeciderUntil = d.ID, d.Until
+	}
+	if e := w.ctlErr.Load(); e != nil {
+		s.ControlError = *e
+	}
+	return s
+}
+
+// StatusWithControl adds every traffic manager's heartbeat and the control
+// cluster's health, read from the control cluster.
+func (m *Manager) StatusWithControl(ctx context.Context) Status {
+	s := m.Status()
+	if m.ctl == nil {
+		return s
+	}
+	h := m.ctl.Health(ctx)
+	s.Control = &h
+	mgrs, err := m.ctl.Managers(ctx)
+	if err != nil && s.ControlError == "" {
+		s.ControlError = err.Error()
+	}
+	now := m.clk.Now()
+	for _, mg := range mgrs {
+		silent := now.Sub(mg.SeenAt)
+		s.Managers = append(s.Managers, ManagerStatus{Manager: mg, Deciding: mg.ID == s.Decider,
+			Silent: silent.Round(time.Millisecond).String(), Stale: silent > 3*time.Second})
+	}
+	sort.Slice(s.Managers, func(i, j int) bool { return s.Managers[i].ID < s.Managers[j].ID })
 	return s
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tandemhq/tandem/internal/control"
 	"github.com/tandemhq/tandem/internal/role"
 )
 
@@ -15,17 +16,29 @@ import (
 // up; it tells every other region it is secondary. When the primary is down
 // and the last lease it granted has run out by its own clock, plus a safety
 // margin, it promotes the next healthy region by priority at epoch+1. The
-// epoch and the latest lease are written to disk before any region hears
-// of them, so a restarted witness neither reuses an epoch nor forgets a lease.
+// epoch and the latest lease are written to the control cluster's KV with
+// compare-and-set before any region hears of them, so no witness reuses an
+// epoch or forgets a lease, and of two deciders only one write lands.
+//
+// Every traffic manager runs a witness; only the one holding the decider
+// lock (control.Campaign) decides. The others follow the stored state,
+// route by it, and take the lock when its holder falls silent.
 type witness struct {
-	m     *Manager
-	store *stateFile
-	rc    *roleClient
+	m    *Manager
+	ctl  *control.Store
+	camp *control.Campaign
+	rc   *roleClient
+
+	deciding atomic.Bool                     // this manager holds the decider lock now
+	decider  atomic.Pointer[control.Decider] // the holder last seen
+	lastBeat time.Time                       // heartbeat written (opMu)
+	ctlErr   atomic.Pointer[string]          // the last control cluster error, for status
 
 	opMu sync.Mutex // one role operation at a time: a tick or a failover
 
 	mu        sync.Mutex
 	st        roleState
+	rev       uint64            // st's revision in the control KV (0: none stored yet)
 	lost      string            // why the primary lost its role although it may be up
 	confirmed map[string]uint64 // region -> epoch at which it last accepted its role
 	roleErr   map[string]string // region -> last role error
@@ -36,24 +49,125 @@ type witness struct {
 	kicks   atomic.Int64 // kicks sent and not yet handled (tests wait for 0)
 }
 
-func newWitness(m *Manager, dir string) *witness {
-	return &witness{m: m, store: newStateFile(dir), rc: newRoleClient(), kick: make(chan struct{}, 1),
+func newWitness(m *Manager) *witness {
+	return &witness{m: m, rc: newRoleClient(), kick: make(chan struct{}, 1),
 		confirmed: map[string]uint64{}, roleErr: map[string]string{}}
 }
 
 // load reads the stored role state; at first start the configured primary
 // is the candidate for epoch 1.
-func (w *witness) load(configured string) error {
-	st, found, err := w.store.load()
+func (w *witness) load(ctx context.Context, ctl *control.Store, id string, lease time.Duration) error {
+	w.ctl, w.camp = ctl, ctl.NewCampaign(id, deciderTTL(lease))
+	st, rev, found, err := ctl.Role(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("witness load: %w", err)
 	}
 	if !found {
-		st = roleState{Primary: configured}
+		st = roleState{Primary: configured(w.m)}
 	}
-	w.st = st
+	w.st, w.rev = st, rev
 	w.primary.Store(&st.Primary)
 	return nil
+}
+
+func configured(m *Manager) string { return m.opts.Topology.Primary }
+
+// deciderTTL is how long the decider lock outlives its holder's last
+// renewal: two of its renewal periods (lease/4). Another manager, ticking
+// every lease/8, takes over at most lease/8 + TTL + lease/8 = 3/4 lease
+// after the last renewal, before the lease that renewal granted runs out.
+func deciderTTL(lease time.Duration) time.Duration { return lease / 2 }
+
+// save writes next to the control KV at the revision the witness last
+// read; only then does it become the witness's state. A write that lost
+// (another decider wrote meanwhile) or failed rereads the stored state.
+func (w *witness) save(ctx context.Context, next roleState) error {
+	w.mu.Lock()
+	rev := w.rev
+	w.mu.Unlock()
+	next.Decider = w.m.id
+	nrev, err := w.ctl.SetRole(ctx, next, rev)
+	if err != nil {
+		w.noteControl(err)
+		w.deciding.Store(false)
+		w.refresh(ctx)
+		return err
+	}
+	w.mu.Lock()
+	w.st, w.rev = next, nrev
+	w.mu.Unlock()
+	w.primary.Store(&next.Primary)
+	return nil
+}
+
+// refresh adopts the stored state when it changed since last read.
+func (w *witness) refresh(ctx context.Context) {
+	st, rev, found, err := w.ctl.Role(ctx)
+	if err != nil {
+		w.noteControl(err)
+		return
+	}
+	if !found {
+		return
+	}
+	w.mu.Lock()
+	changed := rev != w.rev
+	if changed {
+		if st.Epoch != w.st.Epoch {
+			w.lost, w.stalled = "", ""
+		}
+		w.st, w.rev = st, rev
+	}
+	w.mu.Unlock()
+	if changed {
+		w.primary.Store(&st.Primary)
+	}
+}
+
+func (w *witness) noteControl(err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if old := w.ctlErr.Swap(&msg); (old == nil || *old == "") && msg != "" {
+		w.m.log.Warn("control cluster unreachable: not deciding; routing on the last known state", "err", err)
+	} else if old != nil && *old != "" && msg == "" {
+		w.m.log.Info("control cluster reachable again")
+	}
+}
+
+// campaign takes or renews the decider lock; it reports whether this
+// manager decides now. Any error means it does not.
+func (w *witness) campaign(ctx context.Context) bool {
+	holds, d, err := w.camp.Try(ctx, w.m.clk.Now())
+	w.noteControl(err)
+	if err == nil {
+		w.decider.Store(&d)
+	}
+	was := w.deciding.Swap(holds && err == nil)
+	switch {
+	case holds && !was:
+		w.m.log.Info("deciding: this traffic manager holds the decider lock", "id", w.m.id)
+	case !holds && was:
+		w.m.log.Warn("no longer deciding", "id", w.m.id, "decider", d.ID, "err", err)
+	}
+	return holds && err == nil
+}
+
+// beat records this manager in the control KV about once a second.
+func (w *witness) beat(ctx context.Context) {
+	now := w.m.clk.Now()
+	if now.Sub(w.lastBeat) < time.Second {
+		return
+	}
+	w.lastBeat = now
+	info := control.Manager{ID: w.m.id, SeenAt: now}
+	if w.m.httpLn != nil {
+		info.HTTP, info.Admin, info.DNS = w.m.HTTPAddr(), w.m.AdminAddr(), w.m.DNSAddr()
+	}
+	if err := w.ctl.Beat(ctx, info); err != nil {
+		w.noteControl(err)
+	}
 }
 
 func (w *witness) state() roleState {
@@ -100,6 +214,12 @@ func (w *witness) tick(ctx context.Context) time.Duration {
 	t := w.m.table()
 	tr := t.top.Traffic
 	every := tr.Lease / 4
+	w.beat(ctx)
+	if !w.campaign(ctx) {
+		w.refresh(ctx)
+		return tr.Lease / 8
+	}
+	w.refresh(ctx)
 	st := w.state()
 	if st.Epoch == 0 {
 		w.first(ctx, t)
@@ -157,11 +277,10 @@ func (w *witness) renew(ctx context.Context, t *table, e *endpoint) {
 		next.LeaseUntil = until
 	}
 	w.mu.Unlock()
-	if err := w.store.save(next); err != nil {
+	if err := w.save(ctx, next); err != nil {
 		w.m.log.Error("lease renewal not sent: state not saved", "region", e.name(), "err", err)
 		return
 	}
-	w.setState(next)
 	w.grant(ctx, t, e, role.Request{Role: role.Primary, Epoch: next.Epoch, LeaseUntil: until})
 }
 
@@ -169,7 +288,7 @@ func (w *witness) renew(ctx context.Context, t *table, e *endpoint) {
 func (w *witness) grant(ctx context.Context, t *table, e *endpoint, req role.Request) bool {
 	_, err := w.rc.post(ctx, e, req, w.callTimeout(t))
 	if se, ok := asStale(err); ok {
-		w.conflict(t, e, req, se)
+		w.conflict(ctx, t, e, req, se)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -218,27 +337,31 @@ func (w *witness) confirmedAt(name string) uint64 {
 // witness is behind (its state was lost or restored from a backup): it
 // adopts that epoch, fences for a whole lease, and promotes afresh. The
 // primary refusing its own epoch means it stepped down: promote afresh.
-func (w *witness) conflict(t *table, e *endpoint, req role.Request, se *staleError) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func (w *witness) conflict(ctx context.Context, t *table, e *endpoint, req role.Request, se *staleError) {
 	cur := se.Current
 	w.m.log.Warn("region refused role: stale epoch", "region", e.name(), "role", req.Role, "epoch", req.Epoch,
 		"regionRole", cur.Role, "regionEpoch", cur.Epoch)
-	if cur.Epoch > w.st.Epoch {
-		next := w.st
+	st := w.state()
+	if cur.Epoch > st.Epoch {
+		next := st
 		next.Epoch = cur.Epoch
 		next.LeaseUntil = latest(next.LeaseUntil, cur.LeaseUntil, w.m.clk.Now().Add(t.top.Traffic.Lease))
-		if err := w.store.save(next); err != nil {
+		if err := w.save(ctx, next); err != nil {
 			w.m.log.Error("witness state not saved", "err", err)
 			return
 		}
-		w.st = next
-		w.lost = fmt.Sprintf("region %s holds epoch %d, newer than this witness's: resync", e.name(), cur.Epoch)
+		w.setLost(fmt.Sprintf("region %s holds epoch %d, newer than this witness's: resync", e.name(), cur.Epoch))
 		return
 	}
-	if e.name() == w.st.Primary && req.Role == role.Primary {
-		w.lost = fmt.Sprintf("primary %s refused its lease at epoch %d (it is %s)", e.name(), req.Epoch, cur.Role)
+	if e.name() == st.Primary && req.Role == role.Primary {
+		w.setLost(fmt.Sprintf("primary %s refused its lease at epoch %d (it is %s)", e.name(), req.Epoch, cur.Role))
 	}
+}
+
+func (w *witness) setLost(why string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.lost = why
 }
 
 func latest(ts ...time.Time) time.Time {
