@@ -30,11 +30,13 @@ var ErrConflict = errors.New("control state changed meanwhile")
 
 // StoreOptions configures a Store.
 type StoreOptions struct {
-	// URLs are the control cluster's client URLs, comma-separated.
+	// URLs are the control cluster's client URLs, comma-separated. Only
+	// these are dialled (servers the cluster announces are ignored), so
+	// list every node.
 	URLs  string
 	Creds string // optional credentials file
 	// Replicas of the bucket when it is created; 0 picks min(3, the
-	// number of servers the cluster announces).
+	// number of URLs).
 	Replicas int
 	// CallTimeout bounds each read or write (default 1s): a manager cut
 	// off from the quorum learns it within that and stops deciding.
@@ -75,7 +77,7 @@ func Open(ctx context.Context, opts StoreOptions) (*Store, error) {
 func (s *Store) connect() error {
 	log := s.opts.Logger
 	o := []nats.Option{nats.Name(s.opts.Name), nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond),
-		nats.RetryOnFailedConnect(true), nats.Timeout(s.opts.CallTimeout),
+		nats.RetryOnFailedConnect(true), nats.Timeout(s.opts.CallTimeout), nats.IgnoreDiscoveredServers(),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("control cluster disconnected", "err", err) }),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("control cluster reconnected", "server", nc.ConnectedUrlRedacted()) })}
 	if s.opts.Creds != "" {

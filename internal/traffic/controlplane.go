@@ -16,8 +16,12 @@ import (
 
 // openControl connects to the control cluster, or starts the embedded
 // one-node cluster, and imports a witness.json left by an older version.
-func (m *Manager) openControl(ctx context.Context, lease time.Duration) error {
+func (m *Manager) openControl(ctx context.Context, top *topology.Topology) error {
+	lease := top.Traffic.Lease
 	urls := m.opts.Control
+	if urls == "" {
+		urls = top.Traffic.Control
+	}
 	if urls == "" {
 		m.node = control.NewNode(control.NodeOptions{Name: "embedded", Dir: filepath.Join(m.opts.DataDir, "control"),
 			Listen: "127.0.0.1:0", Logger: m.log})
@@ -56,17 +60,21 @@ func (m *Manager) closeControl(ctx context.Context) {
 	}
 }
 
-// withListen applies the Listen override to a copy of top.
+// withListen gives a copy of top this manager's listen addresses: its
+// entry in traffic.managers, then the Listen option, over traffic.listen.
 func (m *Manager) withListen(top *topology.Topology) *topology.Topology {
+	mine, listed := top.Traffic.Manager(m.id)
 	o := m.opts.Listen
-	if o == (topology.Listen{}) {
+	if !listed && o == (topology.Listen{}) {
 		return top
 	}
 	cp := *top
 	l := &cp.Traffic.Listen
-	for _, f := range []struct{ dst, src *string }{{&l.HTTP, &o.HTTP}, {&l.Admin, &o.Admin}, {&l.DNS, &o.DNS}} {
-		if *f.src != "" {
-			*f.dst = *f.src
+	for _, src := range []topology.Listen{mine.Listen, o} {
+		for _, f := range []struct{ dst, src *string }{{&l.HTTP, &src.HTTP}, {&l.Admin, &src.Admin}, {&l.DNS, &src.DNS}} {
+			if *f.src != "" {
+				*f.dst = *f.src
+			}
 		}
 	}
 	return &cp

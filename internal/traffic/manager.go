@@ -123,7 +123,7 @@ func (m *Manager) start(ctx context.Context) error {
 	if err := m.configure(top, nil); err != nil {
 		return err
 	}
-	if err := m.openControl(ctx, top.Traffic.Lease); err != nil {
+	if err := m.openControl(ctx, top); err != nil {
 		return err
 	}
 	if err := m.wit.load(ctx, m.ctl, m.id, top.Traffic.Lease); err != nil {
