@@ -66,7 +66,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{opts: opts, d: d, load: newLoader(d.public)}
+	r := &run{opts: opts, d: d, load: newLoader(d.publics)}
 	return r.do(ctx)
 }
 

@@ -3,6 +3,7 @@ package region
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -42,11 +43,16 @@ type Health struct {
 	Epoch  uint64   `json:"epoch"`
 	Active bool     `json:"active"`
 	Apps   []string `json:"apps"`
+	// Decider is the traffic manager whose role grant the region last
+	// accepted, at HeardAt.
+	Decider string    `json:"decider,omitempty"`
+	HeardAt time.Time `json:"heardAt,omitzero"`
 }
 
 func (r *Region) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	s := r.role.State()
-	h := Health{Region: r.opts.Name, Ready: r.Ready(), Role: string(s.Role), Epoch: s.Epoch, Active: r.role.Active(), Apps: r.appNames()}
+	h := Health{Region: r.opts.Name, Ready: r.Ready(), Role: string(s.Role), Epoch: s.Epoch, Active: r.role.Active(), Apps: r.appNames(),
+		Decider: s.Decider, HeardAt: s.UpdatedAt}
 	code := http.StatusOK
 	if !h.Ready {
 		code = http.StatusServiceUnavailable

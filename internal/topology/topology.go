@@ -107,9 +107,14 @@ type Traffic struct {
 
 // Manager is one traffic manager of a deployment.
 type Manager struct {
-	ID     string `yaml:"id"`
-	Listen `yaml:",inline"`
+	ID    string `yaml:"id"`
+	HTTP  string `yaml:"http"`
+	DNS   string `yaml:"dns"`
+	Admin string `yaml:"admin"`
 }
+
+// Listen is the manager's listen addresses.
+func (m Manager) Listen() Listen { return Listen{HTTP: m.HTTP, DNS: m.DNS, Admin: m.Admin} }
 
 // Manager returns the entry of the manager named id, if any.
 func (t Traffic) Manager(id string) (Manager, bool) {

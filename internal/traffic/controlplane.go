@@ -70,7 +70,7 @@ func (m *Manager) withListen(top *topology.Topology) *topology.Topology {
 	}
 	cp := *top
 	l := &cp.Traffic.Listen
-	for _, src := range []topology.Listen{mine.Listen, o} {
+	for _, src := range []topology.Listen{mine.Listen(), o} {
 		for _, f := range []struct{ dst, src *string }{{&l.HTTP, &src.HTTP}, {&l.Admin, &src.Admin}, {&l.DNS, &src.DNS}} {
 			if *f.src != "" {
 				*f.dst = *f.src

@@ -21,8 +21,12 @@ func (e *staleError) Error() string {
 	return fmt.Sprintf("region refused: it is %s at epoch %d", e.Current.Role, e.Current.Epoch)
 }
 
-// roleClient tells regions their role through POST /admin/role.
-type roleClient struct{ http *http.Client }
+// roleClient tells regions their role through POST /admin/role, naming
+// the traffic manager that decided (decider).
+type roleClient struct {
+	http    *http.Client
+	decider string
+}
 
 func newRoleClient() *roleClient {
 	return &roleClient{http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute}}}
@@ -32,6 +36,9 @@ func newRoleClient() *roleClient {
 func (c *roleClient) post(ctx context.Context, e *endpoint, req role.Request, timeout time.Duration) (role.State, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if req.Decider == "" {
+		req.Decider = c.decider
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return role.State{}, fmt.Errorf("role post %s: %w", e.name(), err)

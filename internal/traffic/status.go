@@ -117,11 +117,13 @@ func endpointStatus(e *endpoint, st roleState, confirmed map[string]uint64, role
 	es := EndpointStatus{Name: e.name(), ProxyURL: e.cfg.ProxyURL, Priority: e.cfg.Priority, Weight: e.cfg.Weight,
 		Enabled: e.cfg.Enabled, Healthy: e.usable(), Reason: v.Reason,
 		ProbeLatencyMs: float64(v.Latency.Microseconds()) / 1000, LastProbe: v.LastProbe, Probes: v.Probes, Failures: v.Fails,
-		Role: "secondary", RoleConfirmed: st.Epoch > 0 && confirmed[e.name()] == st.Epoch, RoleError: roleErr[e.name()],
-		RegionRole: v.RegionRole, RegionEpoch: v.RegionEpoch}
+		Role: "secondary", RoleError: roleErr[e.name()], RegionRole: v.RegionRole, RegionEpoch: v.RegionEpoch}
 	if e.name() == st.Primary {
 		es.Role = "primary"
 	}
+	// Confirmed: the region accepted the role from this manager, or (for
+	// a manager that does not decide) its probes say it holds it.
+	es.RoleConfirmed = st.Epoch > 0 && (confirmed[e.name()] == st.Epoch || (v.RegionEpoch == st.Epoch && v.RegionRole == es.Role))
 	if !e.cfg.Enabled {
 		es.Reason = "disabled"
 	}

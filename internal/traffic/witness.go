@@ -57,7 +57,7 @@ func newWitness(m *Manager) *witness {
 // load reads the stored role state; at first start the configured primary
 // is the candidate for epoch 1.
 func (w *witness) load(ctx context.Context, ctl *control.Store, id string, lease time.Duration) error {
-	w.ctl, w.camp = ctl, ctl.NewCampaign(id, deciderTTL(lease))
+	w.ctl, w.camp, w.rc.decider = ctl, ctl.NewCampaign(id, deciderTTL(lease)), id
 	st, rev, found, err := ctl.Role(ctx)
 	if err != nil {
 		return fmt.Errorf("witness load: %w", err)
