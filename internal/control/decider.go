@@ -10,6 +10,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// ErrRenewalPending is a holder's renewal that could not be written
+// although the lock could be read: the holder keeps it (Try says it
+// holds) while the cluster elects a leader.
+var ErrRenewalPending = errors.New("decider lock held; renewal not written")
+
 // Campaign is one traffic manager's bid for the decider lock. The lock is
 // the decider key; its holder rewrites it every renewal period. Another
 // manager takes it only after it has seen the same revision of the key,
@@ -43,7 +48,14 @@ func (c *Campaign) Try(ctx context.Context, now time.Time) (bool, Decider, error
 		return c.write(ctx, Decider{ID: c.id, Since: now, Until: now.Add(c.ttl)}, 0)
 	case d.ID == c.id:
 		d.Until = now.Add(c.ttl)
-		return c.write(ctx, d, rev)
+		holds, holder, err := c.write(ctx, d, rev)
+		if err != nil && !errors.Is(err, ErrConflict) {
+			// The cluster answered the read: it is reachable but cannot
+			// take writes (a leader election). Nobody else can write
+			// either, so the lock is still this manager's.
+			return true, d, fmt.Errorf("%w: %w", ErrRenewalPending, err)
+		}
+		return holds, holder, err
 	case rev != c.seenRev:
 		c.seenRev, c.seenAt = rev, now
 		return false, d, nil

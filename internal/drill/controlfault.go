@@ -51,7 +51,7 @@ func (r *run) controlSequence(ctx context.Context, before status) error {
 		_ = poll(ctx, r.opts.Duration, func() bool {
 			st, err := r.d.status(ctx)
 			if err == nil && st.Deciding && st.Manager != r.target {
-				r.newDecider, r.deciderAfter = time.Since(r.fault), st.Manager
+				r.newDecider, r.deciderAfter = st.DeciderSince.Sub(r.fault), st.Manager
 				return true
 			}
 			return false

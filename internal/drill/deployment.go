@@ -76,7 +76,9 @@ type status struct {
 	Manager  string `json:"manager"`
 	Deciding bool   `json:"deciding"`
 	Decider  string `json:"decider"`
-	Control  *struct {
+	// DeciderSince is when the decider took the lock.
+	DeciderSince time.Time `json:"deciderSince"`
+	Control      *struct {
 		Leader string `json:"leader"`
 	} `json:"control"`
 	admin     string // the admin URL that answered

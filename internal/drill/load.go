@@ -21,6 +21,9 @@ type record struct {
 	ok     bool
 	region string // for GETs, the region that answered
 	id     string // for POST/PUT, the work or entity id
+	// lost: the first address took the request and never answered (a hung
+	// or killed traffic manager); a failure then is that address's.
+	lost bool
 }
 
 // loader drives client load: GET /api/ping, POST /api/work/{id} (queued
@@ -92,38 +95,43 @@ func (l *loader) wait() { l.wg.Wait() }
 
 func (l *loader) get(ctx context.Context) {
 	sent := time.Now()
-	body, ok := l.do(ctx, http.MethodGet, "/api/ping", http.StatusOK)
-	l.add(record{method: http.MethodGet, sent: sent, at: time.Now(), ok: ok, region: strings.TrimSpace(body)})
+	body, ok, lost := l.do(ctx, http.MethodGet, "/api/ping", http.StatusOK)
+	l.add(record{method: http.MethodGet, sent: sent, at: time.Now(), ok: ok, region: strings.TrimSpace(body), lost: lost})
 }
 
 func (l *loader) post(ctx context.Context) {
 	id := fmt.Sprintf("w%06d", l.seq.Add(1))
 	sent := time.Now()
-	_, ok := l.do(ctx, http.MethodPost, "/api/work/"+id, http.StatusAccepted)
-	l.add(record{method: http.MethodPost, sent: sent, at: time.Now(), ok: ok, id: id})
+	_, ok, lost := l.do(ctx, http.MethodPost, "/api/work/"+id, http.StatusAccepted)
+	l.add(record{method: http.MethodPost, sent: sent, at: time.Now(), ok: ok, id: id, lost: lost})
 }
 
 func (l *loader) put(ctx context.Context) {
 	id := fmt.Sprintf("e%06d", l.seq.Add(1))
 	sent := time.Now()
-	_, ok := l.do(ctx, http.MethodPut, "/api/entity/"+id, http.StatusCreated)
-	l.add(record{method: http.MethodPut, sent: sent, at: time.Now(), ok: ok, id: id})
+	_, ok, lost := l.do(ctx, http.MethodPut, "/api/entity/"+id, http.StatusCreated)
+	l.add(record{method: http.MethodPut, sent: sent, at: time.Now(), ok: ok, id: id, lost: lost})
 }
 
-func (l *loader) do(ctx context.Context, method, path string, want int) (string, bool) {
+// do sends the request; lost reports that the first address took it and
+// never answered.
+func (l *loader) do(ctx context.Context, method, path string, want int) (body string, ok, lost bool) {
 	first := int(l.pref.Load())
 	for i := range l.bases {
 		at := (first + i) % len(l.bases)
 		body, code, err := l.attempt(ctx, l.bases[at]+path, method)
 		if err == nil {
 			l.pref.Store(int32(at))
-			return body, code == want
+			return body, code == want, lost
+		}
+		if i == 0 && !neverSent(err) {
+			lost = true
 		}
 		if !neverSent(err) && method == http.MethodPost {
-			return "", false // it may have been processed: not retried
+			return "", false, lost // it may have been processed: not retried
 		}
 	}
-	return "", false
+	return "", false, lost
 }
 
 func (l *loader) attempt(ctx context.Context, u, method string) (string, int, error) {

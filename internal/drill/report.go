@@ -15,9 +15,14 @@ type Report struct {
 	// RTO is from the fault to the earliest successful GET answered by
 	// another region, among those sent after the last GET that failed.
 	// SlowestGET is the longest GET sent during the fault.
-	RTO, SlowestGET       time.Duration
-	Requests, Failed      map[string]int // by method
-	FailedDuringFault     map[string]int
+	RTO, SlowestGET   time.Duration
+	Requests, Failed  map[string]int // by method
+	FailedDuringFault map[string]int
+	// FailedUnanswered are the failures of requests whose first address
+	// took them and never answered (a hung or killed traffic manager): the
+	// client cannot know whether they were processed, so POSTs are not
+	// resent, and a PUT resent elsewhere may find its own earlier write.
+	FailedUnanswered      map[string]int
 	MessagesAcked         int
 	MessagesLost          []string
 	Duplicates            int // deliveries beyond the first
@@ -78,13 +83,16 @@ func (r *run) report(ctx context.Context) (*Report, error) {
 }
 
 func (r *run) countRequests(rep *Report, recs []record) {
-	rep.Requests, rep.Failed, rep.FailedDuringFault = map[string]int{}, map[string]int{}, map[string]int{}
+	rep.Requests, rep.Failed, rep.FailedDuringFault, rep.FailedUnanswered = map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 	for _, x := range recs {
 		rep.Requests[x.method]++
 		if x.ok {
 			continue
 		}
 		rep.Failed[x.method]++
+		if x.lost {
+			rep.FailedUnanswered[x.method]++
+		}
 		if !x.sent.Before(r.fault) && x.sent.Before(r.heal) {
 			rep.FailedDuringFault[x.method]++
 		}
@@ -306,7 +314,8 @@ func (rep *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "  RTO (fault to first success elsewhere) %s   slowest GET during the fault %s\n", fmtRTO(rep.RTO), rep.SlowestGET.Round(time.Millisecond))
 	}
 	for _, m := range []string{"GET", "POST", "PUT"} {
-		fmt.Fprintf(w, "  %-5s requests %6d   failed %4d   (during the fault %d)\n", m, rep.Requests[m], rep.Failed[m], rep.FailedDuringFault[m])
+		fmt.Fprintf(w, "  %-5s requests %6d   failed %4d   (during the fault %d, unanswered by the first address %d)\n",
+			m, rep.Requests[m], rep.Failed[m], rep.FailedDuringFault[m], rep.FailedUnanswered[m])
 	}
 	fmt.Fprintf(w, "  messages acknowledged %d, lost %d, delivered twice %d\n", rep.MessagesAcked, len(rep.MessagesLost), rep.Duplicates)
 	fmt.Fprintf(w, "  entities acknowledged %d, lost %d\n", rep.EntitiesAcked, len(rep.EntitiesLost))

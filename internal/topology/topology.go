@@ -95,6 +95,12 @@ type Traffic struct {
 	Lease        time.Duration `yaml:"lease"`
 	LeaseMargin  time.Duration `yaml:"leaseMargin"`
 	Retry        Retry         `yaml:"retry"`
+	// ControlOutage is how long the control cluster may be unable to take
+	// writes (a leader election after a node is lost: 4-9 s in NATS)
+	// without the primary losing its lease. The stored lease bound runs
+	// this far ahead of the granted lease; a new decider that must fail
+	// over a dead primary waits for that bound.
+	ControlOutage time.Duration `yaml:"controlOutage"`
 	// Control is the control cluster's client URLs, comma-separated
 	// (nodes run by `tandem control`). Empty: a manager runs a one-node
 	// control cluster in its own data directory, and only one can run.
@@ -140,7 +146,7 @@ func (t Traffic) PublicAddrs() []string {
 }
 
 func (t *Traffic) setDefaults() {
-	t.Routing, t.Lease, t.LeaseMargin = RoutingPriority, 5*time.Second, time.Second
+	t.Routing, t.Lease, t.LeaseMargin, t.ControlOutage = RoutingPriority, 5*time.Second, time.Second, 12*time.Second
 }
 
 // AdminKey reads the traffic manager's admin key.

@@ -282,6 +282,9 @@ func (t *Traffic) checkLease(c *checker) {
 	if t.LeaseMargin < 0 || t.LeaseMargin > t.Lease {
 		c.add("traffic.leaseMargin", "%v must be between 0 and the lease (%v)", t.LeaseMargin, t.Lease)
 	}
+	if t.ControlOutage < 0 || t.ControlOutage > time.Hour {
+		c.add("traffic.controlOutage", "%v must be between 0 and 1h", t.ControlOutage)
+	}
 }
 
 func (r *Retry) check(c *checker) {

@@ -21,7 +21,7 @@ func (w *witness) promote(ctx context.Context, t *table, to *endpoint, kind, rea
 		f.From = ""
 	}
 	next.Primary, next.Epoch = to.name(), next.Epoch+1
-	next.LeaseUntil = latest(next.LeaseUntil, now.Add(t.top.Traffic.Lease))
+	next.LeaseUntil = latest(next.LeaseUntil, now.Add(t.top.Traffic.Lease+t.top.Traffic.ControlOutage))
 	f.Decider = w.m.id
 	next.Record(f)
 	w.mu.Unlock()
@@ -30,7 +30,7 @@ func (w *witness) promote(ctx context.Context, t *table, to *endpoint, kind, rea
 		return err
 	}
 	w.mu.Lock()
-	w.lost, w.stalled = "", ""
+	w.lost, w.stalled, w.granted, w.foreign = "", "", now.Add(t.top.Traffic.Lease), time.Time{}
 	w.mu.Unlock()
 	level := slog.LevelWarn
 	if kind == "initial" {
@@ -101,7 +101,7 @@ func (w *witness) stepDown(ctx context.Context, t *table, st roleState, planned 
 	if planned {
 		return fmt.Errorf("planned failover: %w: %v; nothing changed", ErrNotSteppedDown, err)
 	}
-	fenceEnd := st.LeaseUntil.Add(t.top.Traffic.LeaseMargin)
+	fenceEnd := w.leaseEnd().Add(t.top.Traffic.LeaseMargin)
 	w.m.log.Info("manual failover waits for the old lease", "old", st.Primary, "until", fenceEnd, "stepDownErr", err)
 	return w.sleepUntil(ctx, fenceEnd)
 }

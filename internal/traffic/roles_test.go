@@ -72,7 +72,7 @@ func TestAutomaticFailoverWaitsForTheLease(t *testing.T) {
 		f.step(100 * time.Millisecond)
 	}
 	granted := east.roles.State().LeaseUntil // the last lease east accepted
-	fenceEnd := m.wit.state().LeaseUntil.Add(margin)
+	fenceEnd := m.wit.leaseEnd().Add(margin)
 	if fenceEnd.Before(granted.Add(margin)) {
 		t.Fatalf("witness fence %v ends before the lease east holds (%v)", fenceEnd, granted)
 	}

@@ -15,8 +15,9 @@ type Status struct {
 	Ready      bool             `json:"ready"`
 	Primary    string           `json:"primary"`
 	Epoch      uint64           `json:"epoch"`
-	LeaseUntil time.Time        `json:"leaseUntil"`
-	Lease      string           `json:"lease"` // time left on the latest lease, or "expired"
+	LeaseUntil time.Time        `json:"leaseUntil"` // the latest a lease at Epoch may run, as this manager knows
+	LeaseBound time.Time        `json:"leaseBound"` // the bound stored in the control cluster
+	Lease      string           `json:"lease"`      // time left on the latest lease, or "expired"
 	Waiting    string           `json:"waiting,omitempty"`
 	Endpoints  []EndpointStatus `json:"endpoints"`
 	Failovers  []Failover       `json:"failovers"`
@@ -27,6 +28,7 @@ type Status struct {
 	Manager      string          `json:"manager"`
 	Deciding     bool            `json:"deciding"`
 	Decider      string          `json:"decider"`
+	DeciderSince time.Time       `json:"deciderSince"`
 	DeciderUntil time.Time       `json:"deciderUntil"`
 	ControlError string          `json:"controlError,omitempty"`
 	Managers     []ManagerStatus `json:"managers,omitempty"`
@@ -71,9 +73,9 @@ func (m *Manager) Status() Status {
 	w.mu.Unlock()
 	now := m.clk.Now()
 	s := Status{Profile: t.top.Traffic.Profile.Name, Routing: t.top.Traffic.Routing, Ready: m.Ready(),
-		Primary: st.Primary, Epoch: st.Epoch, LeaseUntil: st.LeaseUntil, Lease: "expired", Waiting: waiting,
+		Primary: st.Primary, Epoch: st.Epoch, LeaseUntil: w.leaseEnd(), LeaseBound: st.LeaseUntil, Lease: "expired", Waiting: waiting,
 		Failovers: append([]Failover{}, st.History...)}
-	if left := st.LeaseUntil.Sub(now); left > 0 {
+	if left := s.LeaseUntil.Sub(now); left > 0 {
 		s.Lease = left.Round(time.Millisecond).String()
 	}
 	for _, e := range t.eps {
@@ -81,7 +83,7 @@ func (m *Manager) Status() Status {
 	}
 	s.Manager, s.Deciding = m.id, w.deciding.Load()
 	if d := w.decider.Load(); d != nil {
-		s.Decider, s.DeciderUntil = d.ID, d.Until
+		s.Decider, s.DeciderSince, s.DeciderUntil = d.ID, d.Since, d.Until
 	}
 	if e := w.ctlErr.Load(); e != nil {
 		s.ControlError = *e

@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -36,13 +37,18 @@ type witness struct {
 
 	opMu sync.Mutex // one role operation at a time: a tick or a failover
 
-	mu        sync.Mutex
-	st        roleState
-	rev       uint64            // st's revision in the control KV (0: none stored yet)
-	lost      string            // why the primary lost its role although it may be up
-	confirmed map[string]uint64 // region -> epoch at which it last accepted its role
-	roleErr   map[string]string // region -> last role error
-	stalled   string            // why no promotion could happen, for status
+	mu  sync.Mutex
+	st  roleState
+	rev uint64 // st's revision in the control KV (0: none stored yet)
+	// granted is the latest lease this witness granted at st.Epoch;
+	// foreign is the latest lease bound read from the control KV (written
+	// by another decider, or by this one before a restart), whose grants
+	// this witness cannot know. A failover waits for both.
+	granted, foreign time.Time
+	lost             string            // why the primary lost its role although it may be up
+	confirmed        map[string]uint64 // region -> epoch at which it last accepted its role
+	roleErr          map[string]string // region -> last role error
+	stalled          string            // why no promotion could happen, for status
 
 	primary atomic.Pointer[string] // read by routing on every request
 	kick    chan struct{}
@@ -65,7 +71,7 @@ func (w *witness) load(ctx context.Context, ctl *control.Store, id string, lease
 	if !found {
 		st = roleState{Primary: configured(w.m)}
 	}
-	w.st, w.rev = st, rev
+	w.st, w.rev, w.foreign = st, rev, st.LeaseUntil
 	w.primary.Store(&st.Primary)
 	return nil
 }
@@ -88,8 +94,11 @@ func (w *witness) save(ctx context.Context, next roleState) error {
 	next.Decider = w.m.id
 	nrev, err := w.ctl.SetRole(ctx, next, rev)
 	if err != nil {
-		w.noteControl(err)
-		w.deciding.Store(false)
+		if errors.Is(err, control.ErrConflict) {
+			w.deciding.Store(false) // another decider wrote: reread, decide again next tick
+		} else {
+			w.noteControl(err)
+		}
 		w.refresh(ctx)
 		return err
 	}
@@ -114,9 +123,9 @@ func (w *witness) refresh(ctx context.Context) {
 	changed := rev != w.rev
 	if changed {
 		if st.Epoch != w.st.Epoch {
-			w.lost, w.stalled = "", ""
+			w.lost, w.stalled, w.granted, w.foreign = "", "", time.Time{}, time.Time{}
 		}
-		w.st, w.rev = st, rev
+		w.st, w.rev, w.foreign = st, rev, latest(w.foreign, st.LeaseUntil)
 	}
 	w.mu.Unlock()
 	if changed {
@@ -141,17 +150,19 @@ func (w *witness) noteControl(err error) {
 func (w *witness) campaign(ctx context.Context) bool {
 	holds, d, err := w.camp.Try(ctx, w.m.clk.Now())
 	w.noteControl(err)
-	if err == nil {
+	if err == nil || errors.Is(err, control.ErrRenewalPending) {
 		w.decider.Store(&d)
+	} else {
+		holds = false
 	}
-	was := w.deciding.Swap(holds && err == nil)
+	was := w.deciding.Swap(holds)
 	switch {
 	case holds && !was:
 		w.m.log.Info("deciding: this traffic manager holds the decider lock", "id", w.m.id)
 	case !holds && was:
 		w.m.log.Warn("no longer deciding", "id", w.m.id, "decider", d.ID, "err", err)
 	}
-	return holds && err == nil
+	return holds
 }
 
 // beat records this manager in the control KV about once a second.
@@ -236,7 +247,7 @@ func (w *witness) tick(ctx context.Context) time.Duration {
 		return every
 	}
 	w.notifySecondaries(ctx, t)
-	now, fenceEnd := w.m.clk.Now(), st.LeaseUntil.Add(tr.LeaseMargin)
+	now, fenceEnd := w.m.clk.Now(), w.leaseEnd().Add(tr.LeaseMargin)
 	if now.Before(fenceEnd) {
 		w.setStalled(fmt.Sprintf("primary %s unavailable; waiting for its lease to run out at %s", st.Primary, fenceEnd.Format(time.RFC3339Nano)))
 		return min(every, fenceEnd.Sub(now))
@@ -268,20 +279,50 @@ func (t *table) best() *endpoint {
 	return nil
 }
 
-// renew extends the primary's lease: first on disk, then at the region.
+// renew extends the primary's lease. No lease runs past the bound stored
+// in the control KV (LeaseUntil); the bound is moved ahead, by
+// ControlOutage, before the lease could reach it, so a control cluster
+// that cannot take writes for a while (a leader election) does not cost
+// the primary its lease, and a decider that takes over knows how long any
+// grant it did not see can run.
 func (w *witness) renew(ctx context.Context, t *table, e *endpoint) {
-	until := w.m.clk.Now().Add(t.top.Traffic.Lease)
-	w.mu.Lock()
-	next := w.st
-	if until.After(next.LeaseUntil) {
-		next.LeaseUntil = until
+	tr := t.top.Traffic
+	now := w.m.clk.Now()
+	until := now.Add(tr.Lease)
+	st := w.state()
+	if st.LeaseUntil.Before(until.Add(tr.ControlOutage / 2)) {
+		next := st
+		next.LeaseUntil = until.Add(tr.ControlOutage)
+		if err := w.save(ctx, next); err != nil {
+			w.m.log.Warn("lease bound not moved ahead; renewing within the stored bound", "region", e.name(), "bound", st.LeaseUntil, "err", err)
+		}
+		st = w.state()
 	}
-	w.mu.Unlock()
-	if err := w.save(ctx, next); err != nil {
-		w.m.log.Error("lease renewal not sent: state not saved", "region", e.name(), "err", err)
+	if st.Epoch != w.state().Epoch || !now.Before(st.LeaseUntil) {
+		w.m.log.Error("lease renewal not sent: the stored bound has passed", "region", e.name(), "bound", st.LeaseUntil)
 		return
 	}
-	w.grant(ctx, t, e, role.Request{Role: role.Primary, Epoch: next.Epoch, LeaseUntil: until})
+	if until.After(st.LeaseUntil) {
+		until = st.LeaseUntil
+	}
+	w.noteGrant(until)
+	w.grant(ctx, t, e, role.Request{Role: role.Primary, Epoch: st.Epoch, LeaseUntil: until})
+}
+
+// noteGrant remembers the latest lease granted at the current epoch
+// (before it is sent: a grant whose answer is lost may still be held).
+func (w *witness) noteGrant(until time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.granted = latest(w.granted, until)
+}
+
+// leaseEnd is the latest any lease at the current epoch may run: what this
+// witness granted, and the bound stored by whoever wrote before it.
+func (w *witness) leaseEnd() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return latest(w.granted, w.foreign)
 }
 
 // grant sends one role to one region and records how it went.
