@@ -98,6 +98,9 @@ func (p *proc) stop(ctx context.Context) error {
 	return p.logOut.Close()
 }
 
+// LogPath is where the process writes its output.
+func (p *proc) LogPath() string { return p.logPath }
+
 func (p *proc) logTail() string {
 	b, err := os.ReadFile(p.logPath)
 	if err != nil {

@@ -3,7 +3,9 @@ package traffic
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -36,8 +38,11 @@ func startControlCluster(t *testing.T, n int) *controlCluster {
 	}
 	cc := &controlCluster{t: t}
 	for i := range n {
-		node := control.NewNode(control.NodeOptions{Name: fmt.Sprintf("c%d", i+1), Dir: t.TempDir(), Listen: "127.0.0.1:0",
-			ClusterListen: addrs[i], Routes: routes, Logger: testLogger(t)})
+		o := control.NodeOptions{Name: fmt.Sprintf("c%d", i+1), Dir: t.TempDir(), Listen: "127.0.0.1:0", Logger: testLogger(t)}
+		if n > 1 {
+			o.ClusterListen, o.Routes = addrs[i], routes
+		}
+		node := control.NewNode(o)
 		if err := node.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -165,4 +170,37 @@ func TestManagersShareOneDecider(t *testing.T) {
 	if st := m1.Status(); st.Epoch != 1 || len(st.Failovers) != 1 {
 		t.Fatalf("deciders changing caused failovers: epoch %d, %+v", st.Epoch, st.Failovers)
 	}
+}
+
+// TestFailoverSentToFollowerReachesDecider: POST /failover sent to a
+// manager that does not decide is redirected (307) to the decider, which
+// makes the switch.
+func TestFailoverSentToFollowerReachesDecider(t *testing.T) {
+	b := startBroker(t)
+	east, west := newRegion(t, b, "east", clock.Real{}), newRegion(t, b, "west", clock.Real{})
+	top := topologyFor(t, setup{lease: "1s", margin: "100ms"}, east, west)
+	cc := startControlCluster(t, 1)
+	_, urls := cc.links()
+	m1 := startManagerOn(t, Options{Topology: top, Control: urls, ID: "tm1"})
+	eventually(t, 10*time.Second, "tm1 decides", func() bool { return m1.Deciding() && m1.Status().Epoch == 1 })
+	m2 := startManagerOn(t, Options{Topology: top, Control: urls, ID: "tm2"})
+	eventually(t, 10*time.Second, "tm2 knows tm1's admin address", func() bool {
+		st := m2.StatusWithControl(context.Background())
+		return st.Decider == "tm1" && len(st.Managers) == 2
+	})
+	req, _ := http.NewRequest(http.MethodPost, "http://"+m2.AdminAddr()+"/failover", strings.NewReader(`{"to":"west","planned":true}`))
+	req.Header.Set("x-functions-key", "traffic-admin-key")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"primary": "west"`) {
+		t.Fatalf("failover through the follower: %d %s", resp.StatusCode, body)
+	}
+	if fo := lastFailover(t, m1); fo.Decider != "tm1" || fo.To != "west" {
+		t.Fatalf("the switch was not made by the decider: %+v", fo)
+	}
+	eventually(t, 5*time.Second, "west primary@2", func() bool { return roleString(west.roles.State()) == "primary@2" })
 }
