@@ -235,6 +235,9 @@ func runStatus(ctx context.Context, args []string) error {
 	defer cancel()
 	printStatus(regions, collect(ctx, regions))
 	printReplication(deployStdout, collectReplication(ctx, regions))
+	if top, err := topology.Load(*path); err == nil {
+		printControl(deployStdout, collectControl(ctx, top))
+	}
 	return nil
 }
 

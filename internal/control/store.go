@@ -77,7 +77,7 @@ func Open(ctx context.Context, opts StoreOptions) (*Store, error) {
 func (s *Store) connect() error {
 	log := s.opts.Logger
 	o := []nats.Option{nats.Name(s.opts.Name), nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond),
-		nats.RetryOnFailedConnect(true), nats.Timeout(s.opts.CallTimeout), nats.IgnoreDiscoveredServers(),
+		nats.RetryOnFailedConnect(true), nats.Timeout(connectTimeout), nats.IgnoreDiscoveredServers(),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("control cluster disconnected", "err", err) }),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("control cluster reconnected", "server", nc.ConnectedUrlRedacted()) })}
 	if s.opts.Creds != "" {
@@ -96,10 +96,14 @@ func (s *Store) connect() error {
 	return nil
 }
 
+// connectTimeout bounds dialling one control node (not a call: a loaded
+// machine may take longer to dial than a call may take).
+const connectTimeout = 2 * time.Second
+
 func (s *Store) openBucket(ctx context.Context) error {
 	var last error
 	for {
-		cctx, cancel := context.WithTimeout(ctx, 2*s.opts.CallTimeout)
+		cctx, cancel := context.WithTimeout(ctx, max(2*s.opts.CallTimeout, connectTimeout))
 		kv, err := s.bucket(cctx)
 		cancel()
 		if err == nil {
