@@ -126,6 +126,9 @@ func endpointStatus(e *endpoint, st roleState, confirmed map[string]uint64, role
 	// Confirmed: the region accepted the role from this manager, or (for
 	// a manager that does not decide) its probes say it holds it.
 	es.RoleConfirmed = st.Epoch > 0 && (confirmed[e.name()] == st.Epoch || (v.RegionEpoch == st.Epoch && v.RegionRole == es.Role))
+	if why := e.refused.Load(); why != nil {
+		es.Reason = *why
+	}
 	if !e.cfg.Enabled {
 		es.Reason = "disabled"
 	}

@@ -226,6 +226,7 @@ func (w *witness) tick(ctx context.Context) time.Duration {
 	tr := t.top.Traffic
 	every := tr.Lease / 4
 	w.beat(ctx)
+	w.reloadKeys(t)
 	if !w.campaign(ctx) {
 		w.refresh(ctx)
 		return tr.Lease / 8
@@ -331,6 +332,7 @@ func (w *witness) grant(ctx context.Context, t *table, e *endpoint, req role.Req
 	if se, ok := asStale(err); ok {
 		w.conflict(ctx, t, e, req, se)
 	}
+	w.noteRefusal(e, err)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
@@ -434,4 +436,34 @@ func (w *witness) setStalled(why string) {
 		w.m.log.Info("witness waiting", "why", why)
 	}
 	w.stalled = why
+}
+
+// noteRefusal marks a region that refuses role grants with the admin key
+// (401 even after rereading it) unusable, loudly: it must not stay primary
+// on a lease nobody can renew, nor take traffic it could not write for.
+// A grant that succeeds clears the mark.
+func (w *witness) noteRefusal(e *endpoint, err error) {
+	switch {
+	case errors.Is(err, errUnauthorized):
+		why := "refuses role grants: " + err.Error()
+		if old := e.refused.Swap(&why); old == nil {
+			w.m.log.Error("region refuses role grants with the configured admin key: taken out of rotation until it accepts one", "region", e.name(), "err", err)
+			w.m.metrics.refused(e.name(), true)
+		}
+	case err == nil:
+		if e.refused.Swap(nil) != nil {
+			w.m.log.Info("region accepts role grants again", "region", e.name())
+			w.m.metrics.refused(e.name(), false)
+		}
+	}
+}
+
+// reloadKeys rereads every region's key, so a rotation is picked up
+// before the next grant fails.
+func (w *witness) reloadKeys(t *table) {
+	for _, e := range t.eps {
+		if e.reloadKey() {
+			w.m.log.Info("region admin key reloaded", "region", e.name())
+		}
+	}
 }
