@@ -67,6 +67,8 @@ func runRegion(ctx context.Context, args []string) error {
 		opts.SyncApps = append(opts.SyncApps, v)
 		return nil
 	})
+	fs.StringVar(&opts.Control, "control", "", "control cluster URLs (comma-separated): also follow the stored role state, stepping down when a newer epoch names another primary")
+	fs.StringVar(&opts.ControlCreds, "control-creds", "", "credentials file for --control")
 	standby := fs.Bool("standby", false, "start as a secondary and wait for the traffic manager to grant the primary role")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {

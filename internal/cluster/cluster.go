@@ -109,8 +109,8 @@ type Cluster struct {
 	once sync.Once
 }
 
-// Start starts every region process and waits for each to be ready, then
-// the control nodes, then the traffic managers. A failure stops what had
+// Start starts the control nodes, then every region process (waiting for
+// each to be ready), then the traffic managers. A failure stops what had
 // started.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	opts.defaults()
@@ -139,13 +139,20 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err := c.linkRegions(); err != nil {
 		return err
 	}
+	if err := c.startControl(ctx); err != nil {
+		return err
+	}
+	for _, name := range c.order {
+		links, err := c.controlLinks()
+		if err != nil {
+			return err
+		}
+		c.regions[name].ctl = links
+	}
 	for _, name := range c.order {
 		if err := c.StartRegion(ctx, name); err != nil {
 			return err
 		}
-	}
-	if err := c.startControl(ctx); err != nil {
-		return err
 	}
 	return c.startTraffic(ctx)
 }

@@ -42,14 +42,28 @@ func (c *Cluster) newTrafficManager(i int) (*TrafficManager, error) {
 	}
 	dir := filepath.Join(c.opts.Dir, "traffic", id)
 	t := &TrafficManager{ID: id, Listen: l, DataDir: dir, c: c, proc: proc{what: "traffic manager " + id, logPath: filepath.Join(dir, "traffic.log")}}
+	links, err := c.controlLinks()
+	if err != nil {
+		return nil, err
+	}
+	t.links = links
+	return t, nil
+}
+
+// controlLinks opens one link to each control node.
+func (c *Cluster) controlLinks() ([]*faultnet.Link, error) {
+	var links []*faultnet.Link
 	for _, n := range c.control {
 		link, err := faultnet.Listen("127.0.0.1:0", n.ClientAddr(), c.log)
 		if err != nil {
+			for _, l := range links {
+				_ = l.Close()
+			}
 			return nil, err
 		}
-		t.links = append(t.links, link)
+		links = append(links, link)
 	}
-	return t, nil
+	return links, nil
 }
 
 // resolvePort turns "host:0" into a free port on host, so the address can
@@ -65,9 +79,12 @@ func resolvePort(addr string) (string, error) {
 	return fmt.Sprintf("%s:%d", strings.TrimSuffix(addr, ":0"), p), nil
 }
 
-func (t *TrafficManager) controlURLs() string {
-	urls := make([]string, len(t.links))
-	for i, l := range t.links {
+func (t *TrafficManager) controlURLs() string { return linkURLs(t.links) }
+
+// linkURLs are NATS URLs through links, comma-separated.
+func linkURLs(links []*faultnet.Link) string {
+	urls := make([]string, len(links))
+	for i, l := range links {
 		urls[i] = "nats://" + l.Addr()
 	}
 	return strings.Join(urls, ",")

@@ -42,7 +42,10 @@ type StoreOptions struct {
 	// off from the quorum learns it within that and stops deciding.
 	CallTimeout time.Duration
 	Name        string // connection name, for the servers' monitoring
-	Logger      *slog.Logger
+	// ReadOnly opens the bucket without creating it (regions follow the
+	// state; only traffic managers create and write it).
+	ReadOnly bool
+	Logger   *slog.Logger
 }
 
 // Store reads and writes the control state with compare-and-set.
@@ -121,7 +124,7 @@ func (s *Store) openBucket(ctx context.Context) error {
 
 func (s *Store) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 	kv, err := s.js.KeyValue(ctx, Bucket)
-	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+	if !errors.Is(err, jetstream.ErrBucketNotFound) || s.opts.ReadOnly {
 		return kv, err
 	}
 	kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket, History: 5,
@@ -211,9 +214,20 @@ func (s *Store) WatchRole(ctx context.Context) (<-chan RoleEntry, error) {
 		return nil, fmt.Errorf("control role watch: %w", err)
 	}
 	out := make(chan RoleEntry, 1)
-	go func() { // ends with ctx: Watch closes Updates then
+	go func() { // ends with ctx or when the watch ends
 		defer close(out)
-		for e := range w.Updates() {
+		defer func() { _ = w.Stop() }()
+		for {
+			var e jetstream.KeyValueEntry
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok = <-w.Updates():
+			}
+			if !ok {
+				return
+			}
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue
 			}

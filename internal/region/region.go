@@ -60,6 +60,12 @@ type Options struct {
 	Peers    []string
 	SyncApps []string
 
+	// Control is the control cluster's client URLs; when set the region
+	// also follows the stored role state (it steps down when a newer
+	// epoch names another primary). ControlCreds is its credentials file.
+	Control      string
+	ControlCreds string
+
 	// WriteHold is how long a write waits for this region to become the
 	// promoted primary before it is refused (default 5s).
 	WriteHold time.Duration
@@ -101,6 +107,8 @@ type Region struct {
 	bg       sync.WaitGroup // settings-change restarts
 	stopOnce sync.Once
 	stopErr  error
+	// stopControl ends the control follower (nil without --control).
+	stopControl context.CancelFunc
 }
 
 // New checks opts and returns a region that is not started.
@@ -171,6 +179,7 @@ func (r *Region) start(ctx context.Context) error {
 		return err
 	}
 	r.startReplication()
+	r.followControl()
 	return r.listen()
 }
 
@@ -250,6 +259,9 @@ func (r *Region) Shutdown(ctx context.Context) error {
 			errs = append(errs, r.repl.shutdown(ctx))
 		}
 		errs = append(errs, r.stopApps(ctx))
+		if r.stopControl != nil {
+			r.stopControl()
+		}
 		r.bg.Wait()
 		errs = append(errs, r.svc.shutdown(ctx))
 		if r.role != nil {
