@@ -69,33 +69,60 @@ func New(opts Options) *Gateway {
 	return &Gateway{opts: opts, log: opts.Logger, apps: map[string]*appRoutes{}}
 }
 
+// Routes is the route table of one app version, built and checked before
+// it is installed (a new version is complete before it replaces the old).
+type Routes struct {
+	app   *funcapp.App
+	table *route.Table[*funcapp.Function]
+}
+
+// NewRoutes returns an empty route table for app.
+func NewRoutes(app *funcapp.App) *Routes {
+	return &Routes{app: app, table: &route.Table[*funcapp.Function]{}}
+}
+
+// Add parses fn's route template (an HTTP function's; other functions are
+// skipped) and adds it; an error names the file and the field.
+func (rs *Routes) Add(fn *funcapp.Function) error {
+	trig := fn.Trigger()
+	if trig.Kind() != funcapp.HTTPTrigger {
+		return nil
+	}
+	text := trig.Route
+	if text == "" {
+		text = fn.Name
+	}
+	tpl, err := route.Parse(text)
+	if err != nil {
+		return fmt.Errorf("%s/function.json: field \"route\": %w", fn.Name, err)
+	}
+	rs.table.Add(tpl, fn)
+	return nil
+}
+
 // SetApp adds an app, or replaces it (a new deployment). Every HTTP
 // function's route template is checked first; an error names the function.
 func (g *Gateway) SetApp(inv *invoke.Invoker) error {
-	app := inv.App()
-	table := &route.Table[*funcapp.Function]{}
-	for _, fn := range app.Functions {
-		trig := fn.Trigger()
-		if trig.Kind() != funcapp.HTTPTrigger {
-			continue
+	rs := NewRoutes(inv.App())
+	for _, fn := range inv.App().Functions {
+		if err := rs.Add(fn); err != nil {
+			return fmt.Errorf("app %s: %w", inv.App().Name, err)
 		}
-		text := trig.Route
-		if text == "" {
-			text = fn.Name
-		}
-		tpl, err := route.Parse(text)
-		if err != nil {
-			return fmt.Errorf("app %s: %s/function.json: field \"route\": %w", app.Name, fn.Name, err)
-		}
-		table.Add(tpl, fn)
 	}
+	g.Install(inv, rs)
+	return nil
+}
+
+// Install routes to a new version of an app (inv serves rs's app); it
+// replaces the old version at once and cannot fail.
+func (g *Gateway) Install(inv *invoke.Invoker, rs *Routes) {
+	name := inv.App().Name
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if _, ok := g.apps[app.Name]; !ok {
-		g.order = append(g.order, app.Name)
+	if _, ok := g.apps[name]; !ok {
+		g.order = append(g.order, name)
 	}
-	g.apps[app.Name] = &appRoutes{inv: inv, table: table}
-	return nil
+	g.apps[name] = &appRoutes{inv: inv, table: rs.table}
 }
 
 // RemoveApp stops routing to an app.

@@ -91,8 +91,9 @@ type Region struct {
 	gateMu   sync.Mutex
 	gateSubs []func(role.State)
 
-	mu   sync.Mutex
-	apps map[string]*appRuntime
+	mu     sync.Mutex
+	apps   map[string]*appRuntime
+	loadMu sync.Mutex // serializes app loads (installApp)
 
 	server   *http.Server
 	listener net.Listener

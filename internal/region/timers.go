@@ -37,7 +37,7 @@ func (r *Region) startScheduler(ctx context.Context) error {
 
 // startTimer registers a timer function with the region's scheduler.
 func (r *Region) startTimer(_ context.Context, rt *appRuntime, fn *funcapp.Function) (stopper, error) {
-	spec, err := r.timerSpec(rt.app, fn)
+	spec, err := r.timerSpec(rt.app, fn, r.svc.settings(rt.app.Name).Values)
 	if err != nil {
 		return nil, err
 	}
@@ -56,9 +56,10 @@ func (r *Region) startTimer(_ context.Context, rt *appRuntime, fn *funcapp.Funct
 	return timerStopper{s: r.svc.timers, app: rt.app.Name, fn: fn.Name}, nil
 }
 
-func (r *Region) timerSpec(app *funcapp.App, fn *funcapp.Function) (timer.Spec, error) {
+// timerSpec resolves and checks fn's timer trigger with the app settings
+// values; an error names the file and field (or the setting) at fault.
+func (r *Region) timerSpec(app *funcapp.App, fn *funcapp.Function, values map[string]string) (timer.Spec, error) {
 	trig := fn.Trigger()
-	values := r.svc.settings(app.Name).Values
 	expr, err := schedule.Resolve(trig.Schedule, func(k string) (string, bool) { v, ok := values[k]; return v, ok })
 	if err != nil {
 		return timer.Spec{}, fmt.Errorf("%s/function.json: field \"schedule\": %w", fn.Name, err)
@@ -70,6 +71,9 @@ func (r *Region) timerSpec(app *funcapp.App, fn *funcapp.Function) (timer.Spec, 
 			return timer.Spec{}, fmt.Errorf("app setting WEBSITE_TIME_ZONE %s: %w", strconv.Quote(tz), err)
 		}
 		spec.Location = loc
+	}
+	if _, err := schedule.Parse(expr, schedule.In(spec.Location)); err != nil {
+		return timer.Spec{}, fmt.Errorf("%s/function.json: field \"schedule\" (%q): %w", fn.Name, expr, err)
 	}
 	return spec, nil
 }
