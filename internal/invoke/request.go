@@ -188,6 +188,9 @@ func (e Expressions) Resolve(s string) (string, error) {
 	}
 }
 
+// Value is the value of the binding expression {name}.
+func (e Expressions) Value(name string) (string, error) { return e.value(name) }
+
 func (e Expressions) value(name string) (string, error) {
 	switch strings.ToLower(name) {
 	case "rand-guid":

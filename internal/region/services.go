@@ -243,14 +243,19 @@ func (b tableBinder) Output(ctx context.Context, app string, fb funcapp.Binding,
 	return nil
 }
 
+// resolveTable resolves a table binding's expressions; the filter's are
+// substituted as OData literals (table.BindFilter), never as OData text.
 func resolveTable(fb funcapp.Binding, e invoke.Expressions) (name, pk, rk, filter string, err error) {
 	for _, f := range []struct {
 		dst *string
 		src string
-	}{{&name, fb.TableName}, {&pk, fb.PartitionKey}, {&rk, fb.RowKey}, {&filter, fb.Filter}} {
+	}{{&name, fb.TableName}, {&pk, fb.PartitionKey}, {&rk, fb.RowKey}} {
 		if *f.dst, err = e.Resolve(f.src); err != nil {
 			return
 		}
+	}
+	if filter, err = table.BindFilter(fb.Filter, e.Value); err != nil {
+		err = fmt.Errorf("field \"filter\": %w", err)
 	}
 	return
 }
