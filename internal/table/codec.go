@@ -16,10 +16,10 @@ const DateTimeFormat = "2006-01-02T15:04:05.0000000Z"
 
 // encodeOptions shapes the JSON written for an entity.
 type encodeOptions struct {
-	noMetadata  bool     // odata=nometadata: no annotations, no odata.etag
-	metadataURL string   // odata.metadata value; empty omits it
+	noMetadata  bool       // odata=nometadata: no annotations, no odata.etag
+	metadataURL string     // odata.metadata value; empty omits it
 	selected    *selection // $select: only these properties (nil = all)
-	stored      bool     // the KV form: no ETag, Timestamp kept
+	stored      bool       // the KV form: no ETag, Timestamp kept
 }
 
 // MarshalJSON writes the entity in Azure's JSON format with minimal

@@ -180,4 +180,3 @@ func (s *Service) pageJSON(q *request, page Page, selected *selection) ([]byte, 
 	}
 	return append(b, "]}"...), nil
 }
-
