@@ -38,12 +38,18 @@ type Options struct {
 	Disabled DisabledFunc
 	Logger   *slog.Logger
 	MaxBody  int64 // request body limit in payload mode (default 100 MiB)
+	// MaxBodyInFlight bounds the body bytes of payload-mode requests
+	// being read or invoked at once (default DefaultMaxBodyInFlight); a
+	// request past it gets 503. Forwarded bodies stream and do not count.
+	MaxBodyInFlight int64
 }
 
 // Gateway routes HTTP requests to functions.
 type Gateway struct {
 	opts Options
 	log  *slog.Logger
+
+	inFlight budget // payload-mode body bytes held
 
 	mu    sync.RWMutex
 	apps  map[string]*appRoutes
@@ -66,7 +72,12 @@ func New(opts Options) *Gateway {
 	if opts.Disabled == nil {
 		opts.Disabled = func(string, string) bool { return false }
 	}
-	return &Gateway{opts: opts, log: opts.Logger, apps: map[string]*appRoutes{}}
+	if opts.MaxBodyInFlight <= 0 {
+		opts.MaxBodyInFlight = DefaultMaxBodyInFlight
+	}
+	g := &Gateway{opts: opts, log: opts.Logger, apps: map[string]*appRoutes{}}
+	g.inFlight.limit = opts.MaxBodyInFlight
+	return g
 }
 
 // Routes is the route table of one app version, built and checked before
@@ -247,16 +258,18 @@ func (g *Gateway) reroute(r *http.Request) (*appRoutes, *funcapp.Function, map[s
 }
 
 func (g *Gateway) payload(w http.ResponseWriter, r *http.Request, a *appRoutes, fn *funcapp.Function, params map[string]string) {
-	trig, err := invoke.NewHTTPTrigger(r, params, g.opts.MaxBody)
+	release, err := g.reserveBody(r)
+	defer release()
 	if err != nil {
-		status := http.StatusBadRequest
-		if errors.Is(err, invoke.ErrTooLarge) {
-			status = http.StatusRequestEntityTooLarge
-		}
-		writeError(w, status, "", err.Error())
+		g.busy(w, err)
 		return
 	}
-	value, _ := json.Marshal(trig)
+	trig, err := invoke.NewHTTPTrigger(r, params, g.opts.MaxBody)
+	if err != nil {
+		g.badBody(w, err)
+		return
+	}
+	value, _ := trig.MarshalJSON() // not json.Marshal: that copies the body again
 	t := invoke.Trigger{Value: value, Metadata: invoke.HTTPMetadata(trig, fn.Name, time.Now())}
 	res, err := a.inv.Invoke(r.Context(), fn, t)
 	if errors.Is(err, host.ErrClosed) {
@@ -274,6 +287,41 @@ func (g *Gateway) payload(w http.ResponseWriter, r *http.Request, a *appRoutes, 
 		return
 	}
 	writeHTTPOutput(w, res)
+}
+
+// reserveBody counts r's body against the bytes in flight until release:
+// a body of known length at once, one of unknown length as it is read.
+func (g *Gateway) reserveBody(r *http.Request) (release func(), err error) {
+	switch {
+	case r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0:
+		return func() {}, nil
+	case r.ContentLength > 0:
+		n := min(r.ContentLength, g.opts.MaxBody+1)
+		if err := g.inFlight.take(n); err != nil {
+			return func() {}, err
+		}
+		return func() { g.inFlight.give(n) }, nil
+	}
+	m := &meteredBody{ReadCloser: r.Body, b: &g.inFlight}
+	r.Body = m
+	return func() { g.inFlight.give(m.taken) }, nil
+}
+
+func (g *Gateway) busy(w http.ResponseWriter, err error) {
+	g.log.Warn("request refused: request bodies in flight at the limit", "err", err)
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusServiceUnavailable, "", err.Error())
+}
+
+func (g *Gateway) badBody(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrBusy):
+		g.busy(w, err)
+	case errors.Is(err, invoke.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "", err.Error())
+	default:
+		writeError(w, http.StatusBadRequest, "", err.Error())
+	}
 }
 
 func writeHTTPOutput(w http.ResponseWriter, res *invoke.Result) {
