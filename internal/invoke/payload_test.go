@@ -39,7 +39,9 @@ func TestPayloadCopiesBodyOnce(t *testing.T) {
 	if ratio > 2.6 {
 		t.Fatalf("allocated %.2f x the body, want at most 2.6", ratio)
 	}
-	var p struct{ Data struct{ Req struct{ Body string } } }
+	var p struct {
+		Data struct{ Req struct{ Body string } }
+	}
 	var buf bytes.Buffer
 	_, _ = io.Copy(&buf, parts.reader())
 	if err := json.Unmarshal(buf.Bytes(), &p); err != nil || p.Data.Req.Body != string(body) {
