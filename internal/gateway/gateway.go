@@ -181,7 +181,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "", fmt.Sprintf("function %s needs a %s key (x-functions-key header or code query parameter)", fn.Name, authLevel))
 		return
 	}
-	g.invoke(w, r, a, fn, params)
+	g.invoke(w, r, a, fn, params, master)
 }
 
 func (g *Gateway) authorize(a *appRoutes, fn *funcapp.Function, authLevel string, r *http.Request) (bool, bool) {
@@ -229,7 +229,9 @@ func cutPrefixFold(path, prefix string) (string, bool) {
 	return rest[1:], true
 }
 
-func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, a *appRoutes, fn *funcapp.Function, params map[string]string) {
+// invoke runs fn; master says the caller presented the master key (it
+// alone is told why an invocation failed).
+func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, a *appRoutes, fn *funcapp.Function, params map[string]string, master bool) {
 	if a.inv.App().Host.Handler.ForwardHTTP && fn.HTTPOnly() {
 		id, err := a.inv.Forward(w, r, fn)
 		if errors.Is(err, host.ErrClosed) {
@@ -240,11 +242,11 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, a *appRoutes, f
 			}
 		}
 		if err != nil {
-			g.failed(w, id, err)
+			g.failed(w, fn, id, err, master)
 		}
 		return
 	}
-	g.payload(w, r, a, fn, params)
+	g.payload(w, r, a, fn, params, master)
 }
 
 // reroute matches r again against the current version of its app.
@@ -257,7 +259,7 @@ func (g *Gateway) reroute(r *http.Request) (*appRoutes, *funcapp.Function, map[s
 	return a, fn, params, ok
 }
 
-func (g *Gateway) payload(w http.ResponseWriter, r *http.Request, a *appRoutes, fn *funcapp.Function, params map[string]string) {
+func (g *Gateway) payload(w http.ResponseWriter, r *http.Request, a *appRoutes, fn *funcapp.Function, params map[string]string, master bool) {
 	release, err := g.reserveBody(r)
 	defer release()
 	if err != nil {
@@ -283,7 +285,7 @@ func (g *Gateway) payload(w http.ResponseWriter, r *http.Request, a *appRoutes, 
 		if errors.As(err, &ie) {
 			id = ie.InvocationID
 		}
-		g.failed(w, id, err)
+		g.failed(w, fn, id, err, master)
 		return
 	}
 	writeHTTPOutput(w, res)
@@ -339,8 +341,12 @@ func writeHTTPOutput(w http.ResponseWriter, res *invoke.Result) {
 	_, _ = w.Write(out.Body)
 }
 
-// failed writes a failed invocation's status with its invocation id.
-func (g *Gateway) failed(w http.ResponseWriter, id string, err error) {
+// failed writes a failed invocation's status with its invocation id. Why
+// it failed (the handler's reply, instance names, exit statuses, binding
+// errors) is logged under the invocation id by the invoker and shown only
+// to a caller with the master key; others get the status, a short reason
+// and the id to quote.
+func (g *Gateway) failed(w http.ResponseWriter, fn *funcapp.Function, id string, err error, master bool) {
 	var ie *invoke.Error
 	status := http.StatusInternalServerError
 	if errors.As(err, &ie) {
@@ -349,7 +355,25 @@ func (g *Gateway) failed(w http.ResponseWriter, id string, err error) {
 		}
 		status = ie.Status
 	}
-	writeError(w, status, id, err.Error())
+	msg := err.Error()
+	if !master {
+		msg = publicReason(fn, status, err)
+	}
+	writeError(w, status, id, msg)
+}
+
+// publicReason says what went wrong without saying why.
+func publicReason(fn *funcapp.Function, status int, err error) string {
+	const see = " (the region's log has the details under the invocation id)"
+	switch {
+	case errors.Is(err, invoke.ErrTimeout):
+		return "function " + fn.Name + " timed out (functionTimeout)" + see
+	case status == http.StatusBadGateway:
+		return "function " + fn.Name + ": its handler stopped while answering" + see
+	case status == http.StatusServiceUnavailable:
+		return "function " + fn.Name + " is not available now; retry later" + see
+	}
+	return "function " + fn.Name + " failed" + see
 }
 
 func writeError(w http.ResponseWriter, status int, id, msg string) {
