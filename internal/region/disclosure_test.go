@@ -48,8 +48,8 @@ func TestFailuresDoNotLeakToCallers(t *testing.T) {
 	tr := startRegion(t, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(logs, nil)) }, app, fwd)
 	cases := []struct {
 		name, host, path string
-		code       int
-		secret     []string // in the detail, never in the public answer
+		code             int
+		secret           []string // in the detail, never in the public answer
 	}{
 		{"handler crash", "fwd.localhost", "/api/crash?crash=3", 502, []string{"exit status 3", "instance"}},
 		{"handler error reply", "shop.localhost", "/api/refuse", 500, []string{"handler failed on purpose", "non-2xx"}},
