@@ -144,30 +144,43 @@ func (g *Gateway) RemoveApp(name string) {
 	g.order = slices.DeleteFunc(g.order, func(s string) bool { return s == name })
 }
 
-// appFor picks the app: the first label of the Host header when it names
-// an app ("shop.localhost:7071"), otherwise the first app added.
-func (g *Gateway) appFor(r *http.Request) *appRoutes {
+// appFor picks the app: the one the Host header's first label names
+// ("shop.localhost:7071", matched case-insensitively as DNS names are),
+// otherwise the region's default app, the first added (a bare address such
+// as 127.0.0.1:7071, the traffic manager's profile name). named reports
+// whether the Host named the app; a 404 from the default app says so.
+func (g *Gateway) appFor(r *http.Request) (a *appRoutes, named bool) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	label, _, _ := strings.Cut(r.Host, ".")
-	if a, ok := g.apps[label]; ok && strings.Contains(r.Host, ".") {
-		return a
+	if label, _, ok := strings.Cut(r.Host, "."); ok {
+		if a, ok := g.apps[label]; ok {
+			return a, true
+		}
+		for name, a := range g.apps {
+			if strings.EqualFold(name, label) {
+				return a, true
+			}
+		}
 	}
 	if len(g.order) == 0 {
-		return nil
+		return nil, false
 	}
-	return g.apps[g.order[0]]
+	return g.apps[g.order[0]], false
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a := g.appFor(r)
+	a, named := g.appFor(r)
 	if a == nil {
 		writeError(w, http.StatusNotFound, "", "no function app is loaded in this region")
 		return
 	}
 	fn, params, ok := a.match(r)
 	if !ok {
-		writeError(w, http.StatusNotFound, "", fmt.Sprintf("no function of app %s matches %s %s", a.inv.App().Name, r.Method, r.URL.Path))
+		msg := fmt.Sprintf("no function of app %s matches %s %s", a.inv.App().Name, r.Method, r.URL.Path)
+		if !named {
+			msg += fmt.Sprintf(" (Host %q names no app of this region, so its default app %s answered; call <app>.<domain> to pick another)", r.Host, a.inv.App().Name)
+		}
+		writeError(w, http.StatusNotFound, "", msg)
 		return
 	}
 	authLevel := fn.Trigger().AuthLevel
@@ -251,7 +264,7 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, a *appRoutes, f
 
 // reroute matches r again against the current version of its app.
 func (g *Gateway) reroute(r *http.Request) (*appRoutes, *funcapp.Function, map[string]string, bool) {
-	a := g.appFor(r)
+	a, _ := g.appFor(r)
 	if a == nil {
 		return nil, nil, nil, false
 	}
