@@ -103,7 +103,7 @@ func (s *services) declareBinding(ctx context.Context, app string, fn *funcapp.F
 		if isExpression(b.QueueName) {
 			return nil
 		}
-		if err := s.queues.Declare(ctx, app, b.QueueName); err != nil {
+		if err := s.queues.Declare(ctx, app, bindingQueue(b.QueueName)); err != nil {
 			return fmt.Errorf("%s/function.json: binding %q: field \"queueName\": %w", fn.Name, b.Name, err)
 		}
 	case funcapp.Table:
@@ -179,6 +179,7 @@ func (b queueBinder) Output(ctx context.Context, app string, fb funcapp.Binding,
 	if err != nil {
 		return err
 	}
+	name = bindingQueue(name)
 	msgs, err := b.q.EnqueueOutput(ctx, app, name, v)
 	if err != nil {
 		return err

@@ -51,7 +51,7 @@ func (r *Region) startTimer(_ context.Context, rt *appRuntime, fn *funcapp.Funct
 		return err
 	}
 	if err := r.svc.timers.Add(rt.app.Name, fn.Name, spec, fire); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s/function.json: binding %q (timerTrigger): %w", fn.Name, fn.Trigger().Name, err)
 	}
 	return timerStopper{s: r.svc.timers, app: rt.app.Name, fn: fn.Name}, nil
 }
@@ -65,10 +65,10 @@ func (r *Region) timerSpec(app *funcapp.App, fn *funcapp.Function, values map[st
 		return timer.Spec{}, fmt.Errorf("%s/function.json: field \"schedule\": %w", fn.Name, err)
 	}
 	spec := timer.Spec{Schedule: expr, RunOnStartup: trig.RunOnStartup, UseMonitor: trig.UseMonitor == nil || *trig.UseMonitor}
-	if tz := firstNonEmpty(values["WEBSITE_TIME_ZONE"], values["TZ"]); tz != "" {
+	if setting, tz := timeZone(values); tz != "" {
 		loc, err := time.LoadLocation(tz)
 		if err != nil {
-			return timer.Spec{}, fmt.Errorf("app setting WEBSITE_TIME_ZONE %s: %w", strconv.Quote(tz), err)
+			return timer.Spec{}, fmt.Errorf("%s/function.json: field \"schedule\": app setting %s %s: %w", fn.Name, setting, strconv.Quote(tz), err)
 		}
 		spec.Location = loc
 	}
@@ -78,13 +78,15 @@ func (r *Region) timerSpec(app *funcapp.App, fn *funcapp.Function, values map[st
 	return spec, nil
 }
 
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
+// timeZone is the app setting that sets the timers' zone and its value:
+// WEBSITE_TIME_ZONE, else TZ (as Azure reads them).
+func timeZone(values map[string]string) (setting, zone string) {
+	for _, k := range []string{"WEBSITE_TIME_ZONE", "TZ"} {
+		if v := values[k]; v != "" {
+			return k, v
 		}
 	}
-	return ""
+	return "", ""
 }
 
 type timerStopper struct {
