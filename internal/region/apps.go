@@ -20,6 +20,10 @@ import (
 type appRuntime struct {
 	mu      sync.Mutex // serializes trigger restarts
 	stopped bool
+	// live: the triggers belong to this version (set by handOver); until
+	// then a settings change leaves them alone (they start with the
+	// settings current at hand-over).
+	live bool
 	// triggers are timers; listeners are queue listeners (they follow the
 	// region's role). Both guarded by mu.
 	listeners []stopper
@@ -135,6 +139,7 @@ func (r *Region) handOver(ctx context.Context, old, rt *appRuntime) error {
 	if err != nil {
 		_ = r.stopTriggers(ctx, rt, true)
 	}
+	rt.live = err == nil
 	rt.mu.Unlock()
 	if old == nil {
 		return err
@@ -182,7 +187,7 @@ func (r *Region) settingsChanged(rt *appRuntime) {
 	rt.pool.Restart()
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if rt.stopped {
+	if rt.stopped || !rt.live {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
