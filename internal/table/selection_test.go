@@ -109,3 +109,36 @@ func entityIn(t *testing.T, body string) map[string]any {
 	}
 	return m
 }
+
+// FuzzSelectList: a parsed $select has no repeats and at most MaxSelect
+// names, and is refused only when it lists more distinct names than that.
+func FuzzSelectList(f *testing.F) {
+	for _, s := range []string{"", "*", "A,B", "A, A ,B,", ",,,", strings.Join(names("P", 300), ",")} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		list, err := selectList(raw)
+		distinct := map[string]bool{}
+		for _, n := range strings.Split(raw, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				distinct[n] = true
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) || len(distinct) <= MaxSelect {
+				t.Fatalf("%q refused: %v", raw, err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, n := range list {
+			if seen[n] || n == "" {
+				t.Fatalf("%q: repeated or empty name %q in %v", raw, n, list)
+			}
+			seen[n] = true
+		}
+		if len(list) > MaxSelect {
+			t.Fatalf("%q: %d names", raw, len(list))
+		}
+	})
+}
