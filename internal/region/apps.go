@@ -14,6 +14,7 @@ import (
 	"github.com/tandemhq/tandem/internal/gateway"
 	"github.com/tandemhq/tandem/internal/host"
 	"github.com/tandemhq/tandem/internal/invoke"
+	"github.com/tandemhq/tandem/internal/queue"
 )
 
 // appRuntime is a loaded app with its handler pool and triggers.
@@ -90,9 +91,14 @@ func (r *Region) checkFunction(app *funcapp.App, fn *funcapp.Function, routes *g
 	if err := routes.Add(fn); err != nil {
 		return err
 	}
-	if fn.Trigger().Kind() == funcapp.TimerTrigger {
+	switch trig := fn.Trigger(); trig.Kind() {
+	case funcapp.TimerTrigger:
 		_, err := r.timerSpec(app, fn, values)
 		return err
+	case funcapp.QueueTrigger:
+		if err := queue.ValidQueueName(bindingQueue(trig.QueueName)); err != nil {
+			return fmt.Errorf("%s/function.json: binding %q: field \"queueName\": %w", fn.Name, trig.Name, err)
+		}
 	}
 	return nil
 }

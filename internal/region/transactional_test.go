@@ -54,11 +54,14 @@ func TestRedeployIsTransactional(t *testing.T) {
 
 	badRoute := packageDir(t, 4)
 	writeJSONFile(t, filepath.Join(badRoute, "tick", "function.json"), json.RawMessage(httpFn("anonymous", "x/{a")))
+	badQueue := packageDir(t, 5)
+	writeJSONFile(t, filepath.Join(badQueue, "work", "function.json"), json.RawMessage(`{"bindings":[{"type":"queueTrigger","direction":"in","name":"job","queueName":"%QUEUE%"}]}`))
 	cases := []struct {
 		name, dir, want string
 	}{
 		{"bad NCRONTAB", timerPackageDir(t, 3, "not a schedule"), `tick/function.json: field "schedule"`},
 		{"bad route", badRoute, `tick/function.json: field "route"`},
+		{"bad queue trigger name", badQueue, `work/function.json: binding "job": field "queueName"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
