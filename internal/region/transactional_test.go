@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/tandemhq/tandem/internal/deploy"
+	"github.com/tandemhq/tandem/internal/funcapp"
+	"github.com/tandemhq/tandem/internal/gateway"
 )
 
 // timerPackageDir is packageDir with a timer function "tick" on schedule.
@@ -76,4 +78,34 @@ func TestRedeployIsTransactional(t *testing.T) {
 			eventually(t, "v2's timer still firing", func() bool { return r.ticks() >= n+2 })
 		})
 	}
+}
+
+// TestFailedHandOverRestoresOldTriggers: when the new version's triggers
+// fail to start after its checks passed (here a queue listener refused
+// after the new timer had started), the new version's timer is removed,
+// the old version's timer fires again and the old version keeps serving.
+func TestFailedHandOverRestoresOldTriggers(t *testing.T) {
+	tick := `{"bindings":[{"type":"timerTrigger","direction":"in","name":"t","schedule":"*/1 * * * * *"}]}`
+	old := testApp{name: "shop", functions: map[string]string{"tick": tick, "hello": httpFn("anonymous", "hello")}}
+	tr := startRegion(t, nil, old)
+	eventually(t, "the old timer firing", func() bool { return tr.ticks() >= 1 })
+
+	bad := testApp{name: "shop", functions: map[string]string{"tick": tick,
+		"work": `{"bindings":[{"type":"queueTrigger","direction":"in","name":"job","queueName":"%NOT_RESOLVED%"}]}`}}
+	app, err := funcapp.Load("shop", bad.write(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := contextWithTimeout(20 * time.Second)
+	defer cancel()
+	rt := tr.newRuntime(app, gateway.NewRoutes(app)) // past the checks, which would refuse it
+	if err := tr.installApp(ctx, rt); err == nil {
+		t.Fatal("a version whose listener cannot start was installed")
+	}
+	_ = tr.stopRuntime(ctx, rt)
+	if r := tr.do("GET", "/api/hello", "", ""); r.code != 200 {
+		t.Fatalf("old version after the failed hand-over: %d %s", r.code, r.body)
+	}
+	n := tr.ticks()
+	eventually(t, "the old timer firing again", func() bool { return tr.ticks() >= n+2 })
 }
