@@ -14,6 +14,8 @@ import (
 )
 
 // HTTPTrigger is the Data value of an httpTrigger binding in payload mode.
+// The body is kept as read (not as a string copy) and escaped straight
+// into the JSON value by MarshalJSON.
 type HTTPTrigger struct {
 	URL        string              `json:"Url"`
 	Method     string              `json:"Method"`
@@ -21,7 +23,9 @@ type HTTPTrigger struct {
 	Headers    map[string][]string `json:"Headers"`
 	Params     map[string]string   `json:"Params,omitempty"`
 	Identities []any               `json:"Identities"`
-	Body       *string             `json:"Body,omitempty"`
+
+	body   []byte // nil: no body
+	binary bool   // body is not UTF-8: sent base64-encoded
 }
 
 // NewHTTPTrigger describes r as the Azure host does. Repeated query values
@@ -49,18 +53,102 @@ func NewHTTPTrigger(r *http.Request, params map[string]string, maxBody int64) (*
 		return nil, err
 	}
 	if len(body) > 0 {
-		s := string(body)
-		if !utf8.Valid(body) {
-			s = base64.StdEncoding.EncodeToString(body)
-		}
-		t.Body = &s
+		t.body, t.binary = body, !utf8.Valid(body)
 	}
 	return t, nil
 }
 
+// Body is the request body as the handler receives it (base64 when it is
+// not UTF-8) and whether there is one.
+func (t *HTTPTrigger) Body() (string, bool) {
+	if t.body == nil {
+		return "", false
+	}
+	if t.binary {
+		return base64.StdEncoding.EncodeToString(t.body), true
+	}
+	return string(t.body), true
+}
+
+// MarshalJSON writes the trigger value with its body escaped into one
+// buffer sized for it: a request body is copied once here, not once per
+// encoding layer.
+func (t *HTTPTrigger) MarshalJSON() ([]byte, error) {
+	type plain HTTPTrigger // without this method
+	head, err := json.Marshal((*plain)(t))
+	if err != nil || t.body == nil {
+		return head, err
+	}
+	n := escapedLen(t.body) + 16
+	if t.binary {
+		n = base64.StdEncoding.EncodedLen(len(t.body)) + 16
+	}
+	out := make([]byte, 0, len(head)+n)
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, `,"Body":"`...)
+	if t.binary {
+		out = base64.StdEncoding.AppendEncode(out, t.body)
+	} else {
+		out = appendEscaped(out, t.body)
+	}
+	return append(out, `"}`...), nil
+}
+
+// escapedLen is the length of s escaped by appendEscaped.
+func escapedLen(s []byte) int {
+	n := len(s)
+	for _, c := range s {
+		switch {
+		case c == '"', c == '\\', c == '\n', c == '\r', c == '\t':
+			n++
+		case c < 0x20:
+			n += 5
+		}
+	}
+	return n
+}
+
+// appendEscaped appends UTF-8 text escaped for a JSON string.
+func appendEscaped(b, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	start := 0
+	for i, c := range s {
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	return append(b, s[start:]...)
+}
+
+// readBody reads a request body up to limit bytes, into a buffer of the
+// announced size when there is one (no regrowth copies).
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
+	}
+	if r.ContentLength > limit {
+		return nil, fmt.Errorf("%w: request body is over %d bytes", ErrTooLarge, limit)
+	}
+	if r.ContentLength > 0 {
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+		return b, nil
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
@@ -187,6 +275,9 @@ func (e Expressions) Resolve(s string) (string, error) {
 		s = s[i+j+1:]
 	}
 }
+
+// Value is the value of the binding expression {name}.
+func (e Expressions) Value(name string) (string, error) { return e.value(name) }
 
 func (e Expressions) value(name string) (string, error) {
 	switch strings.ToLower(name) {

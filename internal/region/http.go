@@ -3,6 +3,8 @@ package region
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -29,7 +31,7 @@ func (r *Region) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", r.serveHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{}))
-	mux.Handle("/admin/", r.requireMaster(r.admin))
+	mux.Handle("/admin/", r.requireMaster(r.knownApp(r.admin)))
 	r.svc.registerPublic(mux)
 	mux.Handle("/", r.gateway)
 	return mux
@@ -73,6 +75,30 @@ func (r *Region) requireMaster(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, req)
 	})
+}
+
+// knownApp answers 404 to an /admin/apps/{app}/... call for an app this
+// region does not serve, before any service sees it (a GET of a ghost
+// app's storage used to create its account). Deploying a package is how an
+// app comes to exist, so /admin/apps/{app}/package passes.
+func (r *Region) knownApp(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		rest, ok := strings.CutPrefix(req.URL.Path, "/admin/apps/")
+		app, sub, _ := strings.Cut(rest, "/")
+		if !ok || app == "" || sub == "package" || strings.HasPrefix(sub, "package/") || r.serves(app) {
+			next.ServeHTTP(w, req)
+			return
+		}
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no app named " + strconv.Quote(app) + " in region " + r.opts.Name + " (GET /admin/apps lists them; deploy a package to create one)"})
+	})
+}
+
+// serves reports whether app is loaded in this region.
+func (r *Region) serves(app string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.apps[app]
+	return ok
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -70,12 +70,49 @@ type Options struct {
 	// promoted primary before it is refused (default 5s).
 	WriteHold time.Duration
 
+	// HTTP bounds the region's HTTP connections; zero fields take
+	// DefaultHTTPTimeouts, negative ones mean no limit.
+	HTTP HTTPTimeouts
+	// MaxBodyInFlight bounds the request body bytes buffered for
+	// payload-mode invocations at once; past it requests get 503 (default
+	// gateway.DefaultMaxBodyInFlight).
+	MaxBodyInFlight int64
+
 	IdleTimeout  time.Duration
 	MaxInstances int
 	ScaleOutAt   int
 	Prices       metering.Prices
 	Clock        clock.Clock
 	Logger       *slog.Logger
+}
+
+// HTTPTimeouts are the region's HTTP server timeouts (net/http.Server's).
+type HTTPTimeouts struct {
+	ReadHeader time.Duration // request line and headers
+	Read       time.Duration // the whole request, body included
+	Write      time.Duration // from the end of the headers to the end of the response
+	Idle       time.Duration // a keep-alive connection between requests
+}
+
+// DefaultHTTPTimeouts are production-like: a slow or idle client cannot hold
+// a connection for ever. Write is above the 230 s Azure's front end gives
+// an HTTP function to answer; Read lets a 100 MiB body arrive at 1 MB/s.
+var DefaultHTTPTimeouts = HTTPTimeouts{ReadHeader: 10 * time.Second, Read: 2 * time.Minute, Write: 4 * time.Minute, Idle: 2 * time.Minute}
+
+// withDefaults fills zero fields from DefaultHTTPTimeouts; a negative
+// field becomes zero (no limit, net/http's meaning).
+func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
+	pick := func(v, def time.Duration) time.Duration {
+		switch {
+		case v == 0:
+			return def
+		case v < 0:
+			return 0
+		}
+		return v
+	}
+	d := DefaultHTTPTimeouts
+	return HTTPTimeouts{ReadHeader: pick(t.ReadHeader, d.ReadHeader), Read: pick(t.Read, d.Read), Write: pick(t.Write, d.Write), Idle: pick(t.Idle, d.Idle)}
 }
 
 // Region is a running region.
@@ -97,8 +134,9 @@ type Region struct {
 	gateMu   sync.Mutex
 	gateSubs []func(role.State)
 
-	mu   sync.Mutex
-	apps map[string]*appRuntime
+	mu     sync.Mutex
+	apps   map[string]*appRuntime
+	loadMu sync.Mutex // serializes app loads (installApp)
 
 	server   *http.Server
 	listener net.Listener
@@ -169,7 +207,7 @@ func (r *Region) start(ctx context.Context) error {
 	if err := r.startServices(ctx); err != nil {
 		return err
 	}
-	r.gateway = gateway.New(gateway.Options{Auth: r.svc.authorizer(), Disabled: r.svc.disabled, Logger: r.log})
+	r.gateway = gateway.New(gateway.Options{Auth: r.svc.authorizer(), Disabled: r.svc.disabled, Logger: r.log, MaxBodyInFlight: r.opts.MaxBodyInFlight})
 	for _, spec := range r.opts.Apps {
 		if err := r.LoadApp(ctx, spec); err != nil {
 			return err
@@ -201,7 +239,8 @@ func (r *Region) listen() error {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
 	r.listener = l
-	r.server = &http.Server{Handler: r.handler(), ReadHeaderTimeout: 10 * time.Second}
+	t := r.opts.HTTP.withDefaults()
+	r.server = &http.Server{Handler: r.handler(), ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write, IdleTimeout: t.Idle}
 	r.serveWG.Add(1)
 	go func() {
 		defer r.serveWG.Done()
