@@ -66,6 +66,7 @@ type Manager struct {
 	dns               *authdns.Server
 	node              *control.Node // the embedded control node, without Options.Control
 	ctl               *control.Store
+	sessions          *sessions // status page logins
 
 	reloadMu    sync.Mutex
 	probeCancel context.CancelFunc
@@ -89,7 +90,8 @@ func New(opts Options) *Manager {
 	if opts.ID == "" {
 		opts.ID = defaultID()
 	}
-	m := &Manager{opts: opts, id: opts.ID, clk: opts.Clock, log: opts.Logger.With("component", "traffic", "id", opts.ID), metrics: newMetrics()}
+	m := &Manager{opts: opts, id: opts.ID, clk: opts.Clock, log: opts.Logger.With("component", "traffic", "id", opts.ID), metrics: newMetrics(),
+		sessions: newSessions()}
 	m.wit = newWitness(m)
 	return m
 }
