@@ -90,7 +90,7 @@ func (s *Service) accountPath(app string) string {
 	return strings.TrimSuffix(s.prefix, "/") + "/" + app
 }
 
-func (s *Service) loadAccount(ctx context.Context, kv jetstream.KeyValue, app string) (Account, error) {
+func (s *Service) loadAccount(ctx context.Context, kv bucket, app string) (Account, error) {
 	entry, err := kv.Get(ctx, app)
 	if err != nil {
 		return Account{}, err

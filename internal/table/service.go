@@ -54,6 +54,11 @@ type Options struct {
 	BaseURL string
 	// Replicas for table buckets (default 1).
 	Replicas int
+	// WriteGate, when set, runs before every REST write (not reads) and
+	// refuses it with its error, a Refusal for a 503 with Retry-After: the
+	// region refuses writes in a secondary and holds them in a region that
+	// is becoming primary.
+	WriteGate func(ctx context.Context) error
 }
 
 // Service stores tables for every app of a region.
@@ -66,7 +71,7 @@ type Service struct {
 	maxSize int
 
 	mu      sync.Mutex
-	buckets map[string]jetstream.KeyValue
+	buckets map[string]bucket
 	keys    sync.Map // app -> []byte, the account key
 }
 
@@ -91,7 +96,7 @@ func New(opts Options) (*Service, error) {
 		log:     opts.Logger.With("component", "table"),
 		prefix:  normalizePrefix(opts.PathPrefix),
 		maxSize: maxStoredSize(opts.Broker.Conn()),
-		buckets: map[string]jetstream.KeyValue{},
+		buckets: map[string]bucket{},
 	}, nil
 }
 
@@ -116,17 +121,22 @@ func (s *Service) bucketName(app, table string) string {
 	return s.opts.Broker.Name("T", app, strings.ToLower(table))
 }
 
-// sysBucket opens (creating if needed) one of the service's own buckets.
-func (s *Service) sysBucket(ctx context.Context, kind string) (jetstream.KeyValue, error) {
+// sysBucket opens (creating if needed) one of the service's own buckets;
+// in a secondary, where it is a mirror, a read-only view of it.
+func (s *Service) sysBucket(ctx context.Context, kind string) (bucket, error) {
 	name := s.opts.Broker.Name(kind)
 	if kv := s.cached(name); kv != nil {
 		return kv, nil
+	}
+	b, replica, err := s.openBucket(ctx, name)
+	if err == nil && replica {
+		return b, nil // not cached: a promotion makes it writable
 	}
 	kv, err := s.js.CreateOrUpdateKeyValue(ctx, s.bucketConfig(name, "Tandem table service "+kind))
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s: %w", name, err)
 	}
-	return s.cache(name, kv), nil
+	return s.cache(name, kvBucket{kv}), nil
 }
 
 func (s *Service) bucketConfig(name, desc string) jetstream.KeyValueConfig {
@@ -139,13 +149,13 @@ func (s *Service) bucketConfig(name, desc string) jetstream.KeyValueConfig {
 	}
 }
 
-func (s *Service) cached(name string) jetstream.KeyValue {
+func (s *Service) cached(name string) bucket {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buckets[name]
 }
 
-func (s *Service) cache(name string, kv jetstream.KeyValue) jetstream.KeyValue {
+func (s *Service) cache(name string, kv bucket) bucket {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buckets[name] = kv
@@ -167,8 +177,10 @@ func (s *Service) evict(name string) {
 	delete(s.buckets, name)
 }
 
-// openTable returns the bucket of an existing table, or TableNotFound.
-func (s *Service) openTable(ctx context.Context, app, table string) (jetstream.KeyValue, error) {
+// openTable returns the bucket of an existing table, or TableNotFound. A
+// table that is a mirror (this region is a secondary) is opened read-only
+// and not cached, since a promotion turns it into a writable bucket.
+func (s *Service) openTable(ctx context.Context, app, table string) (bucket, error) {
 	if err := validApp(app); err != nil {
 		return nil, err
 	}
@@ -179,33 +191,40 @@ func (s *Service) openTable(ctx context.Context, app, table string) (jetstream.K
 	if kv := s.cached(name); kv != nil {
 		return kv, nil
 	}
-	kv, err := s.js.KeyValue(ctx, name)
+	b, replica, err := s.openBucket(ctx, name)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		return s.repairTable(ctx, app, table)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open table %s/%s: %w", app, table, err)
 	}
-	return s.cache(name, kv), nil
+	if replica {
+		return b, nil
+	}
+	return s.cache(name, b), nil
 }
 
 // repairTable creates the bucket of a table that is in the catalog but has
 // no bucket (a create interrupted between the two steps).
-func (s *Service) repairTable(ctx context.Context, app, table string) (jetstream.KeyValue, error) {
+// A secondary never creates one: its mirror is on the way.
+func (s *Service) repairTable(ctx context.Context, app, table string) (bucket, error) {
 	name, err := s.catalogName(ctx, app, table)
 	if err != nil {
 		return nil, err
 	}
+	if _, replica, err := s.openBucket(ctx, s.opts.Broker.Name(catalogKind)); err == nil && replica {
+		return nil, errTableNotFound(table)
+	}
 	return s.createBucket(ctx, app, name)
 }
 
-func (s *Service) createBucket(ctx context.Context, app, table string) (jetstream.KeyValue, error) {
+func (s *Service) createBucket(ctx context.Context, app, table string) (bucket, error) {
 	name := s.bucketName(app, table)
 	kv, err := s.js.CreateOrUpdateKeyValue(ctx, s.bucketConfig(name, "Tandem table "+app+"/"+table))
 	if err != nil {
 		return nil, fmt.Errorf("create bucket %s: %w", name, err)
 	}
-	return s.cache(name, kv), nil
+	return s.cache(name, kvBucket{kv}), nil
 }
 
 // staleBucket reports errors that mean a cached bucket was deleted
