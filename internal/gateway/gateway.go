@@ -273,6 +273,9 @@ func (g *Gateway) failed(w http.ResponseWriter, id string, err error) {
 			return // the response had started; the invoker logged the cut
 		}
 		status = ie.Status
+		if ie.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(ie.RetryAfter.Round(time.Second)/time.Second))))
+		}
 	}
 	writeError(w, status, id, err.Error())
 }

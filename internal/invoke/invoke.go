@@ -83,11 +83,21 @@ type Result struct {
 	HTTP         *HTTPResponse // the http output, when the function has one
 }
 
-// Error is a failed invocation; Status is the HTTP status a gateway shows.
+// Error is a failed invocation; Status is the HTTP status a gateway shows,
+// RetryAfter (when set) its Retry-After.
 type Error struct {
 	InvocationID string
 	Status       int
+	RetryAfter   time.Duration
 	Err          error
+}
+
+// Refusal is a binder error that carries its own status and Retry-After:
+// a secondary region refusing an output binding's write (503).
+type Refusal interface {
+	error
+	HTTPStatus() int
+	RetryAfter() time.Duration
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -120,7 +130,7 @@ func (iv *Invoker) invoke(ctx context.Context, fn *funcapp.Function, t Trigger, 
 	iv.logLines(fn, id, reply.Logs)
 	res := &Result{InvocationID: id, Reply: reply}
 	if err := iv.outputs(ctx, fn, exprs, reply, res); err != nil {
-		return nil, iv.fail(id, http.StatusInternalServerError, err)
+		return nil, iv.failOutput(id, err)
 	}
 	return res, nil
 }
@@ -202,6 +212,16 @@ func (iv *Invoker) callError(ctx context.Context, id string, err error) error {
 
 func (iv *Invoker) fail(id string, status int, err error) error {
 	return &Error{InvocationID: id, Status: status, Err: err}
+}
+
+// failOutput maps an output binding's failure: a Refusal keeps its status
+// and Retry-After, anything else is a 500.
+func (iv *Invoker) failOutput(id string, err error) error {
+	var r Refusal
+	if errors.As(err, &r) {
+		return &Error{InvocationID: id, Status: r.HTTPStatus(), RetryAfter: r.RetryAfter(), Err: err}
+	}
+	return iv.fail(id, http.StatusInternalServerError, err)
 }
 
 func snippet(b []byte) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/tandemhq/tandem/internal/funcapp"
 	"github.com/tandemhq/tandem/internal/invoke"
 	"github.com/tandemhq/tandem/internal/queue"
+	"github.com/tandemhq/tandem/internal/role"
 	"github.com/tandemhq/tandem/internal/table"
 	"github.com/tandemhq/tandem/internal/timer"
 )
@@ -34,7 +35,8 @@ func (r *Region) startServices(ctx context.Context) error {
 		return fmt.Errorf("queues: %w", err)
 	}
 	r.svc.queues = q
-	t, err := table.New(table.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, PathPrefix: "/tables", Replicas: r.broker.Replicas()})
+	t, err := table.New(table.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, PathPrefix: "/tables", Replicas: r.broker.Replicas(),
+		WriteGate: r.awaitWritable})
 	if err != nil {
 		return fmt.Errorf("tables: %w", err)
 	}
@@ -278,19 +280,24 @@ func (r *Region) writable() bool {
 	return r.role.Active() && r.repl != nil && r.repl.isPrimary()
 }
 
-// awaitWritable holds a write while the region is not (yet) the promoted
-// primary, up to WriteHold: during a failover a write reaching the standby
-// waits for its promotion instead of failing, and runs only once it is
-// primary. Past the hold it is refused with ErrNotPrimary.
+// awaitWritable holds a write while a region whose role is primary is not
+// (yet) the promoted primary, up to WriteHold: during a failover a write
+// reaching the new primary waits for its promotion instead of failing, and
+// runs only once it is primary. Past the hold it is refused. In a region
+// whose role is secondary it is refused at once (a *NotPrimaryError naming
+// the primary: 503 with Retry-After), never written through a mirror.
 func (r *Region) awaitWritable(ctx context.Context) error {
 	if r.writable() {
 		return nil
 	}
-	deadline := time.Now().Add(r.opts.WriteHold)
+	start := time.Now()
 	for !r.writable() {
-		if time.Now().After(deadline) {
-			s := r.role.State()
-			return fmt.Errorf("%w (region %s is %s at epoch %d)", ErrNotPrimary, r.opts.Name, s.Role, s.Epoch)
+		s := r.role.State()
+		if s.Role == role.Secondary {
+			return r.notPrimary(s, 0)
+		}
+		if held := time.Since(start); held > r.opts.WriteHold {
+			return r.notPrimary(s, held.Round(time.Millisecond))
 		}
 		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
 			return err
