@@ -1,0 +1,220 @@
+package region
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/tandemhq/tandem/internal/role"
+)
+
+// pair is a primary east and a secondary west mirroring it, both serving
+// the hello-go example.
+type pair struct {
+	east, west *testRegion
+	eastKey    string // east's default function key
+	westKey    string // west's
+}
+
+func startPair(t *testing.T) *pair {
+	t.Helper()
+	dir := exampleApp(t, "hello-go", nil)
+	east := startRegion(t, func(o *Options) { o.LeafListen = "127.0.0.1:0"; o.Apps = []AppSpec{{Dir: dir}} })
+	leaf := leafAddr(t, east)
+	west := startRegion(t, func(o *Options) {
+		o.Name, o.LeafRemotes, o.Apps = "west", []string{leaf}, []AppSpec{{Dir: dir}}
+		o.LeafListen = "127.0.0.1:0"
+		o.Role = role.State{Role: role.Secondary, Primary: "east"}
+	})
+	p := &pair{east: east, west: west}
+	p.eastKey = east.keyValue("/admin/host/functionkeys", "default")
+	p.westKey = west.keyValue("/admin/host/functionkeys", "default")
+	return p
+}
+
+// orderAcked posts an order to the primary and returns once its row is
+// readable there, with the time it was first seen (the acknowledgement
+// the secondary's reads are measured against).
+func orderAcked(t *testing.T, primary *testRegion, key, id string) time.Time {
+	t.Helper()
+	if r := primary.do("POST", "/api/orders/"+id, key, "order "+id); r.code != 202 {
+		t.Fatalf("POST order %s to %s: %d %s", id, primary.opts.Name, r.code, r.body)
+	}
+	var acked time.Time
+	eventually(t, "order "+id+" processed in "+primary.opts.Name, func() bool {
+		acked = time.Now()
+		return primary.do("GET", "/api/orders/"+id, key, "").code == 200
+	})
+	return acked
+}
+
+// readConsistently polls GET /api/orders/<id> on the secondary until it
+// answers the row. Every answer must carry the replica headers, and a 404
+// is allowed only while the reported lag could hide a write acknowledged
+// at acked: an answer at t with lag L must show the row when t-L > acked.
+func readConsistently(t *testing.T, secondary *testRegion, key, id, primary string, acked time.Time) map[string]any {
+	t.Helper()
+	var row map[string]any
+	eventually(t, "order "+id+" readable in "+secondary.opts.Name, func() bool {
+		r := secondary.do("GET", "/api/orders/"+id, key, "")
+		at := time.Now()
+		if got := r.header.Get(HeaderReplicaOf); got != primary {
+			t.Fatalf("%s: %s = %q, want %q", secondary.opts.Name, HeaderReplicaOf, got, primary)
+		}
+		lag, err := time.ParseDuration(r.header.Get(HeaderReplicaLag))
+		if r.code == 200 {
+			row = r.json(t)
+			return true
+		}
+		if r.code != 404 {
+			t.Fatalf("GET order %s in %s: %d %s", id, secondary.opts.Name, r.code, r.body)
+		}
+		if err == nil && at.Add(-lag).After(acked) {
+			t.Fatalf("order %s acknowledged at %s missing in %s at %s although its lag is %s",
+				id, acked.Format(time.StampMicro), secondary.opts.Name, at.Format(time.StampMicro), lag)
+		}
+		return false
+	})
+	if row["Status"] != "processed" || row["RowKey"] != id {
+		t.Fatalf("order %s in %s: %v", id, secondary.opts.Name, row)
+	}
+	return row
+}
+
+// wantRefused checks a 503 refusal naming the primary, with Retry-After.
+func wantRefused(t *testing.T, what string, r response, primary string) {
+	t.Helper()
+	if r.code != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !strings.Contains(string(r.body), primary) {
+		t.Fatalf("%s: %d Retry-After=%q %s, want 503 with Retry-After naming %s", what, r.code, r.header.Get("Retry-After"), r.body, primary)
+	}
+}
+
+func tablesClient(t *testing.T, tr *testRegion, connStr string) *aztables.ServiceClient {
+	t.Helper()
+	opts := &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}}
+	c, err := aztables.NewServiceClientFromConnectionString(connStr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// connString is the app's storage connection string pointing at tr.
+func connString(t *testing.T, tr *testRegion, app string) string {
+	t.Helper()
+	r := tr.admin("GET", "/admin/apps/"+app+"/storage", "")
+	var info struct {
+		ConnectionString string `json:"connectionString"`
+	}
+	if err := json.Unmarshal(r.body, &info); err != nil || r.code != 200 {
+		t.Fatalf("storage of %s in %s: %d %s", app, tr.opts.Name, r.code, r.body)
+	}
+	return info.ConnectionString
+}
+
+// TestSecondaryServesReadsAndRefusesWrites: west, mirroring east, answers
+// a function's table input binding, the Table REST API (aztables SDK) and
+// the admin API from its replica, with its lag in headers and /healthz;
+// every write reaching it (a queue output binding, an SDK insert, an
+// admin enqueue) is refused with 503, Retry-After and east's name, and
+// lands nowhere.
+func TestSecondaryServesReadsAndRefusesWrites(t *testing.T) {
+	p := startPair(t)
+	acked := orderAcked(t, p.east, p.eastKey, "7")
+	row := readConsistently(t, p.west, p.westKey, "7", "east", acked)
+	if row["Body"] != "order 7" {
+		t.Fatalf("row in west: %v", row)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sdk := tablesClient(t, p.west, connString(t, p.west, "hello-go"))
+	assertSDKReads(ctx, t, sdk, "7")
+	assertSDKWriteRefused(ctx, t, sdk, "east")
+	if r := p.east.admin("GET", "/admin/apps/hello-go/tables/Orders/entities/orders/sdk-1", ""); r.code != 404 {
+		t.Fatalf("the refused SDK insert reached east: %d %s", r.code, r.body)
+	}
+
+	wantRefused(t, "POST /api/orders/8 to west", p.west.do("POST", "/api/orders/8", p.westKey, "eight"), "east")
+	wantRefused(t, "admin enqueue to west", p.west.admin("POST", "/admin/apps/hello-go/queues/orders/messages", "x"), "east")
+	if r := p.east.do("GET", "/api/orders/8", p.eastKey, ""); r.code != 404 {
+		t.Fatalf("order 8, refused by west, is in east: %d %s", r.code, r.body)
+	}
+	if n := queueLen(t, p.east, "hello-go", "orders"); n != 0 {
+		t.Fatalf("east's orders queue holds %d after west refused its writes", n)
+	}
+	assertHealthLag(t, p.west, "east")
+	if r := p.east.do("GET", "/api/orders/7", p.eastKey, ""); r.header.Get(HeaderReplicaOf) != "" {
+		t.Fatalf("the primary marks its answers as a replica's: %v", r.header)
+	}
+}
+
+func assertSDKReads(ctx context.Context, t *testing.T, sdk *aztables.ServiceClient, id string) {
+	t.Helper()
+	var names []string
+	pager := sdk.NewListTablesPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatalf("list tables in the secondary: %v", err)
+		}
+		for _, tb := range page.Tables {
+			names = append(names, *tb.Name)
+		}
+	}
+	if strings.Join(names, ",") != "Orders" {
+		t.Fatalf("tables in the secondary: %v, want [Orders]", names)
+	}
+	tc := sdk.NewClient("Orders")
+	got, err := tc.GetEntity(ctx, "orders", id, nil)
+	if err != nil {
+		t.Fatalf("get entity in the secondary: %v", err)
+	}
+	var ent map[string]any
+	_ = json.Unmarshal(got.Value, &ent)
+	if ent["Status"] != "processed" {
+		t.Fatalf("entity in the secondary: %s", got.Value)
+	}
+	filter := "Status eq 'processed'"
+	q := tc.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
+	page, err := q.NextPage(ctx)
+	if err != nil || len(page.Entities) != 1 {
+		t.Fatalf("query in the secondary: %d entities, %v", len(page.Entities), err)
+	}
+}
+
+func assertSDKWriteRefused(ctx context.Context, t *testing.T, sdk *aztables.ServiceClient, primary string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"PartitionKey": "orders", "RowKey": "sdk-1", "Status": "from the SDK"})
+	_, err := sdk.NewClient("Orders").AddEntity(ctx, body, nil)
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != 503 || !strings.Contains(err.Error(), primary) {
+		t.Fatalf("SDK insert into the secondary: %v, want 503 naming %s", err, primary)
+	}
+	if re.RawResponse.Header.Get("Retry-After") == "" {
+		t.Fatalf("SDK insert refused without Retry-After: %v", re.RawResponse.Header)
+	}
+}
+
+func assertHealthLag(t *testing.T, tr *testRegion, primary string) {
+	t.Helper()
+	var h Health
+	eventually(t, tr.opts.Name+" reports a known lag in /healthz", func() bool {
+		r := tr.do("GET", "/healthz", "", "")
+		if err := json.Unmarshal(r.body, &h); err != nil {
+			t.Fatalf("/healthz: %v: %s", err, r.body)
+		}
+		return h.Replica != nil && h.Replica.Known
+	})
+	if h.Replica.Primary != primary || h.Replica.BoundSecs < 0 {
+		t.Fatalf("/healthz replica %+v, want one of %s", h.Replica, primary)
+	}
+}
