@@ -218,3 +218,59 @@ func assertHealthLag(t *testing.T, tr *testRegion, primary string) {
 		t.Fatalf("/healthz replica %+v, want one of %s", h.Replica, primary)
 	}
 }
+
+// setRole sends the witness's POST /admin/role.
+func setRole(t *testing.T, tr *testRegion, req role.Request) {
+	t.Helper()
+	b, _ := json.Marshal(req)
+	if r := tr.admin("POST", "/admin/role", string(b)); r.code != 200 {
+		t.Fatalf("role %+v for %s: %d %s", req, tr.opts.Name, r.code, r.body)
+	}
+}
+
+func waitMode(t *testing.T, tr *testRegion, mode string) {
+	t.Helper()
+	eventually(t, tr.opts.Name+" in mode "+mode, func() bool {
+		var st ReplicationStatus
+		r := tr.admin("GET", "/admin/replication", "")
+		return json.Unmarshal(r.body, &st) == nil && st.Mode == mode && (mode != "secondary" || st.Mirrors != nil && st.Mirrors.Ready)
+	})
+}
+
+// TestRolesSwapAfterFailover: after a planned switch to west, west takes
+// writes (one sent the moment it is named primary is held until it is
+// promoted, not refused) and east, now the secondary, serves them from
+// its replica and refuses writes naming west.
+func TestRolesSwapAfterFailover(t *testing.T) {
+	p := startPair(t)
+	acked := orderAcked(t, p.east, p.eastKey, "7")
+	readConsistently(t, p.west, p.westKey, "7", "east", acked)
+
+	setRole(t, p.east, role.Request{Role: role.Secondary, Epoch: 1, Primary: "west"})
+	setRole(t, p.west, role.Request{Role: role.Primary, Epoch: 1, LeaseUntil: time.Now().Add(time.Hour)})
+	if r := p.west.do("POST", "/api/orders/9", p.westKey, "order 9"); r.code != 202 {
+		t.Fatalf("a write to the new primary during its promotion: %d %s, want it held then accepted", r.code, r.body)
+	}
+	waitMode(t, p.west, "primary")
+	waitMode(t, p.east, "secondary")
+
+	var acked9 time.Time
+	eventually(t, "order 9 processed in west", func() bool {
+		acked9 = time.Now()
+		return p.west.do("GET", "/api/orders/9", p.westKey, "").code == 200
+	})
+	readConsistently(t, p.east, p.eastKey, "9", "west", acked9)
+	readConsistently(t, p.east, p.eastKey, "7", "west", acked)
+	acked11 := orderAcked(t, p.west, p.westKey, "11")
+	readConsistently(t, p.east, p.eastKey, "11", "west", acked11)
+
+	wantRefused(t, "POST /api/orders/10 to east", p.east.do("POST", "/api/orders/10", p.eastKey, "ten"), "west")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sdk := tablesClient(t, p.east, connString(t, p.east, "hello-go"))
+	assertSDKWriteRefused(ctx, t, sdk, "west")
+	if r := p.west.do("GET", "/api/orders/10", p.westKey, ""); r.code != 404 {
+		t.Fatalf("order 10, refused by east, is in west: %d %s", r.code, r.body)
+	}
+	assertHealthLag(t, p.east, "west")
+}
