@@ -274,3 +274,64 @@ func TestRolesSwapAfterFailover(t *testing.T) {
 	}
 	assertHealthLag(t, p.east, "west")
 }
+
+// TestSecondaryQueueLengthAndPeek: west's admin API shows east's queues
+// as east does: a processed message (still in west's mirror, since deletes
+// are not mirrored) is neither counted nor peeked; pending ones are, in
+// order.
+func TestSecondaryQueueLengthAndPeek(t *testing.T) {
+	p := startPair(t)
+	orderAcked(t, p.east, p.eastKey, "7")
+	for _, m := range []string{"first", "second"} {
+		if r := p.east.admin("POST", "/admin/apps/hello-go/queues/backlog/messages", m); r.code != 201 {
+			t.Fatalf("enqueue %s in east: %d %s", m, r.code, r.body)
+		}
+	}
+	eventually(t, "west's queue lengths match east's", func() bool {
+		return queueLen(t, p.west, "hello-go", "orders") == 0 && queueLen(t, p.west, "hello-go", "backlog") == 2
+	})
+	if got := peekBodies(t, p.west, "orders"); len(got) != 0 {
+		t.Fatalf("peek of west's orders shows processed messages: %q", got)
+	}
+	if got := peekBodies(t, p.west, "backlog"); strings.Join(got, ",") != "first,second" {
+		t.Fatalf("peek of west's backlog: %q, want [first second]", got)
+	}
+	var list struct {
+		Queues []struct {
+			Name   string `json:"name"`
+			Length int    `json:"length"`
+		} `json:"queues"`
+	}
+	r := p.west.admin("GET", "/admin/apps/hello-go/queues", "")
+	if err := json.Unmarshal(r.body, &list); err != nil {
+		t.Fatalf("list in west: %d %s", r.code, r.body)
+	}
+	got := map[string]int{}
+	for _, q := range list.Queues {
+		got[q.Name] = q.Length
+	}
+	if got["orders"] != 0 || got["backlog"] != 2 || len(got) < 2 {
+		t.Fatalf("queues listed in west: %s", r.body)
+	}
+	if r.header.Get(HeaderReplicaOf) != "east" {
+		t.Fatalf("admin read in west without replica headers: %v", r.header)
+	}
+}
+
+func peekBodies(t *testing.T, tr *testRegion, queue string) []string {
+	t.Helper()
+	r := tr.admin("GET", "/admin/apps/hello-go/queues/"+queue+"/messages?peek=5", "")
+	var peek struct {
+		Messages []struct {
+			Body string `json:"body"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(r.body, &peek); err != nil || r.code != 200 {
+		t.Fatalf("peek %s in %s: %d %s", queue, tr.opts.Name, r.code, r.body)
+	}
+	var out []string
+	for _, m := range peek.Messages {
+		out = append(out, m.Body)
+	}
+	return out
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/tandemhq/tandem/internal/funcapp"
 	"github.com/tandemhq/tandem/internal/invoke"
 	"github.com/tandemhq/tandem/internal/queue"
+	"github.com/tandemhq/tandem/internal/replicate"
 	"github.com/tandemhq/tandem/internal/role"
 	"github.com/tandemhq/tandem/internal/table"
 	"github.com/tandemhq/tandem/internal/timer"
@@ -30,7 +31,7 @@ type services struct {
 
 func (r *Region) startServices(ctx context.Context) error {
 	r.svc.r = r
-	q, err := queue.New(queue.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, OnAck: r.onAck})
+	q, err := queue.New(queue.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, OnAck: r.onAck, Processed: r.processed})
 	if err != nil {
 		return fmt.Errorf("queues: %w", err)
 	}
@@ -320,6 +321,13 @@ func (r *Region) declareAll(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// processed is the primary's progress on a queue, as mirrored here: a
+// secondary's queue length and peek leave those messages out.
+func (r *Region) processed(ctx context.Context, app, queue string) (uint64, [][2]uint64, error) {
+	p, err := replicate.ReadProcessed(ctx, r.broker, app, queue)
+	return p.Floor, p.Acked, err
 }
 
 func (r *Region) onAck(app, queue string, seq uint64) {
