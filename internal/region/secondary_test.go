@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -24,9 +25,9 @@ type pair struct {
 	westKey    string // west's
 }
 
-func startPair(t *testing.T) *pair {
+func startPair(t *testing.T, settings map[string]string) *pair {
 	t.Helper()
-	dir := exampleApp(t, "hello-go", nil)
+	dir := exampleApp(t, "hello-go", settings)
 	east := startRegion(t, func(o *Options) { o.LeafListen = "127.0.0.1:0"; o.Apps = []AppSpec{{Dir: dir}} })
 	leaf := leafAddr(t, east)
 	west := startRegion(t, func(o *Options) {
@@ -127,7 +128,7 @@ func connString(t *testing.T, tr *testRegion, app string) string {
 // admin enqueue) is refused with 503, Retry-After and east's name, and
 // lands nowhere.
 func TestSecondaryServesReadsAndRefusesWrites(t *testing.T) {
-	p := startPair(t)
+	p := startPair(t, nil)
 	acked := orderAcked(t, p.east, p.eastKey, "7")
 	row := readConsistently(t, p.west, p.westKey, "7", "east", acked)
 	if row["Body"] != "order 7" {
@@ -242,7 +243,7 @@ func waitMode(t *testing.T, tr *testRegion, mode string) {
 // promoted, not refused) and east, now the secondary, serves them from
 // its replica and refuses writes naming west.
 func TestRolesSwapAfterFailover(t *testing.T) {
-	p := startPair(t)
+	p := startPair(t, nil)
 	acked := orderAcked(t, p.east, p.eastKey, "7")
 	readConsistently(t, p.west, p.westKey, "7", "east", acked)
 
@@ -276,45 +277,64 @@ func TestRolesSwapAfterFailover(t *testing.T) {
 }
 
 // TestSecondaryQueueLengthAndPeek: west's admin API shows east's queues
-// as east does: a processed message (still in west's mirror, since deletes
-// are not mirrored) is neither counted nor peeked; pending ones are, in
-// order.
+// as east does. Orders queued while east's processor is disabled are
+// counted and peeked in west, in order; once east processed them they
+// are neither, although west's mirror still holds them (deletes are not
+// mirrored).
 func TestSecondaryQueueLengthAndPeek(t *testing.T) {
-	p := startPair(t)
-	orderAcked(t, p.east, p.eastKey, "7")
-	for _, m := range []string{"first", "second"} {
-		if r := p.east.admin("POST", "/admin/apps/hello-go/queues/backlog/messages", m); r.code != 201 {
-			t.Fatalf("enqueue %s in east: %d %s", m, r.code, r.body)
+	p := startPair(t, map[string]string{"AzureWebJobs.process-order.Disabled": "true"})
+	for _, id := range []string{"1", "2", "3"} {
+		if r := p.east.do("POST", "/api/orders/"+id, p.eastKey, "order "+id); r.code != 202 {
+			t.Fatalf("POST order %s to east: %d %s", id, r.code, r.body)
 		}
 	}
-	eventually(t, "west's queue lengths match east's", func() bool {
-		return queueLen(t, p.west, "hello-go", "orders") == 0 && queueLen(t, p.west, "hello-go", "backlog") == 2
-	})
+	if r := p.east.admin("POST", "/admin/apps/hello-go/queues/backlog/messages", "kept"); r.code != 201 {
+		t.Fatalf("enqueue in east: %d %s", r.code, r.body)
+	}
+	eventually(t, "west counts east's pending orders", func() bool { return queueLen(t, p.west, "hello-go", "orders") == 3 })
+	got := peekBodies(t, p.west, "orders")
+	if len(got) != 3 {
+		t.Fatalf("peek of west's orders: %q, want orders 1, 2, 3", got)
+	}
+	for i, m := range got {
+		if want := fmt.Sprintf(`"order %d"`, i+1); !strings.Contains(m, want) {
+			t.Fatalf("peek of west's orders: message %d is %s, want %s", i, m, want)
+		}
+	}
+	if r := p.east.admin("DELETE", "/admin/apps/hello-go/settings/AzureWebJobs.process-order.Disabled", ""); r.code/100 != 2 {
+		t.Fatalf("enable the processor in east: %d %s", r.code, r.body)
+	}
+	eventually(t, "east processed every order", func() bool { return queueLen(t, p.east, "hello-go", "orders") == 0 })
+	eventually(t, "west no longer counts processed orders", func() bool { return queueLen(t, p.west, "hello-go", "orders") == 0 })
 	if got := peekBodies(t, p.west, "orders"); len(got) != 0 {
 		t.Fatalf("peek of west's orders shows processed messages: %q", got)
 	}
-	if got := peekBodies(t, p.west, "backlog"); strings.Join(got, ",") != "first,second" {
-		t.Fatalf("peek of west's backlog: %q, want [first second]", got)
-	}
+	assertListed(t, p.west, map[string]int{"orders": 0, "backlog": 1})
+}
+
+func assertListed(t *testing.T, tr *testRegion, want map[string]int) {
+	t.Helper()
 	var list struct {
 		Queues []struct {
 			Name   string `json:"name"`
 			Length int    `json:"length"`
 		} `json:"queues"`
 	}
-	r := p.west.admin("GET", "/admin/apps/hello-go/queues", "")
+	r := tr.admin("GET", "/admin/apps/hello-go/queues", "")
 	if err := json.Unmarshal(r.body, &list); err != nil {
-		t.Fatalf("list in west: %d %s", r.code, r.body)
+		t.Fatalf("list in %s: %d %s", tr.opts.Name, r.code, r.body)
 	}
 	got := map[string]int{}
 	for _, q := range list.Queues {
 		got[q.Name] = q.Length
 	}
-	if got["orders"] != 0 || got["backlog"] != 2 || len(got) < 2 {
-		t.Fatalf("queues listed in west: %s", r.body)
+	for name, n := range want {
+		if l, ok := got[name]; !ok || l != n {
+			t.Fatalf("queues listed in %s: %s, want %v among them", tr.opts.Name, r.body, want)
+		}
 	}
-	if r.header.Get(HeaderReplicaOf) != "east" {
-		t.Fatalf("admin read in west without replica headers: %v", r.header)
+	if r.header.Get(HeaderReplicaOf) == "" {
+		t.Fatalf("admin read in %s without replica headers: %v", tr.opts.Name, r.header)
 	}
 }
 
