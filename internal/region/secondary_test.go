@@ -108,16 +108,23 @@ func tablesClient(t *testing.T, tr *testRegion, connStr string) *aztables.Servic
 	return c
 }
 
-// connString is the app's storage connection string pointing at tr.
+// connString is the app's storage connection string pointing at tr; in a
+// secondary it waits until the account's mirror has it (503 until then).
 func connString(t *testing.T, tr *testRegion, app string) string {
 	t.Helper()
-	r := tr.admin("GET", "/admin/apps/"+app+"/storage", "")
 	var info struct {
 		ConnectionString string `json:"connectionString"`
 	}
-	if err := json.Unmarshal(r.body, &info); err != nil || r.code != 200 {
-		t.Fatalf("storage of %s in %s: %d %s", app, tr.opts.Name, r.code, r.body)
-	}
+	eventually(t, "storage account of "+app+" in "+tr.opts.Name, func() bool {
+		r := tr.admin("GET", "/admin/apps/"+app+"/storage", "")
+		if r.code == http.StatusServiceUnavailable {
+			return false
+		}
+		if err := json.Unmarshal(r.body, &info); err != nil || r.code != 200 {
+			t.Fatalf("storage of %s in %s: %d %s", app, tr.opts.Name, r.code, r.body)
+		}
+		return true
+	})
 	return info.ConnectionString
 }
 
@@ -137,6 +144,7 @@ func TestSecondaryServesReadsAndRefusesWrites(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	assertHealthLag(t, p.west, "east") // caught up: every table and account is in
 	sdk := tablesClient(t, p.west, connString(t, p.west, "hello-go"))
 	assertSDKReads(ctx, t, sdk, "7")
 	assertSDKWriteRefused(ctx, t, sdk, "east")
@@ -152,9 +160,29 @@ func TestSecondaryServesReadsAndRefusesWrites(t *testing.T) {
 	if n := queueLen(t, p.east, "hello-go", "orders"); n != 0 {
 		t.Fatalf("east's orders queue holds %d after west refused its writes", n)
 	}
-	assertHealthLag(t, p.west, "east")
 	if r := p.east.do("GET", "/api/orders/7", p.eastKey, ""); r.header.Get(HeaderReplicaOf) != "" {
 		t.Fatalf("the primary marks its answers as a replica's: %v", r.header)
+	}
+	assertDeleteReplicated(ctx, t, p, sdk)
+}
+
+// assertDeleteReplicated deletes order 7 in east: west's input binding,
+// entity get and query stop showing it (the delete marker is honoured).
+func assertDeleteReplicated(ctx context.Context, t *testing.T, p *pair, westSDK *aztables.ServiceClient) {
+	t.Helper()
+	east := tablesClient(t, p.east, connString(t, p.east, "hello-go"))
+	if _, err := east.NewClient("Orders").DeleteEntity(ctx, "orders", "7", nil); err != nil {
+		t.Fatalf("delete in east: %v", err)
+	}
+	eventually(t, "the delete reaches west", func() bool { return p.west.do("GET", "/api/orders/7", p.westKey, "").code == 404 })
+	_, err := westSDK.NewClient("Orders").GetEntity(ctx, "orders", "7", nil)
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != 404 {
+		t.Fatalf("get of a deleted entity in west: %v, want 404", err)
+	}
+	page, err := westSDK.NewClient("Orders").NewListEntitiesPager(nil).NextPage(ctx)
+	if err != nil || len(page.Entities) != 0 {
+		t.Fatalf("query in west after the delete: %d entities, %v", len(page.Entities), err)
 	}
 }
 
@@ -205,15 +233,17 @@ func assertSDKWriteRefused(ctx context.Context, t *testing.T, sdk *aztables.Serv
 	}
 }
 
+// assertHealthLag waits until tr's /healthz reports its replica caught up
+// (known lag, no message behind) with primary.
 func assertHealthLag(t *testing.T, tr *testRegion, primary string) {
 	t.Helper()
 	var h Health
-	eventually(t, tr.opts.Name+" reports a known lag in /healthz", func() bool {
+	eventually(t, tr.opts.Name+" reports a known lag of 0 messages in /healthz", func() bool {
 		r := tr.do("GET", "/healthz", "", "")
 		if err := json.Unmarshal(r.body, &h); err != nil {
 			t.Fatalf("/healthz: %v: %s", err, r.body)
 		}
-		return h.Replica != nil && h.Replica.Known
+		return h.Replica != nil && h.Replica.Known && h.Replica.LagMessages == 0
 	})
 	if h.Replica.Primary != primary || h.Replica.BoundSecs < 0 {
 		t.Fatalf("/healthz replica %+v, want one of %s", h.Replica, primary)

@@ -214,3 +214,38 @@ func (e replicaEntry) Revision() uint64                { return e.rev }
 func (e replicaEntry) Created() time.Time              { return e.created }
 func (e replicaEntry) Delta() uint64                   { return 0 }
 func (e replicaEntry) Operation() jetstream.KeyValueOp { return e.op }
+
+// emptyReplica stands for a bucket of a secondary whose mirror has not
+// been created yet: nothing to read, and no write.
+type emptyReplica struct{ name string }
+
+func (b emptyReplica) refuse() error {
+	e := newError(ErrReadOnly, http.StatusServiceUnavailable, "ServerBusy",
+		"this region is a secondary and its replica of bucket %s has not arrived yet; send writes to the primary region", b.name)
+	e.RetryAfter = ReplicaRetryAfter
+	return e
+}
+
+func (b emptyReplica) Get(context.Context, string) (jetstream.KeyValueEntry, error) {
+	return nil, jetstream.ErrKeyNotFound
+}
+
+func (b emptyReplica) scan(context.Context, string, func(jetstream.KeyValueEntry) error) error {
+	return nil
+}
+
+func (b emptyReplica) Put(context.Context, string, []byte) (uint64, error) {
+	return 0, b.refuse()
+}
+
+func (b emptyReplica) Create(context.Context, string, []byte, ...jetstream.KVCreateOpt) (uint64, error) {
+	return 0, b.refuse()
+}
+
+func (b emptyReplica) Update(context.Context, string, []byte, uint64) (uint64, error) {
+	return 0, b.refuse()
+}
+
+func (b emptyReplica) Delete(context.Context, string, ...jetstream.KVDeleteOpt) error {
+	return b.refuse()
+}

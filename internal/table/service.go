@@ -59,6 +59,10 @@ type Options struct {
 	// region refuses writes in a secondary and holds them in a region that
 	// is becoming primary.
 	WriteGate func(ctx context.Context) error
+	// ReadOnly, when set and true, says the region is a secondary: its
+	// buckets are mirrors of the primary's, and a missing one (its mirror
+	// not created yet) reads as empty instead of being created.
+	ReadOnly func() bool
 }
 
 // Service stores tables for every app of a region.
@@ -132,12 +136,17 @@ func (s *Service) sysBucket(ctx context.Context, kind string) (bucket, error) {
 	if err == nil && replica {
 		return b, nil // not cached: a promotion makes it writable
 	}
+	if errors.Is(err, jetstream.ErrBucketNotFound) && s.readOnly() {
+		return emptyReplica{name: name}, nil // its mirror has not arrived yet
+	}
 	kv, err := s.js.CreateOrUpdateKeyValue(ctx, s.bucketConfig(name, "Tandem table service "+kind))
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s: %w", name, err)
 	}
 	return s.cache(name, kvBucket{kv}), nil
 }
+
+func (s *Service) readOnly() bool { return s.opts.ReadOnly != nil && s.opts.ReadOnly() }
 
 func (s *Service) bucketConfig(name, desc string) jetstream.KeyValueConfig {
 	return jetstream.KeyValueConfig{
@@ -192,6 +201,9 @@ func (s *Service) openTable(ctx context.Context, app, table string) (bucket, err
 		return kv, nil
 	}
 	b, replica, err := s.openBucket(ctx, name)
+	if errors.Is(err, jetstream.ErrBucketNotFound) && s.readOnly() {
+		return nil, errTableNotFound(table) // its mirror has not arrived yet
+	}
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		return s.repairTable(ctx, app, table)
 	}
@@ -206,14 +218,10 @@ func (s *Service) openTable(ctx context.Context, app, table string) (bucket, err
 
 // repairTable creates the bucket of a table that is in the catalog but has
 // no bucket (a create interrupted between the two steps).
-// A secondary never creates one: its mirror is on the way.
 func (s *Service) repairTable(ctx context.Context, app, table string) (bucket, error) {
 	name, err := s.catalogName(ctx, app, table)
 	if err != nil {
 		return nil, err
-	}
-	if _, replica, err := s.openBucket(ctx, s.opts.Broker.Name(catalogKind)); err == nil && replica {
-		return nil, errTableNotFound(table)
 	}
 	return s.createBucket(ctx, app, name)
 }
