@@ -276,9 +276,18 @@ func (g *Gateway) failed(w http.ResponseWriter, id string, err error) {
 		if ie.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(ie.RetryAfter.Round(time.Second)/time.Second))))
 		}
+		if ie.NotRun {
+			w.Header().Set(RefusedHeader, "not-run")
+		}
 	}
 	writeError(w, status, id, err.Error())
 }
+
+// RefusedHeader marks a refusal made before anything ran or was written
+// (a secondary refusing a writer function): the traffic manager's proxy
+// sends such a request to the next region whatever its method
+// (proxy.RefusedHeader).
+const RefusedHeader = "X-Tandem-Refused"
 
 func writeError(w http.ResponseWriter, status int, id, msg string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

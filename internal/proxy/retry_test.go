@@ -21,7 +21,7 @@ type backend struct {
 	name     string
 	srv      *httptest.Server
 	arrivals atomic.Int64
-	mode     atomic.Value // string: ok, die, die-after-body, 503, hang
+	mode     atomic.Value // string: ok, die, die-after-body, 503, not-primary, hang
 	release  chan struct{}
 	lastBody atomic.Value // string
 }
@@ -44,6 +44,10 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case "503":
 		http.Error(w, "draining", http.StatusServiceUnavailable)
+		return
+	case "not-primary": // a secondary region refusing a write before doing anything
+		w.Header().Set(RefusedHeader, "not-primary")
+		http.Error(w, "region first is a secondary of second", http.StatusServiceUnavailable)
 		return
 	case "hang":
 		select {
@@ -153,6 +157,8 @@ func TestRetryRulesMethodByMethod(t *testing.T) {
 		{"POST with Idempotency-Key retried", "POST", true, "payload", "die", 200, 1, 1, "first:no-response,second:ok"},
 		{"GET 503 retried", "GET", false, "", "503", 200, 1, 1, "first:bad-status,second:ok"},
 		{"POST 503 not retried", "POST", false, "payload", "503", 503, 1, 0, "first:bad-status"},
+		{"POST refused by a secondary moves on", "POST", false, "", "not-primary", 200, 1, 1, "first:refused,second:ok"},
+		{"PUT refused by a secondary moves on", "PUT", false, "payload", "not-primary", 200, 1, 1, "first:refused,second:ok"},
 		{"GET response timeout retried", "GET", false, "", "hang", 200, 1, 1, "first:timeout,second:ok"},
 		{"POST response timeout not retried", "POST", false, "payload", "hang", 504, 1, 0, "first:timeout"},
 	}
@@ -207,6 +213,9 @@ func TestRetryableTable(t *testing.T) {
 	}{
 		{NotSent, false, false, false, true},
 		{NotSent, false, false, true, false},
+		{Refused, false, false, false, true},
+		{Refused, false, false, true, false},
+		{Refused, false, true, true, true},
 		{NoResponse, true, true, false, true},
 		{NoResponse, true, false, true, false},
 		{NoResponse, false, true, false, false},

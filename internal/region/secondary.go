@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tandemhq/tandem/internal/gateway"
 	"github.com/tandemhq/tandem/internal/replicate"
 	"github.com/tandemhq/tandem/internal/role"
 )
@@ -171,5 +172,6 @@ func replicatedWrite(req *http.Request) bool {
 
 func writeRefusal(w http.ResponseWriter, s role.State, err error) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(NotPrimaryRetryAfter/time.Second)))
+	w.Header().Set(gateway.RefusedHeader, "not-primary")
 	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error(), "primary": s.Primary})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
+	"github.com/tandemhq/tandem/internal/gateway"
 	"github.com/tandemhq/tandem/internal/role"
 )
 
@@ -90,11 +91,14 @@ func readConsistently(t *testing.T, secondary *testRegion, key, id, primary stri
 	return row
 }
 
-// wantRefused checks a 503 refusal naming the primary, with Retry-After.
+// wantRefused checks a 503 refusal naming the primary, with Retry-After,
+// marked as refused before anything ran (the traffic manager's proxy then
+// sends it to the primary whatever its method).
 func wantRefused(t *testing.T, what string, r response, primary string) {
 	t.Helper()
-	if r.code != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !strings.Contains(string(r.body), primary) {
-		t.Fatalf("%s: %d Retry-After=%q %s, want 503 with Retry-After naming %s", what, r.code, r.header.Get("Retry-After"), r.body, primary)
+	if r.code != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !strings.Contains(string(r.body), primary) ||
+		r.header.Get(gateway.RefusedHeader) == "" {
+		t.Fatalf("%s: %d %v %s, want 503 with Retry-After and %s naming %s", what, r.code, r.header, r.body, gateway.RefusedHeader, primary)
 	}
 }
 
@@ -153,6 +157,9 @@ func TestSecondaryServesReadsAndRefusesWrites(t *testing.T) {
 	}
 
 	wantRefused(t, "POST /api/orders/8 to west", p.west.do("POST", "/api/orders/8", p.westKey, "eight"), "east")
+	if n := p.west.Meter().Report().Apps["hello-go"].Functions["items"].Executions; n != 0 {
+		t.Fatalf("west ran the writer function %d times; it must refuse it before it runs", n)
+	}
 	wantRefused(t, "admin enqueue to west", p.west.admin("POST", "/admin/apps/hello-go/queues/orders/messages", "x"), "east")
 	if r := p.east.do("GET", "/api/orders/8", p.eastKey, ""); r.code != 404 {
 		t.Fatalf("order 8, refused by west, is in east: %d %s", r.code, r.body)
@@ -228,7 +235,7 @@ func assertSDKWriteRefused(ctx context.Context, t *testing.T, sdk *aztables.Serv
 	if !errors.As(err, &re) || re.StatusCode != 503 || !strings.Contains(err.Error(), primary) {
 		t.Fatalf("SDK insert into the secondary: %v, want 503 naming %s", err, primary)
 	}
-	if re.RawResponse.Header.Get("Retry-After") == "" {
+	if re.RawResponse.Header.Get("Retry-After") == "" || re.RawResponse.Header.Get(gateway.RefusedHeader) == "" {
 		t.Fatalf("SDK insert refused without Retry-After: %v", re.RawResponse.Header)
 	}
 }

@@ -174,6 +174,11 @@ func (b queueBinder) Input(context.Context, string, funcapp.Binding, invoke.Expr
 	return nil, errors.New("queue bindings are output only; use a queueTrigger to read")
 }
 
+// Admit holds or refuses a function with a queue output before it runs.
+func (b queueBinder) Admit(ctx context.Context, _ string, _ funcapp.Binding) error {
+	return b.r.awaitWritable(ctx)
+}
+
 func (b queueBinder) Output(ctx context.Context, app string, fb funcapp.Binding, e invoke.Expressions, v json.RawMessage) error {
 	if err := b.r.awaitWritable(ctx); err != nil {
 		return err
@@ -220,6 +225,11 @@ func (b tableBinder) Input(ctx context.Context, app string, fb funcapp.Binding, 
 		return nil, err
 	}
 	return table.BindingArrayJSON(list), nil
+}
+
+// Admit holds or refuses a function with a table output before it runs.
+func (b tableBinder) Admit(ctx context.Context, _ string, _ funcapp.Binding) error {
+	return b.r.awaitWritable(ctx)
 }
 
 func (b tableBinder) Output(ctx context.Context, app string, fb funcapp.Binding, e invoke.Expressions, v json.RawMessage) error {

@@ -43,6 +43,10 @@ func (b kvBucket) scan(ctx context.Context, filter string, fn func(jetstream.Key
 // primary region's: this region is a secondary.
 var ErrReadOnly = errors.New("read-only replica")
 
+// RefusedHeader marks a write refused before anything was written, so the
+// traffic manager's proxy may send it to the primary (proxy.RefusedHeader).
+const RefusedHeader = "X-Tandem-Refused"
+
 // ReplicaRetryAfter is the Retry-After a refused write carries.
 const ReplicaRetryAfter = time.Second
 

@@ -211,6 +211,9 @@ func writeError(w http.ResponseWriter, e *Error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", retryAfterValue(e.RetryAfter))
 	}
+	if errors.Is(e, ErrReadOnly) {
+		w.Header().Set(RefusedHeader, "read-only") // nothing was written
+	}
 	writeJSON(w, e.Status, body)
 }
 
