@@ -67,11 +67,18 @@ func (rt *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("proxy: request without routing state")
 	}
 	n := min(len(st.targets), rt.p.opts.Attempts)
+	budget := n
 	var lastErr error
-	for i := 0; i < n; i++ {
-		t := st.targets[i]
+	for i := 0; i < budget; i++ {
+		t := st.targets[i%n]
 		resp, o, err := rt.attempt(req, st, t)
-		last := i == n-1
+		if o == Refused && budget < 2*n {
+			// A refusal did nothing and came at once: it does not use up an
+			// attempt, so a write refused by every region during a planned
+			// switch (no region primary yet) goes round once more.
+			budget++
+		}
+		last := i == budget-1
 		if o == OK || o == Canceled || !Retryable(o, st.idempotent, st.replayable, st.bodyRead()) || (last && resp != nil) {
 			return rt.finish(st, t, resp, err)
 		}

@@ -49,6 +49,12 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(RefusedHeader, "not-primary")
 		http.Error(w, "region first is a secondary of second", http.StatusServiceUnavailable)
 		return
+	case "promoted-after-refusing": // refuses once, then is the primary (a planned switch)
+		if b.arrivals.Load() == 1 {
+			w.Header().Set(RefusedHeader, "not-primary")
+			http.Error(w, "region second is a secondary of first", http.StatusServiceUnavailable)
+			return
+		}
 	case "hang":
 		select {
 		case <-b.release:
@@ -200,6 +206,37 @@ func TestRetryRulesMethodByMethod(t *testing.T) {
 			}
 			if c.wantSecond == 1 && c.method != "HEAD" && c.body != "" && good.lastBody.Load() != c.body {
 				t.Errorf("retried body arrived as %q", good.lastBody.Load())
+			}
+		})
+	}
+}
+
+// TestRefusalsGoRoundOnce: refusals (503 with RefusedHeader) do not use up
+// attempts, up to twice the targets: a write refused by both regions in
+// the middle of a planned switch reaches the new primary on the second
+// round, and regions that keep refusing end it with their 503.
+func TestRefusalsGoRoundOnce(t *testing.T) {
+	cases := []struct {
+		name, second string
+		wantStatus   int
+		wantReports  string
+	}{
+		{"second promoted after refusing", "promoted-after-refusing", 200, "first:refused,second:refused,first:refused,second:ok"},
+		{"both keep refusing", "not-primary", 503, "first:refused,second:refused,first:refused,second:refused"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			first, second := newBackend(t, "first", "not-primary"), newBackend(t, "second", c.second)
+			rep := &reports{}
+			base := startProxy(t, targets(t, time.Second, first.srv.URL, second.srv.URL), 1024, rep)
+			resp, err := http.Post(base+"/api/work/1", "text/plain", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.wantStatus || rep.String() != c.wantReports {
+				t.Fatalf("status %d, reports %q; want %d, %q", resp.StatusCode, rep.String(), c.wantStatus, c.wantReports)
 			}
 		})
 	}

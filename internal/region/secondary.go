@@ -81,23 +81,28 @@ type ReplicaLag struct {
 	Known bool `json:"known"`
 	// Bound: every write the primary acknowledged at least this long ago
 	// is in the replica (the oldest missing write's age at the last poll,
-	// plus the poll's age; the time since last contact when the primary
-	// is unreachable). Seconds in JSON.
+	// plus the time since that poll began; the time since last contact
+	// when the primary is unreachable). Seconds in JSON.
 	Bound       time.Duration `json:"-"`
 	BoundSecs   float64       `json:"lagSeconds"`
 	LagMessages uint64        `json:"lagMessages"`
 }
 
-// replicaLag is the secondary's current lag; ok is false in a region
-// that is not a secondary.
+// replicaLag is the lag of the replica this region reads from; ok is
+// false when it reads its own data. A secondary reads its mirrors (lag
+// "unknown" while it has none yet, e.g. mid-rejoin), and so does a region
+// named primary until its promotion ends.
 func (r *Region) replicaLag() (ReplicaLag, bool) {
-	s := r.role.State()
-	if s.Role != role.Secondary || r.repl == nil {
+	if r.repl == nil || r.writable() {
 		return ReplicaLag{}, false
 	}
-	lag := ReplicaLag{Primary: s.Primary}
-	if st := r.repl.status(); st.Mirrors != nil {
-		lag = lagOf(*st.Mirrors, time.Now())
+	st := r.repl.status()
+	if st.Mirrors == nil && !r.isSecondary() {
+		return ReplicaLag{}, false // a fenced primary reads its own data
+	}
+	lag := ReplicaLag{Primary: st.Primary}
+	if st.Mirrors != nil {
+		lag = lagOf(*st.Mirrors, r.opts.Clock.Now())
 	}
 	return lag, true
 }
@@ -120,7 +125,11 @@ func lagOf(st replicate.Status, now time.Time) ReplicaLag {
 		}
 	}
 	lag.Known = true
-	lag.Bound = time.Duration(secs*float64(time.Second)) + max(0, now.Sub(st.Updated))
+	ref := st.Polled // everything stored before it was in the caught-up mirrors
+	if ref.IsZero() {
+		ref = st.Updated
+	}
+	lag.Bound = time.Duration(secs*float64(time.Second)) + max(0, now.Sub(ref))
 	lag.BoundSecs = lag.Bound.Seconds()
 	return lag
 }

@@ -295,8 +295,12 @@ func (r *Region) writable() bool {
 // (yet) the promoted primary, up to WriteHold: during a failover a write
 // reaching the new primary waits for its promotion instead of failing, and
 // runs only once it is primary. Past the hold it is refused. In a region
-// whose role is secondary it is refused at once (a *NotPrimaryError naming
-// the primary: 503 with Retry-After), never written through a mirror.
+// that is the secondary of another region it is refused at once (a
+// *NotPrimaryError naming the primary: 503 with Retry-After), never
+// written through a mirror. A primary that stepped down before its
+// successor is named (a planned switch) holds the write too, until the
+// role names the successor: then it refuses, naming it, and the traffic
+// manager's proxy sends the write there.
 func (r *Region) awaitWritable(ctx context.Context) error {
 	if r.writable() {
 		return nil
@@ -304,7 +308,7 @@ func (r *Region) awaitWritable(ctx context.Context) error {
 	start := time.Now()
 	for !r.writable() {
 		s := r.role.State()
-		if s.Role == role.Secondary {
+		if followsAnother(s, r.opts.Name) {
 			return r.notPrimary(s, 0)
 		}
 		if held := time.Since(start); held > r.opts.WriteHold {
@@ -315,6 +319,11 @@ func (r *Region) awaitWritable(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// followsAnother: the role is secondary of a region other than this one.
+func followsAnother(s role.State, self string) bool {
+	return s.Role == role.Secondary && s.Primary != "" && s.Primary != self
 }
 
 // declareAll declares every loaded app's storage (on becoming primary).
