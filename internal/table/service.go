@@ -17,6 +17,11 @@
 //
 // The KV revision is the ETag, written W/"<revision>". Revisions survive a
 // mirror's promotion, so ETags stay valid across a failover.
+//
+// In a secondary region these buckets are mirrors of the primary's: the
+// service reads them at stream level under the region's own subjects and
+// refuses to write them (replica.go), so a secondary answers reads from its
+// replica and never writes into the primary through a mirror.
 package table
 
 import (
