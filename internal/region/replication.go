@@ -390,8 +390,14 @@ func (rep *replication) waitCaughtUp(ctx context.Context) {
 // primaryAnswers asks the old primary's JetStream API across the
 // leafnode, giving up after 300 ms whatever the client library does.
 func (rep *replication) primaryAnswers(ctx context.Context) bool {
+	return rep.r.regionAnswers(ctx, rep.lastPrimary)
+}
+
+// regionAnswers asks another region's JetStream API across the leafnode,
+// giving up after 300 ms whatever the client library does.
+func (r *Region) regionAnswers(ctx context.Context, region string) bool {
 	ok, done := within(300*time.Millisecond, func() bool {
-		js, err := replicate.Domain(rep.r.broker, rep.lastPrimary)
+		js, err := replicate.Domain(r.broker, region)
 		if err != nil {
 			return false
 		}

@@ -48,7 +48,7 @@ type NotPrimaryError struct {
 }
 
 func (e *NotPrimaryError) Error() string {
-	if e.Role == role.Secondary {
+	if e.Role == role.Secondary && e.Primary != e.Region {
 		return fmt.Sprintf("%v: region %s is a secondary of %s at epoch %d; send writes to the primary region %s",
 			ErrNotPrimary, e.Region, orNone(e.Primary), e.Epoch, orNone(e.Primary))
 	}

@@ -291,25 +291,29 @@ func (r *Region) writable() bool {
 	return r.role.Active() && r.repl != nil && r.repl.isPrimary()
 }
 
-// awaitWritable holds a write while a region whose role is primary is not
-// (yet) the promoted primary, up to WriteHold: during a failover a write
-// reaching the new primary waits for its promotion instead of failing, and
-// runs only once it is primary. Past the hold it is refused. In a region
-// that is the secondary of another region it is refused at once (a
-// *NotPrimaryError naming the primary: 503 with Retry-After), never
-// written through a mirror. A primary that stepped down before its
-// successor is named (a planned switch) holds the write too, until the
-// role names the successor: then it refuses, naming it, and the traffic
-// manager's proxy sends the write there.
+// awaitWritable holds a write while the region is not (yet) the promoted
+// primary, up to WriteHold: during a failover a write reaching the new
+// primary waits for its promotion instead of failing, and runs only once
+// it is primary. Past the hold it is refused. A secondary whose primary
+// answers refuses at once (a *NotPrimaryError naming the primary: 503
+// with Retry-After; the traffic manager's proxy sends the write there),
+// never writing through a mirror; one whose primary does not answer (dead,
+// hung, cut off) holds like a region about to be promoted, which it may
+// well be. A primary that stepped down before its successor is named (a
+// planned switch) holds too, until the role names the successor.
 func (r *Region) awaitWritable(ctx context.Context) error {
 	if r.writable() {
 		return nil
 	}
 	start := time.Now()
+	var asked time.Time // when the named primary was last asked
 	for !r.writable() {
 		s := r.role.State()
-		if followsAnother(s, r.opts.Name) {
-			return r.notPrimary(s, 0)
+		if followsAnother(s, r.opts.Name) && time.Since(asked) >= primaryRecheck {
+			asked = time.Now()
+			if r.regionAnswers(ctx, s.Primary) {
+				return r.notPrimary(s, time.Since(start).Round(time.Millisecond))
+			}
 		}
 		if held := time.Since(start); held > r.opts.WriteHold {
 			return r.notPrimary(s, held.Round(time.Millisecond))
@@ -320,6 +324,10 @@ func (r *Region) awaitWritable(ctx context.Context) error {
 	}
 	return nil
 }
+
+// primaryRecheck is how often a held write in a secondary asks whether
+// the primary answers again.
+const primaryRecheck = 250 * time.Millisecond
 
 // followsAnother: the role is secondary of a region other than this one.
 func followsAnother(s role.State, self string) bool {
