@@ -35,8 +35,9 @@ const (
 const NotPrimaryRetryAfter = time.Second
 
 // NotPrimaryError refuses a write in a region that is not the active,
-// promoted primary: at once in a secondary, after WriteHold in a primary
-// that did not become writable (fenced, or still promoting). It unwraps to
+// promoted primary: at once in a secondary whose primary answers, after
+// WriteHold in any other region that did not become writable (fenced,
+// still promoting, or a standby whose primary is gone). It unwraps to
 // ErrNotPrimary and carries status 503 and Retry-After for the gateway,
 // the table endpoint and the admin API.
 type NotPrimaryError struct {
