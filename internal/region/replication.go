@@ -454,12 +454,15 @@ type ReplicationStatus struct {
 	Mode    string            `json:"mode"` // primary, fenced, secondary, or "" (waiting for a role)
 	Primary string            `json:"primary"`
 	Mirrors *replicate.Status `json:"mirrors,omitempty"`
+	// HeldWrites are writes waiting for this region to become the
+	// promoted primary (up to WriteHold).
+	HeldWrites int64 `json:"heldWrites"`
 }
 
 // Status reports the region's replication state and mirror lag.
 func (rep *replication) status() ReplicationStatus {
 	rep.mu.Lock()
-	st := ReplicationStatus{Region: rep.r.opts.Name, Mode: rep.mode, Primary: rep.lastPrimary}
+	st := ReplicationStatus{Region: rep.r.opts.Name, Mode: rep.mode, Primary: rep.lastPrimary, HeldWrites: rep.r.held.Load()}
 	m := rep.mirror
 	rep.mu.Unlock()
 	if m != nil {

@@ -392,3 +392,26 @@ func peekBodies(t *testing.T, tr *testRegion, queue string) []string {
 	}
 	return out
 }
+
+// TestStandbyHoldsWritesWhilePrimaryIsGone: with east down, west (still
+// its secondary) does not refuse a write: it holds it as the standby about
+// to be promoted, and runs it once the witness promotes west.
+func TestStandbyHoldsWritesWhilePrimaryIsGone(t *testing.T) {
+	p := startPair(t, nil)
+	acked := orderAcked(t, p.east, p.eastKey, "7")
+	readConsistently(t, p.west, p.westKey, "7", "east", acked)
+	shutdown(t, p.east)
+
+	answer := make(chan response, 1)
+	go func() { answer <- p.west.do("POST", "/api/orders/9", p.westKey, "order 9") }()
+	eventually(t, "west holding the write", func() bool {
+		var st ReplicationStatus
+		r := p.west.admin("GET", "/admin/replication", "")
+		return json.Unmarshal(r.body, &st) == nil && st.HeldWrites == 1
+	})
+	setRole(t, p.west, role.Request{Role: role.Primary, Epoch: 1, LeaseUntil: time.Now().Add(time.Hour)})
+	if r := <-answer; r.code != 202 {
+		t.Fatalf("write held by the standby: %d %s, want 202 once it is promoted", r.code, r.body)
+	}
+	eventually(t, "order 9 processed in west", func() bool { return p.west.do("GET", "/api/orders/9", p.westKey, "").code == 200 })
+}

@@ -305,6 +305,8 @@ func (r *Region) awaitWritable(ctx context.Context) error {
 	if r.writable() {
 		return nil
 	}
+	r.held.Add(1)
+	defer r.held.Add(-1)
 	start := time.Now()
 	var asked time.Time // when the named primary was last asked
 	for !r.writable() {
