@@ -308,23 +308,37 @@ func (r *Region) awaitWritable(ctx context.Context) error {
 	r.held.Add(1)
 	defer r.held.Add(-1)
 	start := time.Now()
-	var asked time.Time // when the named primary was last asked
+	var asked time.Time    // when the named primary was last asked
+	var answer <-chan bool // the pending ask, asked in the background
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for !r.writable() {
 		s := r.role.State()
-		if followsAnother(s, r.opts.Name) && time.Since(asked) >= primaryRecheck {
-			asked = time.Now()
-			if r.regionAnswers(ctx, s.Primary) {
-				return r.notPrimary(s, time.Since(start).Round(time.Millisecond))
-			}
+		if answer == nil && followsAnother(s, r.opts.Name) && time.Since(asked) >= primaryRecheck {
+			asked, answer = time.Now(), r.askRegion(ctx, s.Primary)
 		}
 		if held := time.Since(start); held > r.opts.WriteHold {
 			return r.notPrimary(s, held.Round(time.Millisecond))
 		}
-		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
-			return err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ok := <-answer:
+			answer = nil
+			if s := r.role.State(); ok && followsAnother(s, r.opts.Name) && !r.writable() {
+				return r.notPrimary(s, time.Since(start).Round(time.Millisecond))
+			}
+		case <-tick.C:
 		}
 	}
 	return nil
+}
+
+// askRegion asks in the background whether region answers (regionAnswers).
+func (r *Region) askRegion(ctx context.Context, region string) <-chan bool {
+	ch := make(chan bool, 1)
+	go func() { ch <- r.regionAnswers(ctx, region) }()
+	return ch
 }
 
 // primaryRecheck is how often a held write in a secondary asks whether
