@@ -276,7 +276,7 @@ func (g *Gateway) failed(w http.ResponseWriter, id string, err error) {
 		if ie.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(ie.RetryAfter.Round(time.Second)/time.Second))))
 		}
-		if ie.NotRun {
+		if ie.NotRun && ie.Status == http.StatusServiceUnavailable {
 			w.Header().Set(RefusedHeader, "not-run")
 		}
 	}
