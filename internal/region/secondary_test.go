@@ -150,7 +150,7 @@ func TestSecondaryServesReadsAndRefusesWrites(t *testing.T) {
 	defer cancel()
 	assertHealthLag(t, p.west, "east") // caught up: every table and account is in
 	sdk := tablesClient(t, p.west, connString(t, p.west, "hello-go"))
-	assertSDKReads(ctx, t, sdk, "7")
+	assertSDKReads(ctx, t, sdk, "7", 1)
 	assertSDKWriteRefused(ctx, t, sdk, "east")
 	if r := p.east.admin("GET", "/admin/apps/hello-go/tables/Orders/entities/orders/sdk-1", ""); r.code != 404 {
 		t.Fatalf("the refused SDK insert reached east: %d %s", r.code, r.body)
@@ -193,7 +193,9 @@ func assertDeleteReplicated(ctx context.Context, t *testing.T, p *pair, westSDK 
 	}
 }
 
-func assertSDKReads(ctx context.Context, t *testing.T, sdk *aztables.ServiceClient, id string) {
+// assertSDKReads: the secondary lists the Orders table, gets order id and
+// finds n processed orders by query.
+func assertSDKReads(ctx context.Context, t *testing.T, sdk *aztables.ServiceClient, id string, n int) {
 	t.Helper()
 	var names []string
 	pager := sdk.NewListTablesPager(nil)
@@ -222,8 +224,8 @@ func assertSDKReads(ctx context.Context, t *testing.T, sdk *aztables.ServiceClie
 	filter := "Status eq 'processed'"
 	q := tc.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	page, err := q.NextPage(ctx)
-	if err != nil || len(page.Entities) != 1 {
-		t.Fatalf("query in the secondary: %d entities, %v", len(page.Entities), err)
+	if err != nil || len(page.Entities) != n {
+		t.Fatalf("query in the secondary: %d entities, %v; want %d", len(page.Entities), err, n)
 	}
 }
 
@@ -305,12 +307,13 @@ func TestRolesSwapAfterFailover(t *testing.T) {
 	wantRefused(t, "POST /api/orders/10 to east", p.east.do("POST", "/api/orders/10", p.eastKey, "ten"), "west")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	assertHealthLag(t, p.east, "west") // caught up with west
 	sdk := tablesClient(t, p.east, connString(t, p.east, "hello-go"))
+	assertSDKReads(ctx, t, sdk, "11", 3)
 	assertSDKWriteRefused(ctx, t, sdk, "west")
 	if r := p.west.do("GET", "/api/orders/10", p.westKey, ""); r.code != 404 {
 		t.Fatalf("order 10, refused by east, is in west: %d %s", r.code, r.body)
 	}
-	assertHealthLag(t, p.east, "west")
 }
 
 // TestSecondaryQueueLengthAndPeek: west's admin API shows east's queues
