@@ -215,10 +215,10 @@ func (c *checker) read(ctx context.Context, a ack) {
 		c.reads["replica"]++
 		c.maxLag = max(c.maxLag, lag)
 	}
-	c.judge(a, err, at, replica, lag, lagErr)
+	c.judge(a, err, at, replica, lag, lagErr, resp.Header)
 }
 
-func (c *checker) judge(a ack, err error, at time.Time, replica bool, lag time.Duration, lagErr error) {
+func (c *checker) judge(a ack, err error, at time.Time, replica bool, lag time.Duration, lagErr error, h http.Header) {
 	if err == nil {
 		return
 	}
@@ -231,8 +231,8 @@ func (c *checker) judge(a ack, err error, at time.Time, replica bool, lag time.D
 		c.misses++ // not yet in the replica, as its lag says it may be
 		return
 	}
-	c.violations = append(c.violations, fmt.Sprintf("%s acknowledged at %s missing at %s (replica %v, lag %s)",
-		a.id, a.at.Format(time.StampMicro), at.Format(time.StampMicro), replica, lag))
+	c.violations = append(c.violations, fmt.Sprintf("%s acknowledged at %s missing at %s (%s, replica of %q, lag %s, %s messages behind)",
+		a.id, a.at.Format(time.StampMicro), at.Format(time.StampMicro), re.ErrorCode, h.Get("X-Tandem-Replica-Of"), lag, h.Get("X-Tandem-Replica-Lag-Messages")))
 }
 
 func (c *checker) report(t *testing.T) {

@@ -28,6 +28,8 @@ func TestReplicaLagBound(t *testing.T) {
 			Mirrors: []replicate.MirrorStatus{mirror(3, 1.5, 0.1), mirror(1, 0.25, 0.1)}}, true, 1800 * time.Millisecond, 4},
 		{"primary unreachable: time since last contact", replicate.Status{Ready: true, Polled: polled, Updated: polled,
 			Mirrors: []replicate.MirrorStatus{mirror(2, 0, 4), mirror(0, 0, 1)}}, true, 4300 * time.Millisecond, 2},
+		{"a mirror in error", replicate.Status{Ready: true, PrimaryReachable: true, Polled: polled, Updated: polled,
+			Mirrors: []replicate.MirrorStatus{mirror(0, 0, 0.1), {Error: "local mirror missing; re-created at the next poll", LastContactSeconds: -1}}}, false, 0, 0},
 		{"primary unreachable, never heard from", replicate.Status{Ready: true, Polled: polled, Updated: polled,
 			Mirrors: []replicate.MirrorStatus{mirror(0, 0, -1)}}, false, 0, 0},
 	}

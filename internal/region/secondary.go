@@ -116,6 +116,9 @@ func lagOf(st replicate.Status, now time.Time) ReplicaLag {
 	}
 	var secs float64
 	for _, m := range st.Mirrors {
+		if !m.Healthy() {
+			return lag // missing, erring or not in contact: its lag is not known
+		}
 		lag.LagMessages += m.LagMessages
 		secs = max(secs, m.LagSeconds)
 		if !st.PrimaryReachable {
