@@ -101,11 +101,10 @@ func (r *Region) replicaLag() (ReplicaLag, bool) {
 	if st.Mirrors == nil && !r.isSecondary() {
 		return ReplicaLag{}, false // a fenced primary reads its own data
 	}
-	lag := ReplicaLag{Primary: st.Primary}
-	if st.Mirrors != nil {
-		lag = lagOf(*st.Mirrors, r.opts.Clock.Now())
+	if st.Mirrors == nil {
+		return ReplicaLag{Primary: r.role.State().Primary}, true // lag unknown
 	}
-	return lag, true
+	return lagOf(*st.Mirrors, r.opts.Clock.Now()), true
 }
 
 // lagOf bounds a mirror status's staleness at now (see ReplicaLag.Bound).

@@ -50,12 +50,20 @@ func orderAcked(t *testing.T, primary *testRegion, key, id string) time.Time {
 	if r := primary.do("POST", "/api/orders/"+id, key, "order "+id); r.code != 202 {
 		t.Fatalf("POST order %s to %s: %d %s", id, primary.opts.Name, r.code, r.body)
 	}
-	var acked time.Time
+	return processedAt(t, primary, key, id)
+}
+
+// processedAt polls the primary until order id is readable there and
+// returns when that answer arrived: the row was stored before it.
+func processedAt(t *testing.T, primary *testRegion, key, id string) time.Time {
+	t.Helper()
+	var seen time.Time
 	eventually(t, "order "+id+" processed in "+primary.opts.Name, func() bool {
-		acked = time.Now()
-		return primary.do("GET", "/api/orders/"+id, key, "").code == 200
+		ok := primary.do("GET", "/api/orders/"+id, key, "").code == 200
+		seen = time.Now()
+		return ok
 	})
-	return acked
+	return seen
 }
 
 // readConsistently polls GET /api/orders/<id> on the secondary until it
@@ -294,11 +302,7 @@ func TestRolesSwapAfterFailover(t *testing.T) {
 	waitMode(t, p.west, "primary")
 	waitMode(t, p.east, "secondary")
 
-	var acked9 time.Time
-	eventually(t, "order 9 processed in west", func() bool {
-		acked9 = time.Now()
-		return p.west.do("GET", "/api/orders/9", p.westKey, "").code == 200
-	})
+	acked9 := processedAt(t, p.west, p.westKey, "9")
 	readConsistently(t, p.east, p.eastKey, "9", "west", acked9)
 	readConsistently(t, p.east, p.eastKey, "7", "west", acked)
 	acked11 := orderAcked(t, p.west, p.westKey, "11")
