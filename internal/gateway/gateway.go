@@ -375,10 +375,17 @@ func (g *Gateway) failed(w http.ResponseWriter, fn *funcapp.Function, id string,
 		}
 	}
 	msg := err.Error()
-	if !master {
+	if !master && !refusal(ie) {
 		msg = publicReason(fn, status, err)
 	}
 	writeError(w, status, id, msg)
+}
+
+// refusal reports a secondary refusing a writer function before it ran:
+// its message (which names the primary) is meant for the caller and holds
+// nothing of a handler's.
+func refusal(ie *invoke.Error) bool {
+	return ie != nil && ie.NotRun && ie.Status == http.StatusServiceUnavailable
 }
 
 // publicReason says what went wrong without saying why.
