@@ -95,18 +95,24 @@ func (a *App) load() error {
 }
 
 func (a *App) checkExecutable(hostFile string) error {
+	name := a.Host.Handler.ExecutablePath
+	field := fmt.Sprintf("%s: field %q", hostFile, a.Host.Handler.Section+".description.defaultExecutablePath")
+	if strings.Contains(name, "%") {
+		return nil // expanded per worker (%FUNCTIONS_CUSTOMHANDLER_PORT% and the like)
+	}
 	p := a.ExecutablePath()
 	st, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, lerr := exec.LookPath(a.Host.Handler.ExecutablePath); lerr == nil {
+		if _, lerr := exec.LookPath(name); lerr == nil && !filepath.IsAbs(name) {
 			return nil // a command on PATH, such as "node" or "python3"
 		}
+		return fmt.Errorf("%s: %q not found: looked for %s and, as a command, on PATH (%s)", field, name, p, os.Getenv("PATH"))
 	}
 	if err != nil {
-		return fmt.Errorf(`%s: field "customHandler.description.defaultExecutablePath": %w`, hostFile, err)
+		return fmt.Errorf("%s: %w", field, err)
 	}
 	if st.IsDir() {
-		return fmt.Errorf(`%s: field "customHandler.description.defaultExecutablePath": %s is a directory`, hostFile, p)
+		return fmt.Errorf("%s: %s is a directory", field, p)
 	}
 	return nil
 }

@@ -62,13 +62,28 @@ func TestHostErrorsNameTheField(t *testing.T) {
 	}
 }
 
+// TestHostDefaultsAndLegacyWorker: the legacy httpWorker section runs
+// defaultExecutablePath with defaultWorkerPath as an argument (node
+// server.js), forwards HTTP-only functions to /<FunctionName>, and needs
+// defaultExecutablePath as the host does (HttpWorkerDescription).
 func TestHostDefaultsAndLegacyWorker(t *testing.T) {
-	h, err := ParseHost("host.json", []byte(`{"version":"2.0","functionTimeout":"-1","httpWorker":{"description":{"defaultWorkerPath":"w.exe"}}}`))
+	h, err := ParseHost("host.json", []byte(`{"version":"2.0","functionTimeout":"-1","httpWorker":{"description":{"defaultExecutablePath":"node","defaultWorkerPath":"server.js","arguments":["--a"],"workerArguments":["--w"]}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Handler.ExecutablePath != "w.exe" || !h.Handler.ForwardHTTP || h.RoutePrefix != "api" || h.FunctionTimeout != 0 || h.Queues.MaxDequeueCount != 5 || h.Queues.MessageEncoding != "base64" {
+	hd := h.Handler
+	if hd.Section != "httpWorker" || hd.ExecutablePath != "node" || hd.WorkerPath != "server.js" || strings.Join(hd.Arguments, ",") != "--a" || strings.Join(hd.WorkerArguments, ",") != "--w" || !hd.ForwardHTTP || hd.ForwardOriginalPath {
+		t.Fatalf("handler %+v", hd)
+	}
+	if h.RoutePrefix != "api" || h.FunctionTimeout != 0 || h.Queues.MaxDequeueCount != 5 || h.Queues.MessageEncoding != "base64" {
 		t.Fatalf("%+v", h)
+	}
+	if _, err := ParseHost("host.json", []byte(`{"version":"2.0","httpWorker":{"description":{"defaultWorkerPath":"w.exe"}}}`)); err == nil || !strings.Contains(err.Error(), `"httpWorker.description.defaultExecutablePath": missing`) {
+		t.Fatalf("no defaultExecutablePath: %v", err)
+	}
+	c, err := ParseHost("host.json", []byte(`{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"h"},"enableForwardingHttpRequest":true},"httpWorker":{"description":{"defaultExecutablePath":"w"}}}`))
+	if err != nil || c.Handler.Section != "customHandler" || c.Handler.ExecutablePath != "h" || !c.Handler.ForwardOriginalPath {
+		t.Fatalf("customHandler wins: %+v %v", c.Handler, err)
 	}
 }
 

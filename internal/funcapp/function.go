@@ -21,6 +21,8 @@ type Binding struct {
 	Type      string // as written, e.g. "httpTrigger"
 	Direction string // "in", "out" or "inout"
 	Name      string
+	// DataType is "binary", "string", "stream" or empty, lower case.
+	DataType string
 
 	// httpTrigger
 	AuthLevel string   // anonymous, function, admin, user, system
@@ -123,6 +125,7 @@ type rawBinding struct {
 	Type         string   `json:"type"`
 	Direction    string   `json:"direction"`
 	Name         string   `json:"name"`
+	DataType     string   `json:"dataType"`
 	AuthLevel    string   `json:"authLevel"`
 	Methods      []string `json:"methods"`
 	Route        string   `json:"route"`
@@ -195,7 +198,7 @@ func parseDisabled(raw json.RawMessage) (bool, error) {
 
 func (rb rawBinding) binding() (Binding, error) {
 	b := Binding{
-		Type: rb.Type, Direction: strings.ToLower(rb.Direction), Name: rb.Name,
+		Type: rb.Type, Direction: strings.ToLower(rb.Direction), Name: rb.Name, DataType: strings.ToLower(rb.DataType),
 		AuthLevel: strings.ToLower(rb.AuthLevel), Route: strings.Trim(rb.Route, "/"),
 		QueueName: rb.QueueName, Connection: rb.Connection,
 		Schedule: rb.Schedule, RunOnStartup: rb.RunOnStartup, UseMonitor: rb.UseMonitor,

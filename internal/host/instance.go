@@ -49,9 +49,12 @@ func (i *instance) launch(spec processSpec, wg *sync.WaitGroup) error {
 	if err != nil {
 		return fmt.Errorf("pick handler port: %w", err)
 	}
-	cmd := exec.Command(spec.path, spec.args...)
+	vars := workerVars(port, i.id, spec.root)
+	env := processEnv(spec.env(), vars)
+	path, args := commandLine(spec, envMap(env), vars)
+	cmd := exec.Command(path, args...)
 	cmd.Dir = spec.dir
-	cmd.Env = append(spec.env(), handlerEnv(port, i.id, spec.root)...)
+	cmd.Env = env
 	// Own process group (so stop signals reach the handler's children), and
 	// SIGKILL if the region dies (kill -9 must not leave orphan handlers).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -61,7 +64,7 @@ func (i *instance) launch(spec processSpec, wg *sync.WaitGroup) error {
 	}
 	i.port, i.base, i.cmd = port, "http://127.0.0.1:"+strconv.Itoa(port), cmd
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start handler %s: %w", spec.path, err)
+		return fmt.Errorf("start handler %s: %w", path, err)
 	}
 	i.start = time.Now()
 	close(i.launched)
@@ -82,18 +85,6 @@ func pipes(cmd *exec.Cmd) (io.ReadCloser, io.ReadCloser, error) {
 		return nil, nil, fmt.Errorf("handler stderr: %w", err)
 	}
 	return stdout, stderr, nil
-}
-
-// handlerEnv is what the Azure host gives a custom handler.
-func handlerEnv(port int, id, root string) []string {
-	p := strconv.Itoa(port)
-	return []string{
-		"FUNCTIONS_CUSTOMHANDLER_PORT=" + p,
-		"FUNCTIONS_CUSTOMHANDLER_WORKER_ID=" + id,
-		"FUNCTIONS_HTTPWORKER_PORT=" + p,
-		"FUNCTIONS_HTTPWORKER_ID=" + id,
-		"FUNCTIONS_APP_ROOT_PATH=" + root,
-	}
 }
 
 func freePort() (int, error) {

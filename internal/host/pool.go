@@ -22,11 +22,17 @@ import (
 type Options struct {
 	App  string // app name, for logs and instance ids
 	Root string // FUNCTIONS_APP_ROOT_PATH
-	Path string // executable
-	Args []string
-	Dir  string // working directory
-	// Env returns the process environment (app settings included); it is
-	// called for every new instance so settings changes apply.
+	Path string // executable (%NAME% of a worker variable is replaced)
+	// Args are the host.json arguments; WorkerPath and WorkerArgs are
+	// defaultWorkerPath and workerArguments. See commandLine.
+	Args       []string
+	WorkerPath string
+	WorkerArgs []string
+	Dir        string // working directory
+	// Env returns the app's variables (settings, connection strings, site
+	// name), NAME=value; it is called for every new instance so settings
+	// changes apply. The pool adds a minimal base and the worker variables
+	// and drops TANDEM_* (see env.go).
 	Env func() []string
 
 	IdleTimeout  time.Duration // stop an instance idle this long (default 5m)
@@ -64,9 +70,9 @@ func (o *Options) defaults() {
 }
 
 type processSpec struct {
-	path, dir, root string
-	args            []string
-	env             func() []string
+	path, dir, root, workerPath string
+	args, workerArgs            []string
+	env                         func() []string
 }
 
 // Errors a caller maps to 5xx responses.
@@ -100,8 +106,9 @@ type Pool struct {
 func New(opts Options) *Pool {
 	opts.defaults()
 	p := &Pool{
-		opts:    opts,
-		spec:    processSpec{path: opts.Path, dir: opts.Dir, root: opts.Root, args: opts.Args, env: opts.Env},
+		opts: opts,
+		spec: processSpec{path: opts.Path, dir: opts.Dir, root: opts.Root, args: opts.Args,
+			workerPath: opts.WorkerPath, workerArgs: opts.WorkerArgs, env: opts.Env},
 		log:     opts.Logger.With("app", opts.App),
 		stopJan: make(chan struct{}),
 	}

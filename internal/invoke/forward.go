@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tandemhq/tandem/internal/funcapp"
@@ -21,17 +23,20 @@ var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy
 func (iv *Invoker) Forward(w http.ResponseWriter, r *http.Request, fn *funcapp.Function) (string, error) {
 	id := NewGUID()
 	start := time.Now()
-	err := iv.forward(w, r, id)
+	err := iv.forward(w, r, fn, id)
 	iv.finish(fn, id, start, err)
 	return id, err
 }
 
-func (iv *Invoker) forward(w http.ResponseWriter, r *http.Request, id string) error {
+func (iv *Invoker) forward(w http.ResponseWriter, r *http.Request, fn *funcapp.Function, id string) error {
 	ctx, cancel := iv.withTimeout(r.Context())
 	defer cancel()
 	out := r.Clone(ctx)
 	out.RequestURI = ""
 	out.URL.Scheme, out.URL.Host = "", ""
+	if !iv.opts.App.Host.Handler.ForwardOriginalPath {
+		functionPath(out.URL, fn.Name)
+	}
 	for _, h := range hopHeaders {
 		out.Header.Del(h)
 	}
@@ -50,6 +55,23 @@ func (iv *Invoker) forward(w http.ResponseWriter, r *http.Request, id string) er
 		return iv.fail(id, 0, context.Cause(ctx)) // status already sent; the body was cut
 	}
 	return nil
+}
+
+// functionPath points u at /<FunctionName> with the query rebuilt from its
+// comma-joined values, as the host forwards for the legacy httpWorker
+// section (GetPathValue, then ToHttpRequestMessage's AddQueryString).
+func functionPath(u *url.URL, name string) {
+	u.Path, u.RawPath = "/"+name, ""
+	q := u.Query()
+	if len(q) == 0 {
+		u.RawQuery = ""
+		return
+	}
+	joined := url.Values{}
+	for k, v := range q {
+		joined.Set(k, strings.Join(v, ","))
+	}
+	u.RawQuery = joined.Encode()
 }
 
 func copyResponse(w http.ResponseWriter, resp *http.Response) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tandemhq/tandem/internal/funcapp"
 	"github.com/tandemhq/tandem/internal/host"
+	"github.com/tandemhq/tandem/internal/hostjson"
 )
 
 // HostVersion is what Tandem reports as the Functions host version.
@@ -145,7 +146,7 @@ func (iv *Invoker) inputs(ctx context.Context, fn *funcapp.Function, e Expressio
 		if err != nil {
 			return fmt.Errorf("input binding %q: %w", b.Name, err)
 		}
-		data[b.Name] = v
+		data[b.Name] = hostjson.Value(v) // the host's rule: an entity stays an object, a list becomes a string
 	}
 	return nil
 }

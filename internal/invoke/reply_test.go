@@ -80,8 +80,20 @@ func TestExpressions(t *testing.T) {
 	}
 }
 
+// TestHTTPTriggerShape: the Body is bytes (base64) for octet-stream and
+// multipart content, text otherwise (invalid UTF-8 replaced), as the
+// host's GetRequestAsJObject reads it.
 func TestHTTPTriggerShape(t *testing.T) {
+	for ctype, body := range map[string]string{"application/octet-stream": "//4=", "multipart/form-data; boundary=x": "//4=", "text/plain": "\ufffd\ufffd", "": "\ufffd\ufffd"} {
+		r, _ := http.NewRequest("POST", "http://h/api/x", strings.NewReader("\xff\xfe"))
+		r.Header.Set("Content-Type", ctype)
+		tr, err := NewHTTPTrigger(r, nil, 1<<20)
+		if err != nil || tr.Body == nil || *tr.Body != body {
+			t.Errorf("Content-Type %q: Body %v, want %q (%v)", ctype, tr.Body, body, err)
+		}
+	}
 	r, _ := http.NewRequest("POST", "http://example.test/api/items/7?a=1&a=2&b=x", strings.NewReader("\xff\xfe"))
+	r.Header.Set("Content-Type", "application/octet-stream")
 	r.Host = "example.test"
 	r.Header.Add("X-Multi", "1")
 	r.Header.Add("X-Multi", "2")
@@ -94,7 +106,7 @@ func TestHTTPTriggerShape(t *testing.T) {
 	_ = json.Unmarshal(b, &got)
 	want := map[string]any{
 		"Url": "http://example.test/api/items/7?a=1&a=2&b=x", "Method": "POST",
-		"Query": map[string]any{"a": "1,2", "b": "x"}, "Headers": map[string]any{"X-Multi": []any{"1", "2"}},
+		"Query": map[string]any{"a": "1,2", "b": "x"}, "Headers": map[string]any{"X-Multi": []any{"1", "2"}, "Content-Type": []any{"application/octet-stream"}},
 		"Params": map[string]any{"id": "7"}, "Identities": []any{}, "Body": "//4=",
 	}
 	if gb, wb := mustJSON(got), mustJSON(want); gb != wb {

@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tandemhq/tandem/internal/hostjson"
 )
 
 // HTTPTrigger is the Data value of an httpTrigger binding in payload mode.
@@ -49,13 +52,28 @@ func NewHTTPTrigger(r *http.Request, params map[string]string, maxBody int64) (*
 		return nil, err
 	}
 	if len(body) > 0 {
-		s := string(body)
-		if !utf8.Valid(body) {
-			s = base64.StdEncoding.EncodeToString(body)
-		}
+		s := bodyText(r.Header.Get("Content-Type"), body)
 		t.Body = &s
 	}
 	return t, nil
+}
+
+// bodyText is the Body value as the host reads it: bytes (base64) for
+// application/octet-stream and multipart/* content, otherwise text, with
+// each invalid UTF-8 byte replaced by U+FFFD as .NET decoding does.
+func bodyText(contentType string, body []byte) string {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt == "application/octet-stream" || strings.HasPrefix(mt, "multipart/") {
+		return base64.StdEncoding.EncodeToString(body)
+	}
+	if utf8.Valid(body) {
+		return string(body)
+	}
+	var b strings.Builder
+	for _, r := range string(body) {
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func readBody(r *http.Request, limit int64) ([]byte, error) {
@@ -86,31 +104,65 @@ func requestURL(r *http.Request) string {
 	return scheme + "://" + r.Host + r.URL.RequestURI()
 }
 
-// HTTPMetadata is the trigger metadata for an HTTP invocation: route
-// parameters and query values at the top level (as binding expressions see
-// them), plus Query, Headers and sys.
+// HTTPMetadata is the trigger metadata of an HTTP invocation as the Azure
+// host sends it: the HTTP extension's binding data (the properties of a
+// JSON object body, then query values except "code", then route values,
+// then "Query" and "Headers" objects unless a value of that name exists),
+// plus "sys"; each value through the host's rule (hostjson), so a route
+// value "ada" arrives as the JSON string "\"ada\"".
 func HTTPMetadata(t *HTTPTrigger, method string, now time.Time) map[string]any {
 	md := map[string]any{}
+	if t.Body != nil {
+		for _, p := range hostjson.BindingProperties([]byte(*t.Body)) {
+			setFold(md, p.Name, p.Value)
+		}
+	}
 	for k, v := range t.Query {
-		md[k] = v
+		if !strings.EqualFold(k, "code") {
+			setFold(md, k, hostjson.Text(v))
+		}
 	}
 	for k, v := range t.Params {
-		md[k] = v
+		setFold(md, k, hostjson.Text(v))
 	}
 	headers := map[string]string{}
 	for k, v := range t.Headers {
 		headers[k] = strings.Join(v, ",")
 	}
-	md["Query"] = t.Query
-	md["Headers"] = headers
-	md["sys"] = Sys(method, now)
+	addAbsent(md, "Query", t.Query)
+	addAbsent(md, "Headers", headers)
+	md["sys"] = hostjson.Sys(method, now)
+	for k := range md {
+		if strings.HasSuffix(strings.ToLower(k), "trigger") {
+			delete(md, k) // the host leaves these to Data
+		}
+	}
 	return md
 }
 
-// Sys is the "sys" metadata object every trigger carries.
-func Sys(method string, now time.Time) map[string]any {
-	return map[string]any{"MethodName": method, "UtcNow": now.UTC().Format(time.RFC3339Nano), "RandGuid": NewGUID()}
+// setFold sets key as a case-insensitive .NET dictionary does: an existing
+// key differing only in case keeps its spelling.
+func setFold(md map[string]any, key string, v any) {
+	for k := range md {
+		if strings.EqualFold(k, key) {
+			md[k] = v
+			return
+		}
+	}
+	md[key] = v
 }
+
+func addAbsent(md map[string]any, key string, v any) {
+	for k := range md {
+		if strings.EqualFold(k, key) {
+			return
+		}
+	}
+	md[key] = v
+}
+
+// Sys is the "sys" metadata object every trigger carries.
+func Sys(method string, now time.Time) json.RawMessage { return hostjson.Sys(method, now) }
 
 // NewGUID returns a random (version 4) GUID in its usual text form.
 func NewGUID() string {
@@ -142,15 +194,30 @@ func ExpressionsFrom(md map[string]any) Expressions {
 		case float64, int, int64, bool, json.Number:
 			e[k] = fmt.Sprint(x)
 		case json.RawMessage:
-			var v any
-			if json.Unmarshal(x, &v) == nil {
-				if s, ok := scalar(v); ok {
-					e[k] = s
-				}
+			if s, ok := rawScalar(x); ok {
+				e[k] = s
 			}
 		}
 	}
 	return e
+}
+
+// rawScalar is the expression value of a metadata value: metadata holds
+// the host's serialization of a string ("\"ada\""), so a string that is
+// itself a JSON string literal is unquoted once more.
+func rawScalar(raw json.RawMessage) (string, bool) {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return "", false
+	}
+	s, ok := scalar(v)
+	if str, isStr := v.(string); isStr && strings.HasPrefix(str, `"`) {
+		var inner string
+		if json.Unmarshal([]byte(str), &inner) == nil {
+			return inner, true
+		}
+	}
+	return s, ok
 }
 
 func scalar(v any) (string, bool) {

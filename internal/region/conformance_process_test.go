@@ -1,0 +1,104 @@
+package region
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+var helloFunction = map[string]string{
+	"hello": `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","authLevel":"anonymous","route":"greet/{name}"},{"type":"http","direction":"out","name":"res"}]}`,
+}
+
+// TestConformanceArgumentExpansion: issue 12 item 3. %NAME% in host.json
+// arguments is expanded as DefaultWorkerProcessFactory does: app settings
+// (the environment), the worker variables, unresolved names removed; so a
+// handler told to listen on 127.0.0.1:%FUNCTIONS_CUSTOMHANDLER_PORT% (as a
+// public PHP sample tells php -S) starts and serves.
+func TestConformanceArgumentExpansion(t *testing.T) {
+	eachLang(t, func(t *testing.T, l conformanceLang) {
+		app, capFile := conformanceApp(t, l, "args", helloFunction,
+			"--listen=127.0.0.1:%FUNCTIONS_CUSTOMHANDLER_PORT%", "--mode=%MODE%", "--worker=%FUNCTIONS_CUSTOMHANDLER_WORKER_ID%", "--gone=%NOT_SET_ANYWHERE%")
+		app.settings["MODE"] = "fast"
+		tr := startRegion(t, nil, app)
+		if r := tr.do("GET", "/api/greet/ada", "", ""); r.code != 200 {
+			t.Fatalf("GET: %d %s", r.code, r.body)
+		}
+		c := waitCapture(t, capFile, "/hello")
+		want := append([]string{}, // argv after the script (Python's and Node's argv[1:] omit it)
+			"--listen=127.0.0.1:"+c.Env["FUNCTIONS_CUSTOMHANDLER_PORT"], "--mode=fast",
+			"--worker="+c.Env["FUNCTIONS_CUSTOMHANDLER_WORKER_ID"], "--gone=")
+		if strings.Join(c.Argv, " ") != strings.Join(want, " ") || c.Env["FUNCTIONS_CUSTOMHANDLER_WORKER_ID"] == "" {
+			t.Fatalf("argv %q, want %q", c.Argv, want)
+		}
+	})
+}
+
+// TestConformanceHTTPWorkerSection: issue 12 item 2. The legacy httpWorker
+// section runs defaultExecutablePath with defaultWorkerPath (node
+// server.js), the port is in FUNCTIONS_HTTPWORKER_PORT, and an HTTP-only
+// function is forwarded to /<FunctionName> with the query (comma-joined),
+// not to the original path, as DefaultHttpWorkerService does.
+func TestConformanceHTTPWorkerSection(t *testing.T) {
+	eachLang(t, func(t *testing.T, l conformanceLang) {
+		app, capFile := conformanceApp(t, l, "legacy", helloFunction)
+		dir := app.write(t)
+		desc := map[string]any{"defaultExecutablePath": l.exe}
+		if len(l.args) > 0 {
+			desc["defaultWorkerPath"] = l.args[0] // the script: node handler.js, python3 handler.py
+		}
+		writeJSONFile(t, filepath.Join(dir, "host.json"), map[string]any{"version": "2.0", "httpWorker": map[string]any{"description": desc}})
+		tr := startRegion(t, func(o *Options) { o.Apps = []AppSpec{{Name: "legacy", Dir: dir}} })
+		r := tr.do("GET", "/api/greet/ada?x=1&x=2", "", "")
+		if r.code != 200 || string(r.body) != "forwarded /hello" {
+			t.Fatalf("GET: %d %s, want 200 \"forwarded /hello\"", r.code, r.body)
+		}
+		c := waitCapture(t, capFile, "/hello")
+		if c.Method != "GET" || c.Env["FUNCTIONS_HTTPWORKER_PORT"] == "" || c.InvocationID == "" {
+			t.Fatalf("capture %s %s env port %q invocation %q", c.Method, c.Path, c.Env["FUNCTIONS_HTTPWORKER_PORT"], c.InvocationID)
+		}
+	})
+}
+
+// TestConformanceHandlerEnvironment: issue 11 item 1. A handler sees its
+// app's settings, the Azure variables and a minimal base, never TANDEM_*
+// nor anything else of the operator's environment.
+func TestConformanceHandlerEnvironment(t *testing.T) {
+	t.Setenv("TANDEM_MASTER_KEY", "operator-master-key-0123456789abcdefghij")
+	t.Setenv("TANDEM_ANYTHING", "x")
+	t.Setenv("OPERATOR_SECRET", "s3cret")
+	t.Setenv("LC_ALL", "C.UTF-8")
+	eachLang(t, func(t *testing.T, l conformanceLang) {
+		app, capFile := conformanceApp(t, l, "envapp", helloFunction)
+		app.settings["MY_SETTING"] = "mine"
+		tr := startRegion(t, nil, app)
+		if r := tr.do("GET", "/api/greet/ada", "", ""); r.code != 200 {
+			t.Fatalf("GET: %d %s", r.code, r.body)
+		}
+		env := waitCapture(t, capFile, "/hello").Env
+		allowed := map[string]bool{
+			"PATH": true, "HOME": true, "USER": true, "LOGNAME": true, "SHELL": true, "LANG": true, "LANGUAGE": true,
+			"TZ": true, "TMPDIR": true, "SSL_CERT_FILE": true, "SSL_CERT_DIR": true,
+			"CAPTURE_FILE": true, "MY_SETTING": true, "WEBSITE_SITE_NAME": true, "REGION_NAME": true,
+			"FUNCTIONS_CUSTOMHANDLER_PORT": true, "FUNCTIONS_CUSTOMHANDLER_WORKER_ID": true,
+			"FUNCTIONS_HTTPWORKER_PORT": true, "FUNCTIONS_HTTPWORKER_ID": true, "FUNCTIONS_APP_ROOT_PATH": true,
+		}
+		var extra []string
+		for k := range env {
+			// A pyenv shim (a bash script) adds its own; they are not Tandem's.
+			runtimeOwn := l.name == "python" && (strings.Contains(k, "PYENV_") || k == "PWD" || k == "SHLVL" || k == "_")
+			if !allowed[k] && !strings.HasPrefix(k, "LC_") && !runtimeOwn {
+				extra = append(extra, k)
+			}
+		}
+		sort.Strings(extra)
+		if len(extra) > 0 {
+			t.Errorf("the handler got variables beyond its app's and the minimal base: %v", extra)
+		}
+		if env["MY_SETTING"] != "mine" || env["REGION_NAME"] != "east" || env["WEBSITE_SITE_NAME"] != "envapp" || env["LC_ALL"] != "C.UTF-8" || env["PATH"] != os.Getenv("PATH") && l.name != "python" {
+			t.Errorf("env lacks what it should have: %v", env)
+		}
+	})
+}
