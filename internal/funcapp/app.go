@@ -22,9 +22,21 @@ type App struct {
 	Name      string
 	Root      string // absolute path of the app folder
 	Host      HostConfig
-	Functions []*Function // sorted by name
-	Settings  LocalSettings
+	Functions []*Function // sorted by name; only those that loaded
+	// Errors are the functions that could not load (a bad function.json,
+	// an unsupported binding), sorted by name. As in the Azure host, such a
+	// function is in error and the app's other functions run.
+	Errors   []FunctionError
+	Settings LocalSettings
 }
+
+// FunctionError is a function that could not load.
+type FunctionError struct {
+	Name string
+	Err  error
+}
+
+func (e FunctionError) Error() string { return fmt.Sprintf("function %s: %v", e.Name, e.Err) }
 
 // Function returns the named function, or nil.
 func (a *App) Function(name string) *Function {
@@ -167,8 +179,9 @@ func (a *App) loadFunctions() error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", a.Root, err)
 	}
+	allowed := allowList(a.Host.Functions)
 	for _, e := range entries {
-		if !e.IsDir() {
+		if !e.IsDir() || (allowed != nil && !allowed[strings.ToLower(e.Name())]) {
 			continue
 		}
 		file := filepath.Join(a.Root, e.Name(), "function.json")
@@ -176,16 +189,30 @@ func (a *App) loadFunctions() error {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // not a function folder
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", file, err)
+		if err == nil {
+			var f *Function
+			if f, err = ParseFunction(file, e.Name(), data); err == nil {
+				f.Dir = filepath.Dir(file)
+				a.Functions = append(a.Functions, f)
+				continue
+			}
 		}
-		f, err := ParseFunction(file, e.Name(), data)
-		if err != nil {
-			return err
-		}
-		f.Dir = filepath.Dir(file)
-		a.Functions = append(a.Functions, f)
+		a.Errors = append(a.Errors, FunctionError{Name: e.Name(), Err: err})
 	}
 	sort.Slice(a.Functions, func(i, j int) bool { return a.Functions[i].Name < a.Functions[j].Name })
+	sort.Slice(a.Errors, func(i, j int) bool { return a.Errors[i].Name < a.Errors[j].Name })
 	return nil
+}
+
+// allowList is host.json "functions" as a set of lower-case names (the
+// host compares case-insensitively); nil when the field is absent.
+func allowList(names []string) map[string]bool {
+	if names == nil {
+		return nil
+	}
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[strings.ToLower(n)] = true
+	}
+	return set
 }

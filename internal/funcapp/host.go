@@ -21,6 +21,9 @@ type HostConfig struct {
 	// FunctionTimeout bounds one invocation; 0 means unlimited ("-1").
 	FunctionTimeout time.Duration
 	Queues          QueueConfig
+	// Functions is host.json "functions": when set, only these functions
+	// load (nil: all).
+	Functions []string
 }
 
 // Handler is the customHandler (or legacy httpWorker) section's
@@ -60,6 +63,7 @@ const DefaultFunctionTimeout = 5 * time.Minute
 type rawHost struct {
 	Version         *string          `json:"version"`
 	FunctionTimeout *string          `json:"functionTimeout"`
+	Functions       []string         `json:"functions"`
 	CustomHandler   *rawHandlerBlock `json:"customHandler"`
 	HTTPWorker      *rawHandlerBlock `json:"httpWorker"`
 	Extensions      struct {
@@ -112,7 +116,7 @@ func (raw rawHost) config() (HostConfig, error) {
 		}
 		return HostConfig{}, fmt.Errorf(`field "version": must be "2.0", got %s`, got)
 	}
-	h := HostConfig{Version: "2.0", RoutePrefix: "api", FunctionTimeout: DefaultFunctionTimeout}
+	h := HostConfig{Version: "2.0", RoutePrefix: "api", FunctionTimeout: DefaultFunctionTimeout, Functions: raw.Functions}
 	var err error
 	if h.Handler, err = raw.handler(); err != nil {
 		return h, err

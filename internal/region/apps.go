@@ -41,6 +41,9 @@ func (r *Region) LoadApp(ctx context.Context, spec AppSpec) error {
 	if err != nil {
 		return err
 	}
+	for _, fe := range app.Errors { // in error; the app's other functions run
+		r.log.Error("function cannot load", "app", app.Name, "function", fe.Name, "err", fe.Err)
+	}
 	if err := r.svc.prepareApp(ctx, app); err != nil {
 		return fmt.Errorf("app %s: %w", app.Name, err)
 	}
