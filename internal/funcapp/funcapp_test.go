@@ -1,6 +1,8 @@
 package funcapp
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -156,5 +158,50 @@ func TestAppNames(t *testing.T) {
 		if (ValidAppName(name) == nil) != ok {
 			t.Errorf("%q", name)
 		}
+	}
+}
+
+// TestExecutableNotFoundSaysWhere: issue 12 item 9. A handler that is
+// neither in the app folder nor a command on PATH is refused with both
+// places named.
+func TestExecutableNotFoundSaysWhere(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "host.json", `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"no-such-handler-x"}}}`)
+	_, err := Load("app", dir)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "no-such-handler-x")) || !strings.Contains(err.Error(), "on PATH ("+os.Getenv("PATH")+")") {
+		t.Fatalf("err %v", err)
+	}
+	writeFile(t, dir, "host.json", `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"%HANDLER_DIR%/h"}}}`)
+	if _, err := Load("app", dir); err != nil {
+		t.Fatalf("a path expanded per worker is checked when it starts, not at load: %v", err)
+	}
+}
+
+// TestFunctionInErrorAndAllowList: issue 12 item 4. A function that cannot
+// load is reported in App.Errors and the others load; host.json
+// "functions" limits what loads.
+func TestFunctionInErrorAndAllowList(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "host.json", `{"version":"2.0","functions":["good","BUS"],"customHandler":{"description":{"defaultExecutablePath":"sh"}}}`)
+	writeFile(t, dir, "good/function.json", `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req"}]}`)
+	writeFile(t, dir, "bus/function.json", `{"bindings":[{"type":"serviceBusTrigger","direction":"in","name":"m"}]}`)
+	writeFile(t, dir, "other/function.json", `{"bindings":[]}`)
+	app, err := Load("app", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(app.FunctionNames(), ",") != "good" || len(app.Errors) != 1 || app.Errors[0].Name != "bus" || !strings.Contains(app.Errors[0].Error(), "serviceBusTrigger") {
+		t.Fatalf("functions %v errors %v", app.FunctionNames(), app.Errors)
+	}
+}
+
+func writeFile(t *testing.T, dir, name, body string) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

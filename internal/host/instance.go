@@ -34,9 +34,13 @@ type instance struct {
 	startErr error         // set before ready is closed if it never got ready
 
 	// guarded by Pool.mu
-	inflight int
-	lastUsed time.Time
-	retiring bool
+	inflight     int
+	lastUsed     time.Time // the last request's end, or when it got ready
+	readyAt      time.Time // zero until ready
+	queuedAt     time.Time // when the pool decided to start it
+	delayedUntil time.Time // a crash-backoff delay before its start
+	crashes      int       // the pool's consecutive crashes when it was started
+	retiring     bool
 }
 
 func newInstance(id string, gen uint64, log *slog.Logger) *instance {

@@ -42,7 +42,10 @@ type Options struct {
 	ScaleOutAt   int
 	StartTimeout time.Duration // readiness deadline (default 30s)
 	StopGrace    time.Duration // SIGTERM to SIGKILL (default 5s)
-	Logger       *slog.Logger
+	// StableAfter: an instance ready this long ends a crash loop (the
+	// restart backoff starts over); default 30s.
+	StableAfter time.Duration
+	Logger      *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -60,6 +63,9 @@ func (o *Options) defaults() {
 	}
 	if o.StopGrace <= 0 {
 		o.StopGrace = 5 * time.Second
+	}
+	if o.StableAfter <= 0 {
+		o.StableAfter = 30 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -79,6 +85,10 @@ type processSpec struct {
 var (
 	ErrClosed  = errors.New("handler pool is shut down")
 	ErrCrashed = errors.New("handler process exited during the request")
+	// ErrNotReady: the request gave up while its handler instance was
+	// still starting, or waiting out a restart delay after crashes; the
+	// error says which.
+	ErrNotReady = errors.New("no handler instance was ready")
 )
 
 // Pool is the set of handler processes of one app.
@@ -170,7 +180,7 @@ func (p *Pool) acquire(ctx context.Context) (*instance, error) {
 		select {
 		case <-wait.ready:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for handler start: %w", ctx.Err())
+			return nil, p.notReady(wait, ctx)
 		}
 		if wait.startErr != nil {
 			if overflow {
@@ -179,6 +189,19 @@ func (p *Pool) acquire(ctx context.Context) (*instance, error) {
 			overflow = true
 		}
 	}
+}
+
+// notReady explains why a request gave up waiting for inst.
+func (p *Pool) notReady(inst *instance, ctx context.Context) error {
+	p.mu.Lock()
+	until, crashes, since := inst.delayedUntil, inst.crashes, inst.queuedAt
+	p.mu.Unlock()
+	if time.Now().Before(until) {
+		return fmt.Errorf("%w: the handler is restarting after %d consecutive crashes and waits until %s before starting again (%v)",
+			ErrNotReady, crashes, until.UTC().Format(time.RFC3339Nano), context.Cause(ctx))
+	}
+	return fmt.Errorf("%w: the handler was still starting (started %s ago; start timeout %s) (%v)",
+		ErrNotReady, time.Since(since).Round(time.Millisecond), p.opts.StartTimeout, context.Cause(ctx))
 }
 
 // pick takes a slot on a ready instance, or returns one being started to
@@ -230,6 +253,11 @@ func (p *Pool) startLocked() *instance {
 	inst := newInstance(p.opts.App+"-"+strconv.Itoa(p.nextID), p.gen, p.log)
 	p.instances = append(p.instances, inst)
 	delay := backoff(p.crashes)
+	inst.crashes = p.crashes
+	inst.queuedAt = time.Now()
+	if delay > 0 {
+		inst.delayedUntil = inst.queuedAt.Add(delay)
+	}
 	p.wg.Add(1)
 	go p.run(inst, delay)
 	return inst
@@ -266,6 +294,11 @@ func (p *Pool) run(inst *instance, delay time.Duration) {
 	if inst.startErr != nil {
 		inst.log.Error("handler failed to start", "err", inst.startErr)
 		inst.stop(p.opts.StopGrace)
+	} else {
+		p.mu.Lock()
+		inst.readyAt = time.Now()
+		inst.lastUsed = inst.readyAt // idle from now, not since the zero time
+		p.mu.Unlock()
 	}
 	<-inst.exited
 	p.exitedInstance(inst, inst.startErr != nil)
@@ -293,7 +326,7 @@ func (p *Pool) exitedInstance(inst *instance, failedStart bool) {
 	}
 	switch {
 	case inst.retiring || p.closed:
-	case failedStart || time.Since(inst.start) < 30*time.Second:
+	case failedStart || time.Since(inst.start) < p.opts.StableAfter:
 		p.crashes++
 		inst.log.Warn("handler crashed", "status", exitStatus(inst.exitErr), "consecutiveCrashes", p.crashes)
 	default:

@@ -190,6 +190,8 @@ func setInvocationHeaders(h http.Header, id string) {
 // callError maps a failed call: a timeout, a crash, a shut-down pool.
 func (iv *Invoker) callError(ctx context.Context, id string, err error) error {
 	switch {
+	case errors.Is(err, host.ErrNotReady): // says why (starting, or a restart delay), not just "timed out"
+		return iv.fail(id, http.StatusServiceUnavailable, err)
 	case errors.Is(context.Cause(ctx), ErrTimeout):
 		return iv.fail(id, http.StatusInternalServerError, context.Cause(ctx))
 	case errors.Is(err, host.ErrCrashed):
