@@ -46,3 +46,15 @@ func FuzzLocalSettings(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseCORSSetting(f *testing.F) {
+	for _, s := range []string{`["*"]`, `["https://a.example","https://b.example"]`, `"x"`, ``, `[1]`} {
+		f.Add(s, "true")
+	}
+	f.Fuzz(func(t *testing.T, origins, creds string) {
+		c, err := ParseCORSSetting(origins, creds)
+		if err != nil && (len(c.Origins) > 0 || c.Credentials) {
+			t.Fatalf("error with a policy: %+v %v", c, err)
+		}
+	})
+}

@@ -38,6 +38,7 @@ type Options struct {
 	Disabled DisabledFunc
 	Logger   *slog.Logger
 	MaxBody  int64 // request body limit in payload mode (default 100 MiB)
+	CORS     CORSFunc
 }
 
 // Gateway routes HTTP requests to functions.
@@ -126,6 +127,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a == nil {
 		writeError(w, http.StatusNotFound, "", "no function app is loaded in this region")
 		return
+	}
+	if g.cors(w, r, a.inv.App().Name) {
+		return // a preflight
 	}
 	fn, params, ok := a.match(r)
 	if !ok {

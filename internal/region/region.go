@@ -161,7 +161,7 @@ func (r *Region) start(ctx context.Context) error {
 	if err := r.startServices(ctx); err != nil {
 		return err
 	}
-	r.gateway = gateway.New(gateway.Options{Auth: r.svc.authorizer(), Disabled: r.svc.disabled, Logger: r.log})
+	r.gateway = gateway.New(gateway.Options{Auth: r.svc.authorizer(), Disabled: r.svc.disabled, Logger: r.log, CORS: r.corsFor})
 	for _, spec := range r.opts.Apps {
 		if err := r.LoadApp(ctx, spec); err != nil {
 			return err
