@@ -26,7 +26,10 @@ type App struct {
 	// Errors are the functions that could not load (a bad function.json,
 	// an unsupported binding), sorted by name. As in the Azure host, such a
 	// function is in error and the app's other functions run.
-	Errors   []FunctionError
+	Errors []FunctionError
+	// Warnings say what Tandem ignores (unknown host.json sections,
+	// proxies.json, Host.LocalHttpPort); the region logs them once.
+	Warnings []string
 	Settings LocalSettings
 }
 
@@ -103,6 +106,7 @@ func (a *App) load() error {
 	if err := a.loadSettings(); err != nil {
 		return err
 	}
+	a.Warnings = append(hostWarnings(data), a.fileWarnings()...)
 	return a.loadFunctions()
 }
 

@@ -205,3 +205,26 @@ func writeFile(t *testing.T, dir, name, body string) {
 		t.Fatal(err)
 	}
 }
+
+// TestIgnoredThingsAreSaid: issue 12 item 8. proxies.json,
+// Host.LocalHttpPort and host.json sections Tandem does not apply are
+// listed once at load.
+func TestIgnoredThingsAreSaid(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "host.json", `{"version":"2.0","logging":{},"extensionBundle":{},"madeUp":1,"extensions":{"http":{},"serviceBus":{}},"customHandler":{"description":{"defaultExecutablePath":"sh"}}}`)
+	writeFile(t, dir, "proxies.json", `{}`)
+	writeFile(t, dir, "local.settings.json", `{"IsEncrypted":false,"Values":{},"Host":{"LocalHttpPort":7072}}`)
+	app, err := Load("app", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"host.json: unknown sections ignored: madeUp",
+		"host.json: sections Tandem does not apply: extensions.serviceBus, logging",
+		"proxies.json is ignored: Functions proxies were retired in runtime v4 (route with a function or a gateway in front)",
+		"local.settings.json: Host.LocalHttpPort 7072 is ignored: the region's HTTP address serves every app",
+	}
+	if strings.Join(app.Warnings, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("warnings\n%s\nwant\n%s", strings.Join(app.Warnings, "\n"), strings.Join(want, "\n"))
+	}
+}

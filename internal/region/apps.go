@@ -41,6 +41,9 @@ func (r *Region) LoadApp(ctx context.Context, spec AppSpec) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range app.Warnings {
+		r.log.Warn(w, "app", app.Name)
+	}
 	for _, fe := range app.Errors { // in error; the app's other functions run
 		r.log.Error("function cannot load", "app", app.Name, "function", fe.Name, "err", fe.Err)
 	}
