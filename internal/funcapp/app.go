@@ -51,6 +51,19 @@ func (a *App) Function(name string) *Function {
 	return nil
 }
 
+// RetryFor is fn's retry policy: its own, else the app's (host.json), for
+// the triggers the host retries (timerTrigger among Tandem's; a queue
+// trigger retries through maxDequeueCount, an HTTP caller retries itself).
+func (a *App) RetryFor(fn *Function) *Retry {
+	if fn.Trigger().Kind() != TimerTrigger {
+		return nil
+	}
+	if fn.Retry != nil {
+		return fn.Retry
+	}
+	return a.Host.Retry
+}
+
 // FunctionNames lists the functions' names in order.
 func (a *App) FunctionNames() []string {
 	names := make([]string, len(a.Functions))
@@ -197,6 +210,9 @@ func (a *App) loadFunctions() error {
 			var f *Function
 			if f, err = ParseFunction(file, e.Name(), data); err == nil {
 				f.Dir = filepath.Dir(file)
+				if f.Retry != nil && f.Trigger().Kind() != TimerTrigger {
+					a.Warnings = append(a.Warnings, fmt.Sprintf("%s: field \"retry\" is not applied to a %s (as in Azure: a queue retries through maxDequeueCount, an HTTP caller retries itself)", file, f.Trigger().Type))
+				}
 				a.Functions = append(a.Functions, f)
 				continue
 			}

@@ -228,3 +228,45 @@ func TestIgnoredThingsAreSaid(t *testing.T) {
 		t.Fatalf("warnings\n%s\nwant\n%s", strings.Join(app.Warnings, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestRetryPolicies(t *testing.T) {
+	tests := []struct {
+		json, err string
+		delays    []time.Duration
+	}{
+		{`{"strategy":"fixedDelay","maxRetryCount":3,"delayInterval":"00:00:05"}`, "", []time.Duration{5 * time.Second, 5 * time.Second}},
+		{`{"strategy":"exponentialBackoff","maxRetryCount":-1,"minimumInterval":"00:00:01","maximumInterval":"00:00:05"}`, "", []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second}},
+		{`{"strategy":"linear","maxRetryCount":1}`, `"retry.strategy"`, nil},
+		{`{"strategy":"fixedDelay"}`, `"retry.maxRetryCount"`, nil},
+		{`{"strategy":"fixedDelay","maxRetryCount":1}`, `"retry.delayInterval": required`, nil},
+		{`{"strategy":"exponentialBackoff","maxRetryCount":1,"minimumInterval":"00:00:09","maximumInterval":"00:00:01"}`, "shorter", nil},
+	}
+	for _, tt := range tests {
+		r, err := parseRetry([]byte(tt.json))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: err %v, want %q", tt.json, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tt.json, err)
+		}
+		for i, want := range tt.delays {
+			if got := r.DelayBefore(i + 1); got != want {
+				t.Errorf("%s: retry %d delay %v, want %v", tt.json, i+1, got, want)
+			}
+		}
+	}
+}
+
+func FuzzParseRetry(f *testing.F) {
+	f.Add(`{"strategy":"fixedDelay","maxRetryCount":3,"delayInterval":"00:00:05"}`)
+	f.Add(`{"strategy":"exponentialBackoff","maxRetryCount":-1,"minimumInterval":"00:00:01","maximumInterval":"1.00:00:00"}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := parseRetry([]byte(s))
+		if err == nil && r != nil && r.DelayBefore(1000) < 0 {
+			t.Fatalf("negative delay for %s", s)
+		}
+	})
+}

@@ -13,6 +13,9 @@ type Function struct {
 	Dir      string
 	Disabled bool // function.json "disabled": true (the older form)
 	Bindings []Binding
+	// Retry is function.json "retry" (nil: none; the app's host.json
+	// policy, if any, applies; see App.RetryFor).
+	Retry *Retry
 }
 
 // Binding is one entry of function.json "bindings". Fields that do not
@@ -119,6 +122,7 @@ var functionName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,127}$`)
 type rawFunction struct {
 	Disabled json.RawMessage `json:"disabled"`
 	Bindings []rawBinding    `json:"bindings"`
+	Retry    json.RawMessage `json:"retry"`
 }
 
 type rawBinding struct {
@@ -161,6 +165,9 @@ func (raw rawFunction) function(name string) (*Function, error) {
 	f := &Function{Name: name}
 	var err error
 	if f.Disabled, err = parseDisabled(raw.Disabled); err != nil {
+		return nil, err
+	}
+	if f.Retry, err = parseRetry(raw.Retry); err != nil {
 		return nil, err
 	}
 	triggers := 0

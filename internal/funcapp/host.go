@@ -24,6 +24,8 @@ type HostConfig struct {
 	// Functions is host.json "functions": when set, only these functions
 	// load (nil: all).
 	Functions []string
+	// Retry is host.json "retry", the app's default policy (nil: none).
+	Retry *Retry
 }
 
 // Handler is the customHandler (or legacy httpWorker) section's
@@ -64,6 +66,7 @@ type rawHost struct {
 	Version         *string          `json:"version"`
 	FunctionTimeout *string          `json:"functionTimeout"`
 	Functions       []string         `json:"functions"`
+	Retry           json.RawMessage  `json:"retry"`
 	CustomHandler   *rawHandlerBlock `json:"customHandler"`
 	HTTPWorker      *rawHandlerBlock `json:"httpWorker"`
 	Extensions      struct {
@@ -128,6 +131,9 @@ func (raw rawHost) config() (HostConfig, error) {
 		if h.FunctionTimeout, err = parseFunctionTimeout(*raw.FunctionTimeout); err != nil {
 			return h, fmt.Errorf(`field "functionTimeout": %w`, err)
 		}
+	}
+	if h.Retry, err = parseRetry(raw.Retry); err != nil {
+		return h, err
 	}
 	h.Queues, err = raw.Extensions.Queues.config()
 	return h, err

@@ -16,9 +16,9 @@ import (
 // extensions.http/queues; extensionBundle does not concern a custom
 // handler; the others are said once at load as not applied.
 var (
-	appliedSections = map[string]bool{"version": true, "customhandler": true, "httpworker": true, "functions": true, "functiontimeout": true, "extensions": true, "extensionbundle": true}
+	appliedSections = map[string]bool{"version": true, "customhandler": true, "httpworker": true, "functions": true, "functiontimeout": true, "extensions": true, "retry": true, "extensionbundle": true}
 	knownSections   = map[string]bool{"aggregator": true, "concurrency": true, "console": true, "healthmonitor": true, "logging": true,
-		"manageddependency": true, "retry": true, "singleton": true, "telemetrymode": true, "watchdirectories": true, "watchfiles": true}
+		"manageddependency": true, "singleton": true, "telemetrymode": true, "watchdirectories": true, "watchfiles": true}
 	appliedExtensions = map[string]bool{"http": true, "queues": true}
 )
 

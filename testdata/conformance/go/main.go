@@ -48,6 +48,12 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		body = parsed
 	}
 	record(r, body)
+	for _, f := range strings.Split(os.Getenv("CONFORMANCE_FAIL"), ",") {
+		if f != "" && f == r.URL.Path {
+			http.Error(w, "failing as CONFORMANCE_FAIL asks", http.StatusInternalServerError)
+			return
+		}
+	}
 	if m, ok := parsed.(map[string]any); ok && r.Method == http.MethodPost && m["Data"] != nil {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"Outputs":{"res":{"statusCode":200,"body":"captured"}},"Logs":["captured %s"],"ReturnValue":null}`, r.URL.Path)

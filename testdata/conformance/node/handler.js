@@ -44,6 +44,11 @@ const server = http.createServer((req, res) => {
       parsed = null;
     }
     record(req, body);
+    if ((process.env.CONFORMANCE_FAIL || "").split(",").includes(path)) {
+      res.statusCode = 500;
+      res.end("failing as CONFORMANCE_FAIL asks");
+      return;
+    }
     if (req.method === "POST" && parsed && typeof parsed === "object" && parsed.Data != null) {
       res.setHeader("Content-Type", "application/json");
       res.end(JSON.stringify({ Outputs: { res: { statusCode: 200, body: "captured" } }, Logs: ["captured " + path], ReturnValue: null }));

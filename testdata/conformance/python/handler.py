@@ -44,6 +44,8 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             parsed, body = None, raw
         record(self.command, path, self.headers.get("X-Azure-Functions-InvocationId", ""), body)
+        if path in os.environ.get("CONFORMANCE_FAIL", "").split(","):
+            return self.reply(500, "failing as CONFORMANCE_FAIL asks", "text/plain")
         if self.command == "POST" and isinstance(parsed, dict) and parsed.get("Data") is not None:
             out = {"Outputs": {"res": {"statusCode": 200, "body": "captured"}}, "Logs": ["captured " + path], "ReturnValue": None}
             return self.reply(200, json.dumps(out), "application/json")
