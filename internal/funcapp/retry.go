@@ -26,6 +26,9 @@ func (r *Retry) DelayBefore(n int) time.Duration {
 	}
 	d := r.MinimumInterval
 	for i := 1; i < n && d < r.MaximumInterval; i++ {
+		if d > r.MaximumInterval/2 {
+			return r.MaximumInterval // and no overflow
+		}
 		d *= 2
 	}
 	return min(d, r.MaximumInterval)
