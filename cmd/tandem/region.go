@@ -52,6 +52,7 @@ func runRegion(ctx context.Context, args []string) error {
 	fs.BoolVar(&opts.SyncAlways, "sync-always", false, "fsync every JetStream write (survives power loss; about 12x slower writes)")
 	fs.DurationVar(&opts.IdleTimeout, "idle-timeout", 5*time.Minute, "stop a handler instance idle this long (scale to zero)")
 	fs.IntVar(&opts.MaxInstances, "max-instances", 4, "handler instances per app at most")
+	fs.StringVar(&opts.HandlerUser, "handler-user", "", "run handler processes as this OS user (the region runs as root; the data directory becomes unlistable to it)")
 	fs.IntVar(&opts.ScaleOutAt, "scale-out-at", 16, "requests in flight per instance that start another (host.json extensions.http.maxConcurrentRequests wins)")
 	fs.Float64Var(&opts.Prices.PerMillionExecutions, "price-executions", metering.DefaultPrices.PerMillionExecutions, "price per million executions, for /admin/usage")
 	fs.Float64Var(&opts.Prices.PerGBSecond, "price-gb-second", metering.DefaultPrices.PerGBSecond, "price per GB-second, for /admin/usage")

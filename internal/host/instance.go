@@ -61,7 +61,7 @@ func (i *instance) launch(spec processSpec, wg *sync.WaitGroup) error {
 	cmd.Env = env
 	// Own process group (so stop signals reach the handler's children), and
 	// SIGKILL if the region dies (kill -9 must not leave orphan handlers).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: spec.cred}
 	stdout, stderr, err := pipes(cmd)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -34,6 +35,9 @@ type Options struct {
 	// changes apply. The pool adds a minimal base and the worker variables
 	// and drops TANDEM_* (see env.go).
 	Env func() []string
+	// Credential, when set, runs handlers as another OS user (the region
+	// must be allowed to switch users, typically as root).
+	Credential *syscall.Credential
 
 	IdleTimeout  time.Duration // stop an instance idle this long (default 5m)
 	MaxInstances int           // upper bound (default 4)
@@ -79,6 +83,7 @@ type processSpec struct {
 	path, dir, root, workerPath string
 	args, workerArgs            []string
 	env                         func() []string
+	cred                        *syscall.Credential
 }
 
 // Errors a caller maps to 5xx responses.
@@ -118,7 +123,7 @@ func New(opts Options) *Pool {
 	p := &Pool{
 		opts: opts,
 		spec: processSpec{path: opts.Path, dir: opts.Dir, root: opts.Root, args: opts.Args,
-			workerPath: opts.WorkerPath, workerArgs: opts.WorkerArgs, env: opts.Env},
+			workerPath: opts.WorkerPath, workerArgs: opts.WorkerArgs, env: opts.Env, cred: opts.Credential},
 		log:     opts.Logger.With("app", opts.App),
 		stopJan: make(chan struct{}),
 	}

@@ -73,6 +73,7 @@ func (r *Region) newRuntime(app *funcapp.App) *appRuntime {
 		App: app.Name, Root: app.Root, Path: app.ExecutablePath(), Args: app.Host.Handler.Arguments,
 		WorkerPath: app.Host.Handler.WorkerPath, WorkerArgs: app.Host.Handler.WorkerArguments, Dir: app.WorkingDirectory(),
 		Env:         func() []string { return r.handlerEnv(app) },
+		Credential:  r.huser.credential(),
 		IdleTimeout: r.opts.IdleTimeout, MaxInstances: r.opts.MaxInstances, ScaleOutAt: r.scaleOutAt(app),
 		Logger: r.log,
 	})
@@ -182,7 +183,11 @@ func (r *Region) handlerEnv(app *funcapp.App) []string {
 	for k, v := range snap.ConnectionStrings {
 		env = append(env, "CUSTOMCONNSTR_"+k+"="+v)
 	}
-	return append(env, "WEBSITE_SITE_NAME="+app.Name, "REGION_NAME="+r.opts.Name)
+	env = append(env, "WEBSITE_SITE_NAME="+app.Name, "REGION_NAME="+r.opts.Name)
+	if r.huser != nil {
+		env = append(env, r.huser.env...) // HOME, USER, LOGNAME of the handler user
+	}
+	return env
 }
 
 // Instances is how many handler instances of app are running or starting.

@@ -2,8 +2,11 @@ package region
 
 import (
 	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -101,4 +104,84 @@ func TestConformanceHandlerEnvironment(t *testing.T) {
 			t.Errorf("env lacks what it should have: %v", env)
 		}
 	})
+}
+
+// TestConformanceHandlerUser: issue 11 item 1, --handler-user. Handlers
+// run as another OS user, which cannot read the region's master key; its
+// HOME and USER are its own. Needs root (to switch users) and the user
+// "nobody"; skipped otherwise.
+func TestConformanceHandlerUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("--handler-user needs the region to run as root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user named nobody")
+	}
+	eachLang(t, func(t *testing.T, l conformanceLang) {
+		if p, _ := exec.LookPath(l.exe); l.name != "go" && !othersCanRun(p) {
+			t.Skipf("%s (%s) cannot be run by other users on this machine", l.exe, p)
+		}
+		base, err := os.MkdirTemp("", "handleruser-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(base) })
+		if err := os.Chmod(base, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		capDir := filepath.Join(base, "captures")
+		if err := os.Mkdir(capDir, 0o777); err != nil || os.Chmod(capDir, 0o777) != nil {
+			t.Fatal(err)
+		}
+		app, _ := conformanceApp(t, l, "shared", helloFunction)
+		if l.name == "go" { // the built binary lives in a private temp dir: give nobody a copy
+			exe := filepath.Join(base, "handler")
+			data, _ := os.ReadFile(l.exe)
+			if err := os.WriteFile(exe, data, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			app.handler = exe
+		}
+		capFile := filepath.Join(capDir, "captures.jsonl")
+		dataDir := filepath.Join(base, "data")
+		app.settings["CAPTURE_FILE"] = capFile
+		app.settings["CONFORMANCE_PROBE_FILE"] = filepath.Join(dataDir, "master.key")
+		dir := app.write(t)
+		for d := dir; d != base && d != "/"; d = filepath.Dir(d) { // the app folder must be readable to nobody
+			_ = os.Chmod(d, 0o755)
+		}
+		tr := startRegion(t, func(o *Options) {
+			o.HandlerUser, o.DataDir = "nobody", dataDir
+			o.Apps = []AppSpec{{Name: "shared", Dir: dir}}
+		})
+		if r := tr.do("GET", "/api/greet/ada", "", ""); r.code != 200 {
+			t.Fatalf("GET: %d %s", r.code, r.body)
+		}
+		c := waitCapture(t, capFile, "/hello")
+		if strconv.Itoa(c.UID) != nobody.Uid || c.Probe != "denied" || c.Env["USER"] != "nobody" || c.Env["HOME"] != nobody.HomeDir {
+			t.Fatalf("uid %d probe %q USER %q HOME %q", c.UID, c.Probe, c.Env["USER"], c.Env["HOME"])
+		}
+	})
+}
+
+// othersCanRun reports whether a user other than the owner can run the
+// file at path: every directory on the way searchable, the file executable.
+func othersCanRun(path string) bool {
+	if path == "" {
+		return false
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return false
+	}
+	for p := real; ; p = filepath.Dir(p) {
+		st, err := os.Stat(p)
+		if err != nil || st.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if p == "/" {
+			return true
+		}
+	}
 }

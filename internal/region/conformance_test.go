@@ -57,6 +57,8 @@ type capture struct {
 	Body         any               `json:"body"`
 	Env          map[string]string `json:"env"`
 	Argv         []string          `json:"argv"`
+	UID          int               `json:"uid"`
+	Probe        string            `json:"probe"`
 }
 
 func readCaptures(t *testing.T, file string) []capture {

@@ -62,6 +62,18 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "forwarded %s", r.URL.Path)
 }
 
+// probe says whether the file named by CONFORMANCE_PROBE_FILE can be read.
+func probe() string {
+	name := os.Getenv("CONFORMANCE_PROBE_FILE")
+	if name == "" {
+		return ""
+	}
+	if _, err := os.ReadFile(name); err != nil {
+		return "denied"
+	}
+	return "readable"
+}
+
 func record(r *http.Request, body any) {
 	env := map[string]string{}
 	for _, kv := range os.Environ() {
@@ -70,7 +82,7 @@ func record(r *http.Request, body any) {
 	}
 	line, _ := json.Marshal(map[string]any{
 		"method": r.Method, "path": r.URL.Path, "invocationId": r.Header.Get("X-Azure-Functions-InvocationId"),
-		"body": body, "env": env, "argv": os.Args[1:],
+		"body": body, "env": env, "argv": os.Args[1:], "uid": os.Getuid(), "probe": probe(),
 	})
 	mu.Lock()
 	defer mu.Unlock()

@@ -16,11 +16,23 @@ function listenAddr() {
   return ["127.0.0.1", Number(port)];
 }
 
+// probe says whether the file named by CONFORMANCE_PROBE_FILE can be read.
+function probe() {
+  const name = process.env.CONFORMANCE_PROBE_FILE;
+  if (!name) return "";
+  try {
+    fs.readFileSync(name);
+    return "readable";
+  } catch (e) {
+    return "denied";
+  }
+}
+
 function record(req, body) {
   const line = JSON.stringify({
     method: req.method, path: req.url.split("?")[0],
     invocationId: req.headers["x-azure-functions-invocationid"] || "",
-    body: body, env: process.env, argv: process.argv.slice(2),
+    body: body, env: process.env, argv: process.argv.slice(2), uid: process.getuid(), probe: probe(),
   });
   fs.appendFileSync(process.env.CAPTURE_FILE, line + "\n");
 }

@@ -54,9 +54,21 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
 
 
+def probe():
+    name = os.environ.get("CONFORMANCE_PROBE_FILE")
+    if not name:
+        return ""
+    try:
+        with open(name, "rb") as f:
+            f.read(1)
+        return "readable"
+    except OSError:
+        return "denied"
+
+
 def record(method, path, invocation_id, body):
     line = json.dumps({"method": method, "path": path, "invocationId": invocation_id, "body": body,
-                       "env": dict(os.environ), "argv": sys.argv[1:]})
+                       "env": dict(os.environ), "argv": sys.argv[1:], "uid": os.getuid(), "probe": probe()})
     with LOCK:
         with open(os.environ["CAPTURE_FILE"], "a") as f:
             f.write(line + "\n")
