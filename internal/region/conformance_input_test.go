@@ -3,6 +3,7 @@ package region
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"testing"
 
 	"github.com/tandemhq/tandem/internal/table"
@@ -13,6 +14,7 @@ import (
 var inputFunctions = map[string]string{
 	"items":    `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","authLevel":"anonymous","route":"items/{id}"},{"type":"http","direction":"out","name":"res"}]}`,
 	"onqueue":  `{"bindings":[{"type":"queueTrigger","direction":"in","name":"msg","queueName":"conf-in"}]}`,
+	"ontimer":  `{"bindings":[{"type":"timerTrigger","direction":"in","name":"t","schedule":"0 0 0 1 1 *","runOnStartup":true}]}`,
 	"onbinary": `{"bindings":[{"type":"queueTrigger","direction":"in","name":"msg","queueName":"conf-bin","dataType":"binary"}]}`,
 	"lookup": `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","authLevel":"anonymous","route":"lookup/{pk}/{rk}"},` +
 		`{"type":"table","direction":"in","name":"entity","tableName":"things","partitionKey":"{pk}","rowKey":"{rk}"},` +
@@ -46,6 +48,18 @@ func TestConformanceInputSerialization(t *testing.T) {
 			if err := json.Unmarshal([]byte(msg), &inner); err != nil || inner != `{"Id":1,"When":"2024-04-06T15:30:00Z"}` {
 				t.Errorf("Data.msg does not decode twice to the message: %q %v", inner, err)
 			}
+		})
+		t.Run("timer trigger", func(t *testing.T) {
+			p := payloadOf(t, waitCapture(t, capFile, "/ontimer"))
+			normalizeSys(t, p["Metadata"].(map[string]any))
+			st, _ := p["Data"].(map[string]any)["t"].(map[string]any)["ScheduleStatus"].(map[string]any)
+			for _, k := range []string{"Last", "Next", "LastUpdated"} {
+				if s, _ := st[k].(string); !timerTimePattern.MatchString(s) {
+					t.Errorf("ScheduleStatus.%s = %q, want Json.NET's local DateTime form", k, s)
+				}
+				st[k] = "<time>"
+			}
+			checkGolden(t, "timer.json", p)
 		})
 		t.Run("queue trigger binary", func(t *testing.T) {
 			if r := tr.admin("POST", "/admin/apps/conf/queues/conf-bin/messages", "plain text"); r.code != 201 {
@@ -99,6 +113,8 @@ func TestConformanceInputSerialization(t *testing.T) {
 		})
 	})
 }
+
+var timerTimePattern = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?[+-]\d\d:\d\d$`)
 
 // payloadOf is the payload-mode body a handler recorded.
 func payloadOf(t *testing.T, c capture) map[string]any {
