@@ -83,7 +83,7 @@ func TestExitBeforeListeningFailsAtOnce(t *testing.T) {
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/api/x", nil)
 	_, err := p.Do(req)
-	if err == nil || !strings.Contains(err.Error(), "exited before it listened") || !strings.Contains(err.Error(), "exit status 2") {
+	if err == nil || !strings.Contains(err.Error(), "exited before it listened") || !strings.Contains(err.Error(), "exit status 2") || !strings.Contains(err.Error(), "refusing to start: ECHO_FAIL_START is set") {
 		t.Fatalf("err %v", err)
 	}
 }
