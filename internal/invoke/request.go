@@ -22,7 +22,7 @@ type HTTPTrigger struct {
 	Method     string              `json:"Method"`
 	Query      map[string]string   `json:"Query"`
 	Headers    map[string][]string `json:"Headers"`
-	Params     map[string]string   `json:"Params,omitempty"`
+	Params     map[string]string   `json:"Params"` // {} without route values, as the host always sets them
 	Identities []any               `json:"Identities"`
 	Body       *string             `json:"Body,omitempty"`
 }
@@ -44,8 +44,9 @@ func NewHTTPTrigger(r *http.Request, params map[string]string, maxBody int64) (*
 	for k, v := range r.Header {
 		t.Headers[k] = v
 	}
-	if len(params) > 0 {
-		t.Params = params
+	t.Params = map[string]string{}
+	for k, v := range params {
+		t.Params[k] = v
 	}
 	body, err := readBody(r, maxBody)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 var inputFunctions = map[string]string{
 	"items":    `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","authLevel":"anonymous","route":"items/{id}"},{"type":"http","direction":"out","name":"res"}]}`,
 	"onqueue":  `{"bindings":[{"type":"queueTrigger","direction":"in","name":"msg","queueName":"conf-in"}]}`,
+	"plain":    `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","authLevel":"anonymous"},{"type":"http","direction":"out","name":"res"}]}`,
 	"ontimer":  `{"bindings":[{"type":"timerTrigger","direction":"in","name":"t","schedule":"0 0 0 1 1 *","runOnStartup":true}]}`,
 	"onbinary": `{"bindings":[{"type":"queueTrigger","direction":"in","name":"msg","queueName":"conf-bin","dataType":"binary"}]}`,
 	"lookup": `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","authLevel":"anonymous","route":"lookup/{pk}/{rk}"},` +
@@ -85,6 +86,13 @@ func TestConformanceInputSerialization(t *testing.T) {
 			req := p["Data"].(map[string]any)["req"].(map[string]any)
 			req["Headers"], req["Url"] = "<headers>", "<url>"
 			checkGolden(t, "http.json", p)
+			if r := tr.do("GET", "/api/plain", "", ""); r.code != 200 {
+				t.Fatalf("GET plain: %d %s", r.code, r.body)
+			}
+			plain := payloadOf(t, waitCapture(t, capFile, "/plain"))["Data"].(map[string]any)["req"].(map[string]any)
+			if params, ok := plain["Params"].(map[string]any); !ok || len(params) != 0 {
+				t.Errorf("Data.req.Params = %#v, want {} (the host always sets route data)", plain["Params"])
+			}
 		})
 		t.Run("table input", func(t *testing.T) {
 			ctx := context.Background()
