@@ -22,12 +22,18 @@ func FuzzHostJSON(f *testing.F) {
 		if err == nil && (h.Version != "2.0" || h.Handler.ExecutablePath == "" || h.Queues.BatchSize < 1 || h.Queues.MaxDequeueCount < 1) {
 			t.Fatalf("accepted an invalid host: %+v", h)
 		}
+		for _, w := range hostWarnings(data) {
+			if w == "" {
+				t.Fatal("an empty warning")
+			}
+		}
 	})
 }
 
 func FuzzFunctionJSON(f *testing.F) {
 	seed(f, "testdata/app/hello/function.json", "testdata/app/orders/function.json")
 	f.Add([]byte(`{"bindings":[{"type":"timerTrigger","direction":"in","name":"t","schedule":"0 */5 * * * *"}]}`))
+	f.Add([]byte(`{"bindings":[{"type":"timerTrigger","direction":"in","name":"t","schedule":"0 */5 * * * *"}],"retry":{"strategy":"exponentialBackoff","maxRetryCount":2,"minimumInterval":"00:00:01","maximumInterval":"00:01:00"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fn, err := ParseFunction("function.json", "f", data)
 		if err == nil && fn.Trigger().Type == "" {
@@ -39,6 +45,7 @@ func FuzzFunctionJSON(f *testing.F) {
 func FuzzLocalSettings(f *testing.F) {
 	seed(f, "testdata/app/local.settings.json")
 	f.Add([]byte(`{"IsEncrypted":true}`))
+	f.Add([]byte(`{"IsEncrypted":false,"Values":{},"Host":{"LocalHttpPort":7072,"CORS":"*","CORSCredentials":true}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ls, err := ParseLocalSettings("local.settings.json", data)
 		if err == nil && (ls.Values == nil || ls.ConnectionStrings == nil) {
