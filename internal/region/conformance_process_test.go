@@ -1,6 +1,8 @@
 package region
 
 import (
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/user"
@@ -9,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var helloFunction = map[string]string{
@@ -182,6 +185,30 @@ func othersCanRun(path string) bool {
 		}
 		if p == "/" {
 			return true
+		}
+	}
+}
+
+// TestConformanceMissingExecutableSaysWhere: issue 12 item 9. An app whose
+// handler is neither in its folder nor on PATH is refused with both named.
+func TestConformanceMissingExecutableSaysWhere(t *testing.T) {
+	app := testApp{name: "nohandler", handler: "no-such-handler-binary", functions: helloFunction}
+	dir := app.write(t)
+	r, err := New(Options{Name: "east", HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), MasterKeyEnv: testMaster,
+		Apps: []AppSpec{{Name: "nohandler", Dir: dir}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := contextWithTimeout(30 * time.Second)
+	defer cancel()
+	err = r.Start(ctx)
+	if err == nil {
+		_ = r.Shutdown(ctx)
+		t.Fatal("a region started an app without its handler")
+	}
+	for _, want := range []string{filepath.Join(dir, "no-such-handler-binary"), "on PATH (" + os.Getenv("PATH") + ")"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
 		}
 	}
 }
