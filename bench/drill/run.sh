@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Failover drills on tandem up's defaults: kill -9, SIGSTOP and a network
-# partition of the primary under load, each followed by a restore and a
-# failback; prints each drill's report.
+# Failover drills on tandem up's defaults (two regions, three control
+# nodes, two traffic managers): kill -9, SIGSTOP and a network partition of
+# the primary under load, each followed by a restore and a failback; then
+# the control-plane faults: kill -9 and SIGSTOP of the deciding traffic
+# manager, the decider cut from the control quorum, kill -9 of the control
+# node leading the bucket. Prints each drill's report.
 #
-#   bench/drill/run.sh [duration]     (from the repository root)
+#   bench/drill/run.sh [duration] [faults...]     (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration=${1:-6s}
+shift || true
+faults=${*:-kill hang partition traffic-kill traffic-hang traffic-partition control-node}
 bin=$(mktemp -d)/tandem
 go build -o "$bin" ./cmd/tandem
-for fault in kill hang partition; do
+for fault in $faults; do
   dir=$(mktemp -d)
   "$bin" up --dir "$dir" > "$dir/up.log" 2>&1 &
   up=$!

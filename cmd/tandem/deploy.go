@@ -237,6 +237,9 @@ func runStatus(ctx context.Context, args []string) error {
 	printReplication(deployStdout, collectReplication(ctx, regions))
 	fes, errs := collectFunctionErrors(ctx, regions)
 	printFunctionErrors(deployStdout, fes, errs)
+	if top, err := topology.Load(*path); err == nil {
+		printControl(deployStdout, collectControl(ctx, top))
+	}
 	return nil
 }
 

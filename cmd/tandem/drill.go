@@ -15,15 +15,29 @@ func init() {
 	register(&command{name: "drill", summary: "inject a fault under load, fail back, and report RTO and data integrity", run: runDrill})
 }
 
-const drillUsage = `Usage: tandem drill [--fault kill|hang|partition] [--target primary|REGION] [--duration D] [--topology FILE]
+const drillUsage = `Usage: tandem drill [--fault FAULT] [--target primary|NAME] [--duration D] [--topology FILE]
 
 Runs client load against a deployment started by 'tandem up' (GETs, POSTs
 that queue work, PUTs that write table entities, and the drill app's
-one-second timer), injects the fault into the target region, restores it,
-fails back, and prints a report: RTO, failed requests by method,
-acknowledged messages and entities lost, messages delivered twice, timer
-runs twice or missed. Exits 1 if a timer ran twice or, in sync replication
-mode, acknowledged data was lost.
+one-second timer) through every traffic manager's public address, injects
+the fault, restores it, fails back, and prints a report: RTO, failed
+requests by method, acknowledged messages and entities lost, messages
+delivered twice, timer runs twice or missed, and whether two regions were
+ever active primaries at once (from the regions' own role history).
+Exits 1 if a timer ran twice, two primaries overlapped or, in sync
+replication mode, acknowledged data was lost.
+
+Faults of a region (target: primary or a region name): kill, hang,
+partition, failover (planned switches). Faults of the control plane
+(target: primary means the deciding traffic manager, or the control node
+leading the control bucket): traffic-kill, traffic-hang, traffic-partition
+(cut from the control quorum), control-node (kill -9 of a control node);
+the primary and its epoch must not change.
+
+Examples:
+  tandem drill --fault kill
+  tandem drill --fault traffic-kill
+  tandem drill --fault control-node --target c2
 `
 
 func runDrill(ctx context.Context, args []string) error {
@@ -31,9 +45,9 @@ func runDrill(ctx context.Context, args []string) error {
 	fs.Usage = func() { fmt.Fprint(os.Stderr, drillUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	var o drill.Options
 	fs.StringVar(&o.Topology, "topology", ".tandem/topology.yaml", "deployment file written by tandem up")
-	fs.StringVar(&o.Fault, "fault", "kill", "kill (SIGKILL), hang (SIGSTOP), partition (cut its network links), or failover (planned switches, see --cycles)")
+	fs.StringVar(&o.Fault, "fault", "kill", "kill (SIGKILL), hang (SIGSTOP), partition (cut its network links), failover (planned switches, see --cycles), traffic-kill, traffic-hang, traffic-partition or control-node")
 	fs.IntVar(&o.Cycles, "cycles", 1, "with --fault failover: switches to the other region and back")
-	fs.StringVar(&o.Target, "target", "primary", "region to fault: primary or a region name")
+	fs.StringVar(&o.Target, "target", "primary", "what to fault: primary (the primary region; for control-plane faults the deciding traffic manager or the control leader), a region, a traffic manager id or a control node name")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long the fault lasts before the region is restored")
 	fs.DurationVar(&o.Warmup, "warmup", 3*time.Second, "load before the fault")
 	fs.IntVar(&o.GetRate, "get-rate", 100, "GETs per second")
@@ -43,9 +57,9 @@ func runDrill(ctx context.Context, args []string) error {
 		return err
 	}
 	switch o.Fault {
-	case "kill", "hang", "partition", "failover":
+	case "kill", "hang", "partition", "failover", "traffic-kill", "traffic-hang", "traffic-partition", "control-node":
 	default:
-		return fmt.Errorf("--fault %q: use kill, hang, partition or failover", o.Fault)
+		return fmt.Errorf("--fault %q: use kill, hang, partition, failover, traffic-kill, traffic-hang, traffic-partition or control-node", o.Fault)
 	}
 	o.Progress = os.Stdout
 	fmt.Printf("Drill: %s the %s for %s under load...\n", o.Fault, o.Target, o.Duration)

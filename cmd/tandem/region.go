@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tandemhq/tandem/internal/gateway"
 	"github.com/tandemhq/tandem/internal/metering"
 	"github.com/tandemhq/tandem/internal/region"
 	"github.com/tandemhq/tandem/internal/role"
@@ -51,6 +52,11 @@ func runRegion(ctx context.Context, args []string) error {
 	fs.StringVar(&opts.LeafListen, "leaf-listen", "", "leafnode address other regions link to (e.g. 127.0.0.1:7422)")
 	fs.BoolVar(&opts.SyncAlways, "sync-always", false, "fsync every JetStream write (survives power loss; about 12x slower writes)")
 	fs.DurationVar(&opts.IdleTimeout, "idle-timeout", 5*time.Minute, "stop a handler instance idle this long (scale to zero)")
+	fs.Int64Var(&opts.MaxBodyInFlight, "max-body-bytes-in-flight", gateway.DefaultMaxBodyInFlight, "request body bytes buffered for payload-mode invocations at once; past it requests get 503")
+	fs.DurationVar(&opts.HTTP.ReadHeader, "http-read-header-timeout", region.DefaultHTTPTimeouts.ReadHeader, "time a client has to send a request's headers (negative: no limit)")
+	fs.DurationVar(&opts.HTTP.Read, "http-read-timeout", region.DefaultHTTPTimeouts.Read, "time a client has to send a whole request, body included (negative: no limit)")
+	fs.DurationVar(&opts.HTTP.Write, "http-write-timeout", region.DefaultHTTPTimeouts.Write, "time to answer a request, from the end of its headers (negative: no limit)")
+	fs.DurationVar(&opts.HTTP.Idle, "http-idle-timeout", region.DefaultHTTPTimeouts.Idle, "time a keep-alive connection may stay idle (negative: no limit)")
 	fs.IntVar(&opts.MaxInstances, "max-instances", 4, "handler instances per app at most")
 	fs.StringVar(&opts.HandlerUser, "handler-user", "", "run handler processes as this OS user (the region runs as root; the data directory becomes unlistable to it)")
 	fs.IntVar(&opts.ScaleOutAt, "scale-out-at", 16, "requests in flight per instance that start another (host.json extensions.http.maxConcurrentRequests wins)")
@@ -68,6 +74,8 @@ func runRegion(ctx context.Context, args []string) error {
 		opts.SyncApps = append(opts.SyncApps, v)
 		return nil
 	})
+	fs.StringVar(&opts.Control, "control", "", "control cluster URLs (comma-separated): also follow the stored role state, stepping down when a newer epoch names another primary")
+	fs.StringVar(&opts.ControlCreds, "control-creds", "", "credentials file for --control")
 	standby := fs.Bool("standby", false, "start as a secondary and wait for the traffic manager to grant the primary role")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {

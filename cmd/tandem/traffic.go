@@ -23,11 +23,15 @@ func init() {
 	})
 }
 
-const trafficUsage = `Usage: tandem traffic --config FILE [--data DIR]
+const trafficUsage = `Usage: tandem traffic --config FILE [--data DIR] [--control URLS --id ID]
 
-Runs the traffic manager described by the topology file (docs/topology.md):
+Runs a traffic manager described by the topology file (docs/topology.md):
 the L7 proxy, the DNS answerer and the admin API (GET /status, GET /metrics,
-POST /failover). The witness keeps the primary region and its epoch in DIR.
+POST /failover). Any number run at once; the control cluster (--control,
+nodes started with 'tandem control') holds the primary region, its epoch
+and lease, and chooses which manager decides. Without --control a one-node
+control cluster runs inside this process under DIR. --http, --admin and
+--dns override the file's traffic.listen, so managers share one file.
 SIGHUP reloads the file without dropping traffic.
 `
 
@@ -37,6 +41,14 @@ func runTraffic(ctx context.Context, args []string) error {
 	config := fs.String("config", "", "topology file (YAML, required)")
 	data := fs.String("data", "", "data directory for the witness state (default: traffic-data beside the config file)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	var o traffic.Options
+	fs.StringVar(&o.Control, "control", "", "control cluster client URLs, comma-separated (default: embedded one-node cluster in --data)")
+	fs.StringVar(&o.ControlCreds, "control-creds", "", "credentials file for the control cluster")
+	fs.IntVar(&o.ControlReplicas, "control-replicas", 0, "copies of the control bucket when created (default min(3, cluster size))")
+	fs.StringVar(&o.ID, "id", "", "this manager's name, unique among managers (default host name and a random suffix)")
+	fs.StringVar(&o.Listen.HTTP, "http", "", "proxy address (overrides traffic.listen.http)")
+	fs.StringVar(&o.Listen.Admin, "admin", "", "admin address (overrides traffic.listen.admin)")
+	fs.StringVar(&o.Listen.DNS, "dns", "", "DNS address (overrides traffic.listen.dns)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -61,7 +73,8 @@ func runTraffic(ctx context.Context, args []string) error {
 		// a few MB for less GC CPU (measured +5-15% req/s in bench/traffic).
 		debug.SetGCPercent(400)
 	}
-	m := traffic.New(traffic.Options{Topology: top, DataDir: *data, Logger: logger})
+	o.Topology, o.DataDir, o.Logger = top, *data, logger
+	m := traffic.New(o)
 	if err := m.Start(ctx); err != nil {
 		return err
 	}

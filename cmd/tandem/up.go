@@ -14,6 +14,7 @@ import (
 
 	"github.com/tandemhq/tandem/internal/cluster"
 	"github.com/tandemhq/tandem/internal/funcapp"
+	"github.com/tandemhq/tandem/internal/topology"
 )
 
 func init() {
@@ -21,11 +22,12 @@ func init() {
 }
 
 type upFlags struct {
-	dir, http, admin, dns string
-	regions               int
-	regionPort            int
-	apps                  []string
-	level                 string
+	dir, http, admin, dns    string
+	http2, admin2, dns2      string
+	regions, managers, nodes int
+	regionPort               int
+	apps                     []string
+	level                    string
 }
 
 func runUp(ctx context.Context, args []string) error {
@@ -34,9 +36,14 @@ func runUp(ctx context.Context, args []string) error {
 	var apps appFlags
 	fs.StringVar(&f.dir, "dir", ".tandem", "state directory (region data, keys, topology file, logs)")
 	fs.IntVar(&f.regions, "regions", 2, "number of regions (east, west, then region3...)")
-	fs.StringVar(&f.http, "http", "127.0.0.1:7071", "public address (the traffic manager's proxy)")
-	fs.StringVar(&f.admin, "admin", "127.0.0.1:7070", "traffic manager admin address")
-	fs.StringVar(&f.dns, "dns", "127.0.0.1:5353", "traffic manager DNS address")
+	fs.StringVar(&f.http, "http", "127.0.0.1:7071", "public address of the first traffic manager (its proxy)")
+	fs.StringVar(&f.admin, "admin", "127.0.0.1:7070", "first traffic manager's admin address")
+	fs.StringVar(&f.dns, "dns", "127.0.0.1:5353", "first traffic manager's DNS address")
+	fs.StringVar(&f.http2, "http2", "127.0.0.1:7072", "public address of the second traffic manager")
+	fs.StringVar(&f.admin2, "admin2", "127.0.0.1:7073", "second traffic manager's admin address")
+	fs.StringVar(&f.dns2, "dns2", "127.0.0.1:5354", "second traffic manager's DNS address")
+	fs.IntVar(&f.managers, "traffic-managers", 2, "number of traffic managers (1 or 2; each its own process)")
+	fs.IntVar(&f.nodes, "control-nodes", 3, "number of control nodes (1 or 3; each its own process)")
 	fs.IntVar(&f.regionPort, "region-port", 7101, "first region's port; the others follow")
 	fs.Var(&apps, "app", "app folder to deploy (repeatable; default the examples)")
 	fs.StringVar(&f.level, "log-level", "info", "debug, info, warn or error")
@@ -45,6 +52,12 @@ func runUp(ctx context.Context, args []string) error {
 	}
 	if f.regions < 1 {
 		return errors.New("--regions must be at least 1")
+	}
+	if f.managers < 1 || f.managers > 2 {
+		return errors.New("--traffic-managers must be 1 or 2")
+	}
+	if f.nodes != 1 && f.nodes != 3 {
+		return errors.New("--control-nodes must be 1 or 3 (a quorum needs an odd number)")
 	}
 	for _, a := range apps {
 		f.apps = append(f.apps, a.Dir)
@@ -66,10 +79,11 @@ func up(ctx context.Context, f upFlags) error {
 		return fmt.Errorf("find the tandem binary: %w", err)
 	}
 	dir, _ := filepath.Abs(f.dir)
-	fmt.Printf("Starting %d regions and the traffic manager (state in %s)...\n", f.regions, dir)
+	fmt.Printf("Starting %d regions, %d control nodes and %d traffic managers (state in %s)...\n", f.regions, f.nodes, f.managers, dir)
+	listen := []topology.Listen{{HTTP: f.http, Admin: f.admin, DNS: f.dns}, {HTTP: f.http2, Admin: f.admin2, DNS: f.dns2}}
 	c, err := cluster.Start(ctx, cluster.Options{
 		Binary: self, Dir: dir, Regions: regionNames(f.regions), Apps: apps,
-		HTTP: f.http, Admin: f.admin, DNS: f.dns, RegionPort: f.regionPort,
+		Traffic: listen[:f.managers], TrafficManagers: f.managers, ControlNodes: f.nodes, RegionPort: f.regionPort,
 		ProbeInterval: 300 * time.Millisecond, ProbeTimeout: 250 * time.Millisecond, Lease: 2 * time.Second,
 		Logger: logger,
 	})
@@ -137,8 +151,14 @@ func buildHandler(app string) error {
 
 func printUp(c *cluster.Cluster, apps []string) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nTandem is up.\n\n  public URL      %s  (the traffic manager routes to the primary)\n", c.URL())
-	fmt.Fprintf(&b, "  traffic admin   %s/status  (key in %s)\n", c.AdminURL(), c.TrafficKeyFile())
+	fmt.Fprintf(&b, "\nTandem is up.\n\n  public URLs     %s  (every traffic manager routes to the primary)\n", strings.Join(c.URLs(), "  "))
+	for _, t := range c.TrafficManagers() {
+		fmt.Fprintf(&b, "  traffic %-7s %s/status  log %s\n", t.ID, t.AdminURL(), t.LogPath())
+	}
+	fmt.Fprintf(&b, "  admin key       %s\n", c.TrafficKeyFile())
+	for _, n := range c.ControlNodes() {
+		fmt.Fprintf(&b, "  control %-7s nats://%s  log %s\n", n.Name, n.ClientAddr(), n.LogPath())
+	}
 	fmt.Fprintf(&b, "  topology        %s\n", c.TopologyFile())
 	for _, r := range c.Regions() {
 		fmt.Fprintf(&b, "  region %-8s %s  master key in %s, log %s\n", r.Name, r.DirectURL(), r.MasterKeyFile(), filepath.Join(r.DataDir, "region.log"))
@@ -152,7 +172,8 @@ func printUp(c *cluster.Cluster, apps []string) {
 	fmt.Fprintf(&b, "  curl -H \"x-functions-key: $KEY\" %s/api/orders/1\n", c.URL())
 	fmt.Fprintf(&b, "  curl -s %s/status -H \"x-functions-key: $(cat %s)\"\n", c.AdminURL(), c.TrafficKeyFile())
 	fmt.Fprintf(&b, "  go run ./cmd/tandem failover --to west --traffic %s --key $(cat %s)\n", c.AdminURL(), c.TrafficKeyFile())
-	fmt.Fprintf(&b, "  go run ./cmd/tandem drill --fault kill --topology %s\n\nCtrl-C stops everything.\n", c.TopologyFile())
+	fmt.Fprintf(&b, "  go run ./cmd/tandem drill --fault kill --topology %s\n", c.TopologyFile())
+	fmt.Fprintf(&b, "  go run ./cmd/tandem drill --fault traffic-kill --topology %s   # kill -9 the deciding traffic manager\n\nCtrl-C stops everything.\n", c.TopologyFile())
 	fmt.Print(b.String())
 }
 

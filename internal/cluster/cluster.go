@@ -16,14 +16,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/tandemhq/tandem/internal/faultnet"
 	"github.com/tandemhq/tandem/internal/topology"
-	"github.com/tandemhq/tandem/internal/traffic"
 )
 
 // Options configures a Cluster.
@@ -33,8 +31,15 @@ type Options struct {
 	Regions []string // default east, west
 	Apps    []string // app folders served by every region
 
-	// Listen addresses of the traffic manager ("127.0.0.1:0" for any).
+	// Listen addresses of the first traffic manager ("127.0.0.1:0" for
+	// any); Traffic, when set, gives every manager's (and their number).
 	HTTP, Admin, DNS string
+	Traffic          []topology.Listen
+	// TrafficManagers is how many `tandem traffic` processes run (default
+	// 2, or len(Traffic)); ControlNodes how many `tandem control` nodes
+	// form the control cluster (default 3).
+	TrafficManagers int
+	ControlNodes    int
 	// RegionPort is the first region's gateway port; the others follow.
 	// 0 picks free ports.
 	RegionPort int
@@ -62,6 +67,15 @@ func (o *Options) defaults() {
 			*p = "127.0.0.1:0"
 		}
 	}
+	if len(o.Traffic) == 0 {
+		o.Traffic = []topology.Listen{{HTTP: o.HTTP, Admin: o.Admin, DNS: o.DNS}}
+	}
+	if o.TrafficManagers == 0 {
+		o.TrafficManagers = max(2, len(o.Traffic))
+	}
+	if o.ControlNodes == 0 {
+		o.ControlNodes = 3
+	}
 	setDur(&o.ProbeInterval, 200*time.Millisecond)
 	setDur(&o.ProbeTimeout, 150*time.Millisecond)
 	setDur(&o.Lease, 2*time.Second)
@@ -87,15 +101,17 @@ type Cluster struct {
 	log      *slog.Logger
 	regions  map[string]*Region
 	order    []string
-	traffic  *traffic.Manager
+	control  []*ControlNode
+	managers []*TrafficManager
 	topoPath string
 	keyPath  string
 
 	once sync.Once
 }
 
-// Start starts every region process, waits for each to be ready, then
-// starts the traffic manager. A failure stops what had started.
+// Start starts the control nodes, then every region process (waiting for
+// each to be ready), then the traffic managers. A failure stops what had
+// started.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	opts.defaults()
 	c := &Cluster{opts: opts, log: opts.Logger, regions: map[string]*Region{}}
@@ -123,32 +139,42 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err := c.linkRegions(); err != nil {
 		return err
 	}
+	if err := c.startControl(ctx); err != nil {
+		return err
+	}
+	for _, name := range c.order {
+		links, err := c.controlLinks()
+		if err != nil {
+			return err
+		}
+		c.regions[name].ctl = links
+	}
 	for _, name := range c.order {
 		if err := c.StartRegion(ctx, name); err != nil {
 			return err
 		}
 	}
-	if err := c.writeTopology(); err != nil {
-		return err
-	}
 	return c.startTraffic(ctx)
 }
 
+// startTraffic picks every manager's ports, writes them into the topology
+// file (where tools such as tandem drill find them), and starts the
+// managers one after the other.
 func (c *Cluster) startTraffic(ctx context.Context) error {
-	top, err := topology.Load(c.topoPath)
-	if err != nil {
-		return err
+	for i := range c.opts.TrafficManagers {
+		t, err := c.newTrafficManager(i)
+		if err != nil {
+			return err
+		}
+		c.managers = append(c.managers, t)
 	}
-	c.traffic = traffic.New(traffic.Options{Topology: top, DataDir: filepath.Join(c.opts.Dir, "traffic"), Logger: c.log})
-	if err := c.traffic.Start(ctx); err != nil {
-		c.traffic = nil
-		return err
-	}
-	// Record the addresses actually bound (":0" picks ports), so tools
-	// that read the topology file (tandem drill) reach this deployment.
-	c.opts.HTTP, c.opts.Admin, c.opts.DNS = c.traffic.HTTPAddr(), c.traffic.AdminAddr(), c.traffic.DNSAddr()
 	if err := c.writeTopology(); err != nil {
 		return err
+	}
+	for _, t := range c.managers {
+		if err := t.launch(ctx); err != nil {
+			return err
+		}
 	}
 	return c.waitPrimary(ctx)
 }
@@ -160,12 +186,13 @@ func (c *Cluster) waitPrimary(ctx context.Context) error {
 	})
 }
 
-// Primary is the region the witness made primary ("" before it has).
+// Primary is the region the witness made primary and that confirmed it
+// ("" before it has, or when no traffic manager answers).
 func (c *Cluster) Primary() string {
-	if c.traffic == nil {
+	st, err := c.TrafficStatus(context.Background())
+	if err != nil {
 		return ""
 	}
-	st := c.traffic.Status()
 	for _, e := range st.Endpoints {
 		if e.Name == st.Primary && e.RoleConfirmed {
 			return e.Name
@@ -174,14 +201,21 @@ func (c *Cluster) Primary() string {
 	return ""
 }
 
-// Traffic is the traffic manager.
-func (c *Cluster) Traffic() *traffic.Manager { return c.traffic }
+// URL is the first traffic manager's public URL; URLs lists every one.
+func (c *Cluster) URL() string { return c.managers[0].URL() }
 
-// URL is the public URL (the traffic manager's proxy).
-func (c *Cluster) URL() string { return "http://" + c.traffic.HTTPAddr() }
+// URLs are the public URLs of every traffic manager (the A records of the
+// public name).
+func (c *Cluster) URLs() []string {
+	out := make([]string, len(c.managers))
+	for i, t := range c.managers {
+		out[i] = t.URL()
+	}
+	return out
+}
 
-// AdminURL is the traffic manager's admin URL.
-func (c *Cluster) AdminURL() string { return "http://" + c.traffic.AdminAddr() }
+// AdminURL is the first traffic manager's admin URL.
+func (c *Cluster) AdminURL() string { return c.managers[0].AdminURL() }
 
 // TrafficKeyFile holds the traffic manager's admin key.
 func (c *Cluster) TrafficKeyFile() string { return c.keyPath }
@@ -201,16 +235,20 @@ func (c *Cluster) Regions() []*Region {
 // Region returns a region by name, or nil.
 func (c *Cluster) Region(name string) *Region { return c.regions[name] }
 
-// Shutdown stops the traffic manager, then every region (SIGTERM, drain).
-// Safe to call more than once.
+// Shutdown stops the traffic managers, then every region (SIGTERM,
+// drain), then the control nodes. Safe to call more than once.
 func (c *Cluster) Shutdown(ctx context.Context) error {
 	var errs []error
 	c.once.Do(func() {
-		if c.traffic != nil {
-			errs = append(errs, c.traffic.Shutdown(ctx))
+		for _, t := range c.managers {
+			errs = append(errs, t.stop(ctx))
+			t.closeLinks()
 		}
 		for _, r := range c.regions {
 			errs = append(errs, r.stop(ctx))
+		}
+		for _, n := range c.control {
+			errs = append(errs, n.stop(ctx))
 		}
 	})
 	return errors.Join(errs...)

@@ -92,7 +92,11 @@ func TestKillPrimaryFailsOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "east back as a healthy secondary", 20*time.Second, func() bool {
-		for _, e := range c.Traffic().Status().Endpoints {
+		st, err := c.TrafficStatus(context.Background())
+		if err != nil {
+			return false
+		}
+		for _, e := range st.Endpoints {
 			if e.Name == "east" {
 				return e.Healthy && e.Role == "secondary" && e.RoleConfirmed
 			}
@@ -115,7 +119,11 @@ func TestPartitionAndHeal(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "east healthy again", 20*time.Second, func() bool {
-		for _, e := range c.Traffic().Status().Endpoints {
+		st, err := c.TrafficStatus(context.Background())
+		if err != nil {
+			return false
+		}
+		for _, e := range st.Endpoints {
 			if e.Name == "east" {
 				return e.Healthy && e.RoleConfirmed && e.Role == "secondary"
 			}

@@ -67,9 +67,12 @@ func (ctl *Control) auth(next http.Handler) http.Handler {
 	})
 }
 
-// FaultRequest is the body of POST /fault and POST /restore.
+// FaultRequest is the body of POST /fault and POST /restore. Region names
+// the target: a region for kill, hang and partition, a traffic manager id
+// for traffic-kill, traffic-hang and traffic-partition, a control node
+// for control-node.
 type FaultRequest struct {
-	Fault  string `json:"fault"` // kill, hang, partition
+	Fault  string `json:"fault"`
 	Region string `json:"region"`
 }
 
@@ -114,33 +117,54 @@ func (ctl *Control) regions(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-// Inject applies a fault to a region: kill (SIGKILL), hang (SIGSTOP) or
-// partition (its links cut).
-func (c *Cluster) Inject(fault, region string) error {
+// Faults are the faults Inject knows.
+const Faults = "kill, hang, partition, traffic-kill, traffic-hang, traffic-partition or control-node"
+
+// Inject applies a fault: to a region, kill (SIGKILL), hang (SIGSTOP) or
+// partition (its links cut); to a traffic manager, traffic-kill,
+// traffic-hang or traffic-partition (cut from the control quorum); to a
+// control node, control-node (SIGKILL).
+func (c *Cluster) Inject(fault, target string) error {
 	switch fault {
 	case "kill":
-		return c.KillRegion(region)
+		return c.KillRegion(target)
 	case "hang":
-		return c.HangRegion(region)
+		return c.HangRegion(target)
 	case "partition":
-		return c.PartitionRegion(region)
+		return c.PartitionRegion(target)
+	case "traffic-kill":
+		return c.KillTraffic(target)
+	case "traffic-hang":
+		return c.HangTraffic(target)
+	case "traffic-partition":
+		return c.PartitionTraffic(target)
+	case "control-node":
+		return c.KillControlNode(target)
 	default:
-		return fmt.Errorf("fault %q: use kill, hang or partition", fault)
+		return fmt.Errorf("fault %q: use %s", fault, Faults)
 	}
 }
 
-// Restore undoes a fault: restarts a killed region, resumes a hung one,
-// heals a partitioned one.
-func (c *Cluster) Restore(ctx context.Context, fault, region string) error {
+// Restore undoes a fault: restarts what was killed, resumes what hung,
+// heals what was partitioned.
+func (c *Cluster) Restore(ctx context.Context, fault, target string) error {
 	switch fault {
 	case "kill":
-		return c.StartRegion(ctx, region)
+		return c.StartRegion(ctx, target)
 	case "hang":
-		return c.ResumeRegion(region)
+		return c.ResumeRegion(target)
 	case "partition":
-		return c.HealRegion(region)
+		return c.HealRegion(target)
+	case "traffic-kill":
+		return c.RestartTraffic(ctx, target)
+	case "traffic-hang":
+		return c.ResumeTraffic(target)
+	case "traffic-partition":
+		return c.HealTraffic(target)
+	case "control-node":
+		return c.RestartControlNode(ctx, target)
 	default:
-		return errors.New("restore: fault must be kill, hang or partition")
+		return errors.New("restore: fault must be one of " + Faults)
 	}
 }
 

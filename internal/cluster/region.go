@@ -27,7 +27,10 @@ type Region struct {
 	// leaf holds the links this region dials to reach the leafnode ports of
 	// the regions before it, by their name.
 	leaf map[string]*faultnet.Link
-	c    *Cluster
+	// ctl holds the links this region dials to reach each control node
+	// (it follows the stored role state); a partition cuts them too.
+	ctl []*faultnet.Link
+	c   *Cluster
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -171,6 +174,9 @@ func (r *Region) launch() error {
 	for _, app := range r.c.opts.SyncApps {
 		args = append(args, "--sync-app", app)
 	}
+	if urls := linkURLs(r.ctl); urls != "" {
+		args = append(args, "--control", urls)
+	}
 	for _, app := range r.c.opts.Apps {
 		args = append(args, "--app", app)
 	}
@@ -278,7 +284,7 @@ func (c *Cluster) linksOf(name string) ([]*faultnet.Link, error) {
 	if r == nil {
 		return nil, fmt.Errorf("no region %q", name)
 	}
-	links := []*faultnet.Link{r.link}
+	links := append([]*faultnet.Link{r.link}, r.ctl...)
 	for _, other := range c.regions {
 		for peer, l := range other.leaf {
 			if other.Name == name || peer == name {
@@ -292,6 +298,9 @@ func (c *Cluster) linksOf(name string) ([]*faultnet.Link, error) {
 // stop ends the region process gracefully (SIGTERM, then SIGKILL).
 func (r *Region) stop(ctx context.Context) error {
 	defer r.link.Close()
+	for _, l := range r.ctl {
+		defer l.Close()
+	}
 	for _, l := range r.leaf {
 		defer l.Close()
 	}

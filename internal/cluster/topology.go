@@ -30,8 +30,18 @@ func (c *Cluster) writeTopology() error {
 			fmt.Fprintf(&b, "    %s: sync\n", a)
 		}
 	}
+	first := c.managers[0].Listen
 	fmt.Fprintf(&b, "primary: %s\ntraffic:\n  listen: {http: %q, dns: %q, admin: %q}\n  adminKeyFile: %s\n",
-		c.order[0], c.opts.HTTP, c.opts.DNS, c.opts.Admin, c.keyPath)
+		c.order[0], first.HTTP, first.DNS, first.Admin, c.keyPath)
+	b.WriteString("  managers:\n")
+	for _, t := range c.managers {
+		fmt.Fprintf(&b, "    - {id: %s, http: %q, dns: %q, admin: %q}\n", t.ID, t.Listen.HTTP, t.Listen.DNS, t.Listen.Admin)
+	}
+	var nodes []string
+	for _, n := range c.control {
+		nodes = append(nodes, "nats://"+n.ClientAddr())
+	}
+	fmt.Fprintf(&b, "  control: %q\n", strings.Join(nodes, ","))
 	fmt.Fprintf(&b, "  profile: {name: app.tandem.local, ttl: 1s}\n  routing: priority\n")
 	fmt.Fprintf(&b, "  probes: {path: /healthz, interval: %s, timeout: %s, toleratedFailures: %d, rise: 1}\n",
 		c.opts.ProbeInterval, c.opts.ProbeTimeout, c.opts.ToleratedFailures)

@@ -212,18 +212,25 @@ func (m *Manager) Deploy(ctx context.Context, app string, archive []byte, versio
 }
 
 // install stores the archive, moves the staged tree into place, loads it
-// and only then points current at it.
+// and only then points current at it. A version that does not load leaves
+// nothing behind: its folder and its stored archive (when this install
+// made them) are removed.
 func (m *Manager) install(ctx context.Context, p Package, staged string, archive []byte) error {
-	if err := m.store.putArchive(ctx, p, archive); err != nil {
+	stored, err := m.store.putArchive(ctx, p, archive)
+	if err != nil {
 		return err
 	}
 	dir := m.versionDir(p.App, p.Version)
+	placed := false
 	if _, err := os.Stat(dir); err != nil {
 		if err := os.Rename(staged, dir); err != nil {
+			m.forget(ctx, p, stored, false)
 			return fmt.Errorf("install %s/%s: %w", p.App, Short(p.Version), err)
 		}
+		placed = true
 	}
 	if err := m.load(ctx, p.App, dir, p.Version); err != nil {
+		m.forget(ctx, p, stored, placed)
 		return err
 	}
 	p.ActivatedAt = m.opts.Clock.Now()
@@ -233,6 +240,25 @@ func (m *Manager) install(ctx context.Context, p Package, staged string, archive
 	m.log.Info("package activated", "app", p.App, "version", Short(p.Version), "source", p.Source, "size", p.Size)
 	m.cleanup(ctx, p)
 	return nil
+}
+
+// forget removes what a refused install of p made: its unpacked folder
+// (placed) and its stored archive (stored), never the active version's.
+func (m *Manager) forget(ctx context.Context, p Package, stored, placed bool) {
+	if m.Active(p.App) == p.Version {
+		return
+	}
+	if placed {
+		if err := os.RemoveAll(m.versionDir(p.App, p.Version)); err != nil {
+			m.log.Warn("remove a refused package's files", "app", p.App, "version", Short(p.Version), "err", err)
+		}
+		_ = os.Remove(m.appDir(p.App)) // only when empty: a first deploy refused
+	}
+	if stored {
+		if err := m.store.remove(ctx, p.App, p.Version); err != nil {
+			m.log.Warn("remove a refused package from the store", "app", p.App, "version", Short(p.Version), "err", err)
+		}
+	}
 }
 
 // ErrLoad marks a package that unpacked but did not load as an app.
@@ -279,6 +305,9 @@ func (m *Manager) stage(archive []byte, app string) (string, string, error) {
 	}
 	staged := filepath.Join(m.appDir(app), ".staging-"+randomSuffix())
 	version, err := Unpack(bytes.NewReader(archive), staged, m.opts.Limits)
+	if err != nil {
+		_ = os.Remove(m.appDir(app)) // only when empty: a first deploy refused
+	}
 	return staged, version, err
 }
 

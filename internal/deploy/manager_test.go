@@ -271,3 +271,60 @@ func TestRestartLoadsStoredPackages(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedDeploysLeaveNothing: a refused deploy (a package that unpacks
+// but does not load, a bomb past the limits, a first deploy of an app)
+// leaves no unpacked files, no folder and no stored archive behind; the
+// loaded package's unpacked files used to stay (1.1 GB from a 1 MB bomb).
+func TestRefusedDeploysLeaveNothing(t *testing.T) {
+	data := t.TempDir()
+	b := startBroker(t, "east", data, false)
+	m, err := New(Options{Broker: b, DataDir: data, Load: (&loads{}).load, Keep: 2, Logger: quiet, Limits: Limits{MaxBytes: 1 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	good := appVersion(t, 1)
+	deploy(t, m, "shop", good, time.Now())
+	zeros := string(make([]byte, 512<<10))
+	noLoad := mustPack(t, writeTree(t, map[string]string{"host.json": `{"version":"1.0"}`, "big.bin": zeros}))
+	bomb := tarGz(t, entry{name: "a", body: zeros}, entry{name: "b", body: zeros}, entry{name: "c", body: zeros})
+	dirs := []entry{}
+	for i := range 300 {
+		dirs = append(dirs, entry{name: fmt.Sprintf("d%d/", i), typ: '5'})
+	}
+	cases := []struct {
+		name, app string
+		archive   []byte
+	}{
+		{"does not load", "shop", noLoad.Archive},
+		{"bytes past the limit", "shop", bomb},
+		{"directories past the byte limit", "shop", tarGz(t, dirs...)},
+		{"first deploy does not load", "other", noLoad.Archive},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if _, _, err := m.Deploy(testCtx(t), c.app, c.archive, "", time.Now(), "deploy"); err == nil {
+				t.Fatal("deploy accepted")
+			}
+			entries, _ := os.ReadDir(filepath.Join(data, "apps", "shop"))
+			if len(entries) != 1 || entries[0].Name() != good.Version {
+				t.Fatalf("apps/shop holds %v, want only the good version", entries)
+			}
+			if _, err := os.Stat(filepath.Join(data, "apps", "other")); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("a refused first deploy left apps/other: %v", err)
+			}
+			infos, _ := m.store.listInfos(testCtx(t))
+			var names []string
+			for _, info := range infos {
+				names = append(names, info.Name)
+			}
+			if len(names) != 2 {
+				t.Fatalf("store holds %v, want the good version and its current pointer", names)
+			}
+		})
+	}
+}

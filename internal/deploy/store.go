@@ -75,15 +75,24 @@ func packageFromMeta(m map[string]string) (Package, error) {
 	return p, nil
 }
 
-// putArchive stores an archive as <app>/<version> unless it is there.
-func (s store) putArchive(ctx context.Context, p Package, archive []byte) error {
+// putArchive stores an archive as <app>/<version> unless it is there, and
+// reports whether it stored it.
+func (s store) putArchive(ctx context.Context, p Package, archive []byte) (bool, error) {
 	name := versionObject(p.App, p.Version)
 	if info, err := s.obs.GetInfo(ctx, name); err == nil && info.Size == uint64(len(archive)) {
-		return nil
+		return false, nil
 	}
 	meta := jetstream.ObjectMeta{Name: name, Description: "tandem app package " + p.App, Metadata: p.metadata()}
 	if _, err := s.obs.Put(ctx, meta, bytes.NewReader(archive)); err != nil {
-		return fmt.Errorf("store package %s: %w", name, err)
+		return false, fmt.Errorf("store package %s: %w", name, err)
+	}
+	return true, nil
+}
+
+// remove deletes the stored archive <app>/<version>.
+func (s store) remove(ctx context.Context, app, version string) error {
+	if err := s.obs.Delete(ctx, versionObject(app, version)); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		return fmt.Errorf("delete package %s/%s: %w", app, Short(version), err)
 	}
 	return nil
 }

@@ -8,14 +8,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 )
 
 // Limits bound what an archive may unpack to.
 type Limits struct {
-	MaxFiles int   // default 100,000
-	MaxBytes int64 // total unpacked bytes, default 2 GiB
+	MaxFiles int   // files and directories (each counts), default 100,000
+	MaxBytes int64 // total unpacked bytes, directories at DirBytes each, default 2 GiB
 }
+
+// DirBytes is what one directory counts against Limits.MaxBytes: the disk
+// block it takes, so a package of empty directories is bounded too.
+const DirBytes = 4096
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxFiles <= 0 {
@@ -49,11 +54,13 @@ func Unpack(r io.Reader, dst string, lim Limits) (string, error) {
 
 // extractor carries the state of one extraction.
 type extractor struct {
-	dst   string
-	lim   Limits
-	seen  map[string]bool
-	total int64
-	files []File
+	dst     string
+	lim     Limits
+	seen    map[string]bool
+	dirs    map[string]bool // directories created, by slash path
+	entries int             // files and directories created
+	total   int64
+	files   []File
 }
 
 func extract(r io.Reader, dst string, lim Limits) ([]File, error) {
@@ -62,7 +69,7 @@ func extract(r io.Reader, dst string, lim Limits) ([]File, error) {
 		return nil, fmt.Errorf("%w: gzip: %v", ErrBadArchive, err)
 	}
 	defer gz.Close()
-	x := &extractor{dst: dst, lim: lim, seen: map[string]bool{}}
+	x := &extractor{dst: dst, lim: lim, seen: map[string]bool{}, dirs: map[string]bool{".": true}}
 	tr := tar.NewReader(gz)
 	for {
 		hdr, err := tr.Next()
@@ -106,20 +113,47 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 }
 
 func (x *extractor) mkdir(target, rel string) error {
+	if err := x.countDirs(rel); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		return fmt.Errorf("%w: entry %q: %v", ErrBadArchive, rel, err)
 	}
 	return nil
 }
 
+// countDirs counts the directory rel and every parent not yet created
+// against the limits (directories implied by a file's path count too).
+func (x *extractor) countDirs(rel string) error {
+	for d := rel; !x.dirs[d]; d = path.Dir(d) {
+		if err := x.count(DirBytes); err != nil {
+			return err
+		}
+		x.dirs[d] = true
+	}
+	return nil
+}
+
+// count adds one entry of n bytes, refusing what passes the limits.
+func (x *extractor) count(n int64) error {
+	if x.entries >= x.lim.MaxFiles {
+		return fmt.Errorf("%w: more than %d files and directories", ErrBadArchive, x.lim.MaxFiles)
+	}
+	if n < 0 || x.total+n > x.lim.MaxBytes {
+		return fmt.Errorf("%w: more than %d bytes unpacked (a directory counts %d)", ErrBadArchive, x.lim.MaxBytes, DirBytes)
+	}
+	x.entries++
+	x.total += n
+	return nil
+}
+
 func (x *extractor) file(hdr *tar.Header, rel, target string, body io.Reader) error {
-	if len(x.files) >= x.lim.MaxFiles {
-		return fmt.Errorf("%w: more than %d files", ErrBadArchive, x.lim.MaxFiles)
+	if err := x.countDirs(path.Dir(rel)); err != nil {
+		return err
 	}
-	if hdr.Size < 0 || x.total+hdr.Size > x.lim.MaxBytes {
-		return fmt.Errorf("%w: more than %d bytes unpacked", ErrBadArchive, x.lim.MaxBytes)
+	if err := x.count(hdr.Size); err != nil {
+		return err
 	}
-	x.total += hdr.Size
 	f := File{Path: rel, Exec: hdr.Mode&0o111 != 0, Size: hdr.Size}
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return fmt.Errorf("%w: entry %q: %v", ErrBadArchive, rel, err)

@@ -74,6 +74,9 @@ func TestUnpackRefusesBadArchives(t *testing.T) {
 		{"file under a file", tarGz(t, entry{name: "a", body: "1"}, entry{name: "a/b", body: "2"}), Limits{}},
 		{"too many files", tarGz(t, entry{name: "a", body: "1"}, entry{name: "b", body: "2"}), Limits{MaxFiles: 1}},
 		{"too many bytes", tarGz(t, entry{name: "a", body: "12345"}), Limits{MaxBytes: 4}},
+		{"too many directories", tarGz(t, entry{name: "d1/", typ: tar.TypeDir}, entry{name: "d2/", typ: tar.TypeDir}, entry{name: "a", body: "1"}), Limits{MaxFiles: 2}},
+		{"directories implied by a path", tarGz(t, entry{name: "a/b/c/d/e", body: "1"}), Limits{MaxFiles: 4}},
+		{"directories count bytes", tarGz(t, entry{name: "d/", typ: tar.TypeDir}, entry{name: "a", body: "1"}), Limits{MaxBytes: DirBytes}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

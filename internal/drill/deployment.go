@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,8 +22,8 @@ import (
 // manager's admin API, each region's admin API, and the fault control API.
 type deployment struct {
 	top        *topology.Topology
-	public     string
-	admin      string
+	publics    []string // every traffic manager's proxy
+	admins     []string // every traffic manager's admin API
 	trafficKey string
 	control    cluster.ControlInfo
 	controlKey string
@@ -38,8 +39,17 @@ func openDeployment(topoPath string) (*deployment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("traffic admin key: %w", err)
 	}
-	d := &deployment{top: top, public: "http://" + top.Traffic.Listen.HTTP, admin: "http://" + top.Traffic.Listen.Admin,
-		trafficKey: key, http: &http.Client{Timeout: 10 * time.Second}}
+	d := &deployment{top: top, trafficKey: key, http: &http.Client{Timeout: 10 * time.Second}}
+	for _, a := range top.Traffic.PublicAddrs() {
+		d.publics = append(d.publics, "http://"+a)
+	}
+	d.admins = []string{"http://" + top.Traffic.Listen.Admin}
+	if len(top.Traffic.Managers) > 0 {
+		d.admins = nil
+		for _, m := range top.Traffic.Managers {
+			d.admins = append(d.admins, "http://"+m.Admin)
+		}
+	}
 	return d, d.loadControl(filepath.Join(filepath.Dir(topoPath), "control.json"))
 }
 
@@ -61,8 +71,17 @@ func (d *deployment) loadControl(path string) error {
 
 // status is the part of the traffic manager's GET /status the drill reads.
 type status struct {
-	Primary   string `json:"primary"`
-	Epoch     uint64 `json:"epoch"`
+	Primary  string `json:"primary"`
+	Epoch    uint64 `json:"epoch"`
+	Manager  string `json:"manager"`
+	Deciding bool   `json:"deciding"`
+	Decider  string `json:"decider"`
+	// DeciderSince is when the decider took the lock.
+	DeciderSince time.Time `json:"deciderSince"`
+	Control      *struct {
+		Leader string `json:"leader"`
+	} `json:"control"`
+	admin     string // the admin URL that answered
 	Endpoints []struct {
 		Name          string `json:"name"`
 		Healthy       bool   `json:"healthy"`
@@ -71,18 +90,43 @@ type status struct {
 	} `json:"endpoints"`
 }
 
+// status is GET /status of the deciding traffic manager, else of the
+// first that answers (a killed or hung manager is skipped).
 func (d *deployment) status(ctx context.Context) (status, error) {
-	var s status
-	err := d.call(ctx, http.MethodGet, d.admin+"/status", d.trafficKey, nil, &s)
-	return s, err
+	var first *status
+	var errs []error
+	for _, a := range d.admins {
+		var s status
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := d.call(cctx, http.MethodGet, a+"/status", d.trafficKey, nil, &s)
+		cancel()
+		s.admin = a
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case s.Deciding:
+			return s, nil
+		case first == nil:
+			first = &s
+		}
+	}
+	if first != nil {
+		return *first, nil
+	}
+	return status{}, errors.Join(errs...)
 }
 
 func (d *deployment) fault(ctx context.Context, path, fault, region string) error {
 	return d.call(ctx, http.MethodPost, d.control.URL+path, d.controlKey, cluster.FaultRequest{Fault: fault, Region: region}, nil)
 }
 
+// failover asks the deciding traffic manager for a planned switch.
 func (d *deployment) failover(ctx context.Context, to string) error {
-	return d.call(ctx, http.MethodPost, d.admin+"/failover", d.trafficKey, map[string]any{"to": to, "planned": true}, nil)
+	st, err := d.status(ctx)
+	if err != nil {
+		return err
+	}
+	return d.call(ctx, http.MethodPost, st.admin+"/failover", d.trafficKey, map[string]any{"to": to, "planned": true}, nil)
 }
 
 // entities reads every entity of a table of the drill app from a region.

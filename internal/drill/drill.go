@@ -19,10 +19,15 @@ const App = "drill"
 
 // Options configures a drill.
 type Options struct {
-	Topology string        // deployment file (written by tandem up)
-	Fault    string        // kill, hang, partition, or failover (planned switches)
-	Cycles   int           // with Fault "failover": switches there and back
-	Target   string        // "primary" or a region name
+	Topology string // deployment file (written by tandem up)
+	// Fault is kill, hang, partition, failover (planned switches), or a
+	// control-plane fault: traffic-kill, traffic-hang, traffic-partition,
+	// control-node.
+	Fault  string
+	Cycles int // with Fault "failover": switches there and back
+	// Target is "primary" (for a control-plane fault: the deciding traffic
+	// manager, or the control node leading the bucket) or a name.
+	Target   string
 	Duration time.Duration // how long the fault lasts
 	Warmup   time.Duration // load before the fault
 	Settle   time.Duration // most to wait for queues to drain after failback
@@ -66,7 +71,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{opts: opts, d: d, load: newLoader(d.public)}
+	r := &run{opts: opts, d: d, load: newLoader(d.publics)}
 	return r.do(ctx)
 }
 
@@ -82,6 +87,11 @@ type run struct {
 	phase  atomic.Pointer[string]
 	// handovers are the changes of primary the timer must survive.
 	handovers []handover
+	// Control-plane faults: the state before, when another manager
+	// decided (-1: none did), and which.
+	before       status
+	newDecider   time.Duration
+	deciderAfter string
 }
 
 func (r *run) do(ctx context.Context) (*Report, error) {
@@ -92,6 +102,11 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 	r.target = r.opts.Target
 	if r.target == "primary" {
 		r.target = st.Primary
+	}
+	if controlFault(r.opts.Fault) {
+		if r.target, err = controlTarget(r.opts, st); err != nil {
+			return nil, err
+		}
 	}
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
@@ -116,6 +131,13 @@ func (r *run) sequence(ctx context.Context, original string) error {
 	}
 	if r.opts.Fault == "failover" {
 		return r.cycles(ctx, original)
+	}
+	if controlFault(r.opts.Fault) {
+		st, err := r.d.status(ctx)
+		if err != nil {
+			return fmt.Errorf("drill: status before the fault: %w", err)
+		}
+		return r.controlSequence(ctx, st)
 	}
 	r.setPhase("fault:" + r.opts.Fault + " " + r.target)
 	r.fault = time.Now()

@@ -2,8 +2,10 @@ package drill
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -19,12 +21,21 @@ type record struct {
 	ok     bool
 	region string // for GETs, the region that answered
 	id     string // for POST/PUT, the work or entity id
+	// lost: the first address took the request and never answered (a hung
+	// or killed traffic manager); a failure then is that address's.
+	lost bool
 }
 
 // loader drives client load: GET /api/ping, POST /api/work/{id} (queued
 // work) and PUT /api/entity/{id} (table writes), each at its own rate.
+// It is given every public address (every traffic manager) and behaves
+// like a client resolving a name with several A records: it sticks to the
+// address that answered last; a connection refused or reset, or an answer
+// that does not come, sends an idempotent request (GET, PUT) to the next
+// address, and any request that was never sent.
 type loader struct {
-	base   string
+	bases  []string
+	pref   atomic.Int32 // index of the address that answered last
 	client *http.Client
 	seq    atomic.Int64
 
@@ -33,11 +44,19 @@ type loader struct {
 	wg      sync.WaitGroup
 }
 
-func newLoader(base string) *loader {
-	return &loader{base: strings.TrimRight(base, "/"), client: &http.Client{
-		Timeout:   5 * time.Second,
+// attemptTimeout bounds one attempt at one address: above the proxy's own
+// response timeout (3 s), so a slow region is the proxy's to retry, and a
+// hung traffic manager is left for the next address.
+const attemptTimeout = 4 * time.Second
+
+func newLoader(bases []string) *loader {
+	l := &loader{client: &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64, Proxy: nil},
 	}}
+	for _, b := range bases {
+		l.bases = append(l.bases, strings.TrimRight(b, "/"))
+	}
+	return l
 }
 
 // run sends requests until ctx ends; rates are per second.
@@ -76,37 +95,67 @@ func (l *loader) wait() { l.wg.Wait() }
 
 func (l *loader) get(ctx context.Context) {
 	sent := time.Now()
-	body, ok := l.do(ctx, http.MethodGet, "/api/ping", http.StatusOK)
-	l.add(record{method: http.MethodGet, sent: sent, at: time.Now(), ok: ok, region: strings.TrimSpace(body)})
+	body, ok, lost := l.do(ctx, http.MethodGet, "/api/ping", http.StatusOK)
+	l.add(record{method: http.MethodGet, sent: sent, at: time.Now(), ok: ok, region: strings.TrimSpace(body), lost: lost})
 }
 
 func (l *loader) post(ctx context.Context) {
 	id := fmt.Sprintf("w%06d", l.seq.Add(1))
 	sent := time.Now()
-	_, ok := l.do(ctx, http.MethodPost, "/api/work/"+id, http.StatusAccepted)
-	l.add(record{method: http.MethodPost, sent: sent, at: time.Now(), ok: ok, id: id})
+	_, ok, lost := l.do(ctx, http.MethodPost, "/api/work/"+id, http.StatusAccepted)
+	l.add(record{method: http.MethodPost, sent: sent, at: time.Now(), ok: ok, id: id, lost: lost})
 }
 
 func (l *loader) put(ctx context.Context) {
 	id := fmt.Sprintf("e%06d", l.seq.Add(1))
 	sent := time.Now()
-	_, ok := l.do(ctx, http.MethodPut, "/api/entity/"+id, http.StatusCreated)
-	l.add(record{method: http.MethodPut, sent: sent, at: time.Now(), ok: ok, id: id})
+	_, ok, lost := l.do(ctx, http.MethodPut, "/api/entity/"+id, http.StatusCreated)
+	l.add(record{method: http.MethodPut, sent: sent, at: time.Now(), ok: ok, id: id, lost: lost})
 }
 
-func (l *loader) do(ctx context.Context, method, path string, want int) (string, bool) {
-	req, err := http.NewRequestWithContext(ctx, method, l.base+path, nil)
+// do sends the request; lost reports that the first address took it and
+// never answered.
+func (l *loader) do(ctx context.Context, method, path string, want int) (body string, ok, lost bool) {
+	first := int(l.pref.Load())
+	for i := range l.bases {
+		at := (first + i) % len(l.bases)
+		body, code, err := l.attempt(ctx, l.bases[at]+path, method)
+		if err == nil {
+			l.pref.Store(int32(at))
+			return body, code == want, lost
+		}
+		if i == 0 && !neverSent(err) {
+			lost = true
+		}
+		if !neverSent(err) && method == http.MethodPost {
+			return "", false, lost // it may have been processed: not retried
+		}
+	}
+	return "", false, lost
+}
+
+func (l *loader) attempt(ctx context.Context, u, method string) (string, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
-		return "", false
+		return "", 0, err
 	}
 	req.Host = App + ".localhost" // regions pick the app by the Host's first label
 	resp, err := l.client.Do(req)
 	if err != nil {
-		return "", false
+		return "", 0, err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	return string(b), resp.StatusCode == want
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	return string(b), resp.StatusCode, err
+}
+
+// neverSent reports a connection that could not be made (refused): the
+// request never left, so any method may go to the next address.
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 func (l *loader) add(r record) {

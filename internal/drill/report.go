@@ -15,9 +15,14 @@ type Report struct {
 	// RTO is from the fault to the earliest successful GET answered by
 	// another region, among those sent after the last GET that failed.
 	// SlowestGET is the longest GET sent during the fault.
-	RTO, SlowestGET       time.Duration
-	Requests, Failed      map[string]int // by method
-	FailedDuringFault     map[string]int
+	RTO, SlowestGET   time.Duration
+	Requests, Failed  map[string]int // by method
+	FailedDuringFault map[string]int
+	// FailedUnanswered are the failures of requests whose first address
+	// took them and never answered (a hung or killed traffic manager): the
+	// client cannot know whether they were processed, so POSTs are not
+	// resent, and a PUT resent elsewhere may find its own earlier write.
+	FailedUnanswered      map[string]int
 	MessagesAcked         int
 	MessagesLost          []string
 	Duplicates            int // deliveries beyond the first
@@ -30,12 +35,25 @@ type Report struct {
 	FaultAt, FailbackAt   time.Time
 	TicksMissedInHandover int
 	SyncMode              bool
+	// ActiveOverlaps are pairs of terms, read from the regions' own role
+	// history, in which two regions could both act as primary.
+	ActiveOverlaps []string
+	// Control-plane faults: the primary and epoch before and after (they
+	// must not change), the deciders, and the time from the fault until
+	// another traffic manager decided (-1: none did during the fault).
+	Control                     bool
+	PrimaryBefore, PrimaryAfter string
+	EpochBefore, EpochAfter     uint64
+	DeciderBefore, DeciderAfter string
+	NewDecider                  time.Duration
 }
 
 // Broken reports whether the drill found a correctness failure: a tick run
-// twice, or acknowledged data lost in sync mode.
+// twice, two active primaries at once, or acknowledged data lost in sync
+// mode.
 func (rep *Report) Broken() bool {
-	return len(rep.TicksTwice) > 0 || (rep.SyncMode && (len(rep.MessagesLost) > 0 || len(rep.EntitiesLost) > 0))
+	return len(rep.TicksTwice) > 0 || len(rep.ActiveOverlaps) > 0 ||
+		(rep.SyncMode && (len(rep.MessagesLost) > 0 || len(rep.EntitiesLost) > 0))
 }
 
 func (r *run) report(ctx context.Context) (*Report, error) {
@@ -51,17 +69,30 @@ func (r *run) report(ctx context.Context) (*Report, error) {
 	if err := r.settle(ctx, st.Primary, recs); err != nil {
 		return nil, err
 	}
+	terms, err := r.d.terms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.ActiveOverlaps = overlaps(terms, r.start)
+	if controlFault(r.opts.Fault) {
+		rep.Control, rep.NewDecider = true, r.newDecider
+		rep.PrimaryBefore, rep.EpochBefore, rep.DeciderBefore = r.before.Primary, r.before.Epoch, r.before.Decider
+		rep.PrimaryAfter, rep.EpochAfter, rep.DeciderAfter = st.Primary, st.Epoch, st.Decider
+	}
 	return rep, r.countData(ctx, rep, st.Primary, recs)
 }
 
 func (r *run) countRequests(rep *Report, recs []record) {
-	rep.Requests, rep.Failed, rep.FailedDuringFault = map[string]int{}, map[string]int{}, map[string]int{}
+	rep.Requests, rep.Failed, rep.FailedDuringFault, rep.FailedUnanswered = map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 	for _, x := range recs {
 		rep.Requests[x.method]++
 		if x.ok {
 			continue
 		}
 		rep.Failed[x.method]++
+		if x.lost {
+			rep.FailedUnanswered[x.method]++
+		}
 		if !x.sent.Before(r.fault) && x.sent.Before(r.heal) {
 			rep.FailedDuringFault[x.method]++
 		}
@@ -277,9 +308,14 @@ func (r *run) inHandover(t time.Time, per map[string][]string) bool {
 // Print writes the report as a person reads it.
 func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nDrill report: %s of %s\n\n", rep.Fault, rep.Target)
-	fmt.Fprintf(w, "  RTO (fault to first success elsewhere) %s   slowest GET during the fault %s\n", fmtRTO(rep.RTO), rep.SlowestGET.Round(time.Millisecond))
+	if rep.Control {
+		rep.printControl(w)
+	} else {
+		fmt.Fprintf(w, "  RTO (fault to first success elsewhere) %s   slowest GET during the fault %s\n", fmtRTO(rep.RTO), rep.SlowestGET.Round(time.Millisecond))
+	}
 	for _, m := range []string{"GET", "POST", "PUT"} {
-		fmt.Fprintf(w, "  %-5s requests %6d   failed %4d   (during the fault %d)\n", m, rep.Requests[m], rep.Failed[m], rep.FailedDuringFault[m])
+		fmt.Fprintf(w, "  %-5s requests %6d   failed %4d   (during the fault %d, unanswered by the first address %d)\n",
+			m, rep.Requests[m], rep.Failed[m], rep.FailedDuringFault[m], rep.FailedUnanswered[m])
 	}
 	fmt.Fprintf(w, "  messages acknowledged %d, lost %d, delivered twice %d\n", rep.MessagesAcked, len(rep.MessagesLost), rep.Duplicates)
 	fmt.Fprintf(w, "  entities acknowledged %d, lost %d\n", rep.EntitiesAcked, len(rep.EntitiesLost))
@@ -296,6 +332,10 @@ func (rep *Report) Print(w io.Writer) {
 	}
 	if len(rep.TicksTwice) > 0 {
 		fmt.Fprintf(w, "  seconds run twice: %s\n", clip(rep.TicksTwice))
+	}
+	fmt.Fprintf(w, "  two active primaries at once: %d\n", len(rep.ActiveOverlaps))
+	for _, o := range rep.ActiveOverlaps {
+		fmt.Fprintf(w, "    %s\n", o)
 	}
 	mode := "async"
 	if rep.SyncMode {
@@ -316,4 +356,14 @@ func clip(s []string) string {
 		return strings.Join(s[:10], ", ") + fmt.Sprintf(" ... (%d)", len(s))
 	}
 	return strings.Join(s, ", ")
+}
+
+func (rep *Report) printControl(w io.Writer) {
+	nd := "none during the fault"
+	if rep.NewDecider >= 0 && rep.DeciderAfter != "" {
+		nd = rep.NewDecider.Round(time.Millisecond).String()
+	}
+	fmt.Fprintf(w, "  primary %s@%d before, %s@%d after   decider %s before, %s after   new decider after %s\n",
+		rep.PrimaryBefore, rep.EpochBefore, rep.PrimaryAfter, rep.EpochAfter, rep.DeciderBefore, rep.DeciderAfter, nd)
+	fmt.Fprintf(w, "  slowest GET during the fault %s\n", rep.SlowestGET.Round(time.Millisecond))
 }

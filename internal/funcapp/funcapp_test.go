@@ -270,19 +270,3 @@ func FuzzParseRetry(f *testing.F) {
 		}
 	})
 }
-
-// TestBadScheduleIsAFunctionError: a timer whose literal NCRONTAB does not
-// parse is in error at load, like any bad binding; the app's others load.
-func TestBadScheduleIsAFunctionError(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir, "host.json", `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"sh"}}}`)
-	writeFile(t, dir, "good/function.json", `{"bindings":[{"type":"timerTrigger","direction":"in","name":"t","schedule":"%FROM_SETTING%"}]}`)
-	writeFile(t, dir, "bad/function.json", `{"bindings":[{"type":"timerTrigger","direction":"in","name":"t","schedule":"every tuesday"}]}`)
-	app, err := Load("app", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(app.FunctionNames(), ",") != "good" || len(app.Errors) != 1 || !strings.Contains(app.Errors[0].Error(), `field "schedule"`) {
-		t.Fatalf("functions %v errors %v", app.FunctionNames(), app.Errors)
-	}
-}

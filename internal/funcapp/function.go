@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-
-	"github.com/tandemhq/tandem/internal/schedule"
 )
 
 // Function is one function of an app: a folder with function.json.
@@ -252,11 +250,6 @@ func checkKind(b *Binding) error {
 	case TimerTrigger:
 		if strings.TrimSpace(b.Schedule) == "" {
 			return field("schedule", "missing")
-		}
-		if !strings.Contains(b.Schedule, "%") { // a %Setting% is resolved when the timer starts
-			if _, err := schedule.Parse(b.Schedule); err != nil {
-				return field("schedule", err.Error())
-			}
 		}
 		return nil
 	case Table:

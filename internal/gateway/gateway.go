@@ -39,12 +39,18 @@ type Options struct {
 	Logger   *slog.Logger
 	MaxBody  int64 // request body limit in payload mode (default 100 MiB)
 	CORS     CORSFunc
+	// MaxBodyInFlight bounds the body bytes of payload-mode requests
+	// being read or invoked at once (default DefaultMaxBodyInFlight); a
+	// request past it gets 503. Forwarded bodies stream and do not count.
+	MaxBodyInFlight int64
 }
 
 // Gateway routes HTTP requests to functions.
 type Gateway struct {
 	opts Options
 	log  *slog.Logger
+
+	inFlight budget // payload-mode body bytes held
 
 	mu    sync.RWMutex
 	apps  map[string]*appRoutes
@@ -67,36 +73,68 @@ func New(opts Options) *Gateway {
 	if opts.Disabled == nil {
 		opts.Disabled = func(string, string) bool { return false }
 	}
-	return &Gateway{opts: opts, log: opts.Logger, apps: map[string]*appRoutes{}}
+	if opts.MaxBodyInFlight <= 0 {
+		opts.MaxBodyInFlight = DefaultMaxBodyInFlight
+	}
+	g := &Gateway{opts: opts, log: opts.Logger, apps: map[string]*appRoutes{}}
+	g.inFlight.limit = opts.MaxBodyInFlight
+	return g
+}
+
+// Routes is the route table of one app version, built and checked before
+// it is installed (a new version is complete before it replaces the old).
+type Routes struct {
+	app   *funcapp.App
+	table *route.Table[*funcapp.Function]
+}
+
+// NewRoutes returns an empty route table for app.
+func NewRoutes(app *funcapp.App) *Routes {
+	return &Routes{app: app, table: &route.Table[*funcapp.Function]{}}
+}
+
+// Add parses fn's route template (an HTTP function's; other functions are
+// skipped) and adds it; an error names the file and the field.
+func (rs *Routes) Add(fn *funcapp.Function) error {
+	trig := fn.Trigger()
+	if trig.Kind() != funcapp.HTTPTrigger {
+		return nil
+	}
+	text := trig.Route
+	if text == "" {
+		text = fn.Name
+	}
+	tpl, err := route.Parse(text)
+	if err != nil {
+		return fmt.Errorf("%s/function.json: field \"route\": %w", fn.Name, err)
+	}
+	rs.table.Add(tpl, fn)
+	return nil
 }
 
 // SetApp adds an app, or replaces it (a new deployment). Every HTTP
 // function's route template is checked first; an error names the function.
 func (g *Gateway) SetApp(inv *invoke.Invoker) error {
-	app := inv.App()
-	table := &route.Table[*funcapp.Function]{}
-	for _, fn := range app.Functions {
-		trig := fn.Trigger()
-		if trig.Kind() != funcapp.HTTPTrigger {
-			continue
+	rs := NewRoutes(inv.App())
+	for _, fn := range inv.App().Functions {
+		if err := rs.Add(fn); err != nil {
+			return fmt.Errorf("app %s: %w", inv.App().Name, err)
 		}
-		text := trig.Route
-		if text == "" {
-			text = fn.Name
-		}
-		tpl, err := route.Parse(text)
-		if err != nil {
-			return fmt.Errorf("app %s: %s/function.json: field \"route\": %w", app.Name, fn.Name, err)
-		}
-		table.Add(tpl, fn)
 	}
+	g.Install(inv, rs)
+	return nil
+}
+
+// Install routes to a new version of an app (inv serves rs's app); it
+// replaces the old version at once and cannot fail.
+func (g *Gateway) Install(inv *invoke.Invoker, rs *Routes) {
+	name := inv.App().Name
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if _, ok := g.apps[app.Name]; !ok {
-		g.order = append(g.order, app.Name)
+	if _, ok := g.apps[name]; !ok {
+		g.order = append(g.order, name)
 	}
-	g.apps[app.Name] = &appRoutes{inv: inv, table: table}
-	return nil
+	g.apps[name] = &appRoutes{inv: inv, table: rs.table}
 }
 
 // RemoveApp stops routing to an app.
@@ -107,23 +145,32 @@ func (g *Gateway) RemoveApp(name string) {
 	g.order = slices.DeleteFunc(g.order, func(s string) bool { return s == name })
 }
 
-// appFor picks the app: the first label of the Host header when it names
-// an app ("shop.localhost:7071"), otherwise the first app added.
-func (g *Gateway) appFor(r *http.Request) *appRoutes {
+// appFor picks the app: the one the Host header's first label names
+// ("shop.localhost:7071", matched case-insensitively as DNS names are),
+// otherwise the region's default app, the first added (a bare address such
+// as 127.0.0.1:7071, the traffic manager's profile name). named reports
+// whether the Host named the app; a 404 from the default app says so.
+func (g *Gateway) appFor(r *http.Request) (a *appRoutes, named bool) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	label, _, _ := strings.Cut(r.Host, ".")
-	if a, ok := g.apps[label]; ok && strings.Contains(r.Host, ".") {
-		return a
+	if label, _, ok := strings.Cut(r.Host, "."); ok {
+		if a, ok := g.apps[label]; ok {
+			return a, true
+		}
+		for name, a := range g.apps {
+			if strings.EqualFold(name, label) {
+				return a, true
+			}
+		}
 	}
 	if len(g.order) == 0 {
-		return nil
+		return nil, false
 	}
-	return g.apps[g.order[0]]
+	return g.apps[g.order[0]], false
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a := g.appFor(r)
+	a, named := g.appFor(r)
 	if a == nil {
 		writeError(w, http.StatusNotFound, "", "no function app is loaded in this region")
 		return
@@ -133,7 +180,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fn, params, ok := a.match(r)
 	if !ok {
-		writeError(w, http.StatusNotFound, "", fmt.Sprintf("no function of app %s matches %s %s", a.inv.App().Name, r.Method, r.URL.Path))
+		msg := fmt.Sprintf("no function of app %s matches %s %s", a.inv.App().Name, r.Method, r.URL.Path)
+		if !named {
+			msg += fmt.Sprintf(" (Host %q names no app of this region, so its default app %s answered; call <app>.<domain> to pick another)", r.Host, a.inv.App().Name)
+		}
+		writeError(w, http.StatusNotFound, "", msg)
 		return
 	}
 	authLevel := fn.Trigger().AuthLevel
@@ -147,7 +198,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "", fmt.Sprintf("function %s needs a %s key (x-functions-key header or code query parameter)", fn.Name, authLevel))
 		return
 	}
-	g.invoke(w, r, a, fn, params)
+	g.invoke(w, r, a, fn, params, master)
 }
 
 func (g *Gateway) authorize(a *appRoutes, fn *funcapp.Function, authLevel string, r *http.Request) (bool, bool) {
@@ -195,7 +246,9 @@ func cutPrefixFold(path, prefix string) (string, bool) {
 	return rest[1:], true
 }
 
-func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, a *appRoutes, fn *funcapp.Function, params map[string]string) {
+// invoke runs fn; master says the caller presented the master key (it
+// alone is told why an invocation failed).
+func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, a *appRoutes, fn *funcapp.Function, params map[string]string, master bool) {
 	if a.inv.App().Host.Handler.ForwardHTTP && fn.HTTPOnly() {
 		id, err := a.inv.Forward(w, r, fn)
 		if errors.Is(err, host.ErrClosed) {
@@ -206,16 +259,16 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, a *appRoutes, f
 			}
 		}
 		if err != nil {
-			g.failed(w, id, err)
+			g.failed(w, fn, id, err, master)
 		}
 		return
 	}
-	g.payload(w, r, a, fn, params)
+	g.payload(w, r, a, fn, params, master)
 }
 
 // reroute matches r again against the current version of its app.
 func (g *Gateway) reroute(r *http.Request) (*appRoutes, *funcapp.Function, map[string]string, bool) {
-	a := g.appFor(r)
+	a, _ := g.appFor(r)
 	if a == nil {
 		return nil, nil, nil, false
 	}
@@ -223,17 +276,19 @@ func (g *Gateway) reroute(r *http.Request) (*appRoutes, *funcapp.Function, map[s
 	return a, fn, params, ok
 }
 
-func (g *Gateway) payload(w http.ResponseWriter, r *http.Request, a *appRoutes, fn *funcapp.Function, params map[string]string) {
-	trig, err := invoke.NewHTTPTrigger(r, params, g.opts.MaxBody)
+func (g *Gateway) payload(w http.ResponseWriter, r *http.Request, a *appRoutes, fn *funcapp.Function, params map[string]string, master bool) {
+	release, err := g.reserveBody(r)
+	defer release()
 	if err != nil {
-		status := http.StatusBadRequest
-		if errors.Is(err, invoke.ErrTooLarge) {
-			status = http.StatusRequestEntityTooLarge
-		}
-		writeError(w, status, "", err.Error())
+		g.busy(w, err)
 		return
 	}
-	value, _ := json.Marshal(trig)
+	trig, err := invoke.NewHTTPTrigger(r, params, g.opts.MaxBody)
+	if err != nil {
+		g.badBody(w, err)
+		return
+	}
+	value, _ := trig.MarshalJSON() // not json.Marshal: that copies the body again
 	t := invoke.Trigger{Value: value, Metadata: invoke.HTTPMetadata(trig, fn.Name, time.Now())}
 	res, err := a.inv.Invoke(r.Context(), fn, t)
 	if errors.Is(err, host.ErrClosed) {
@@ -247,10 +302,45 @@ func (g *Gateway) payload(w http.ResponseWriter, r *http.Request, a *appRoutes, 
 		if errors.As(err, &ie) {
 			id = ie.InvocationID
 		}
-		g.failed(w, id, err)
+		g.failed(w, fn, id, err, master)
 		return
 	}
 	writeHTTPOutput(w, res)
+}
+
+// reserveBody counts r's body against the bytes in flight until release:
+// a body of known length at once, one of unknown length as it is read.
+func (g *Gateway) reserveBody(r *http.Request) (release func(), err error) {
+	switch {
+	case r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0:
+		return func() {}, nil
+	case r.ContentLength > 0:
+		n := min(r.ContentLength, g.opts.MaxBody+1)
+		if err := g.inFlight.take(n); err != nil {
+			return func() {}, err
+		}
+		return func() { g.inFlight.give(n) }, nil
+	}
+	m := &meteredBody{ReadCloser: r.Body, b: &g.inFlight}
+	r.Body = m
+	return func() { g.inFlight.give(m.taken) }, nil
+}
+
+func (g *Gateway) busy(w http.ResponseWriter, err error) {
+	g.log.Warn("request refused: request bodies in flight at the limit", "err", err)
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusServiceUnavailable, "", err.Error())
+}
+
+func (g *Gateway) badBody(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrBusy):
+		g.busy(w, err)
+	case errors.Is(err, invoke.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "", err.Error())
+	default:
+		writeError(w, http.StatusBadRequest, "", err.Error())
+	}
 }
 
 func writeHTTPOutput(w http.ResponseWriter, res *invoke.Result) {
@@ -268,8 +358,12 @@ func writeHTTPOutput(w http.ResponseWriter, res *invoke.Result) {
 	_, _ = w.Write(out.Body)
 }
 
-// failed writes a failed invocation's status with its invocation id.
-func (g *Gateway) failed(w http.ResponseWriter, id string, err error) {
+// failed writes a failed invocation's status with its invocation id. Why
+// it failed (the handler's reply, instance names, exit statuses, binding
+// errors) is logged under the invocation id by the invoker and shown only
+// to a caller with the master key; others get the status, a short reason
+// and the id to quote.
+func (g *Gateway) failed(w http.ResponseWriter, fn *funcapp.Function, id string, err error, master bool) {
 	var ie *invoke.Error
 	status := http.StatusInternalServerError
 	if errors.As(err, &ie) {
@@ -278,7 +372,25 @@ func (g *Gateway) failed(w http.ResponseWriter, id string, err error) {
 		}
 		status = ie.Status
 	}
-	writeError(w, status, id, err.Error())
+	msg := err.Error()
+	if !master {
+		msg = publicReason(fn, status, err)
+	}
+	writeError(w, status, id, msg)
+}
+
+// publicReason says what went wrong without saying why.
+func publicReason(fn *funcapp.Function, status int, err error) string {
+	const see = " (the region's log has the details under the invocation id)"
+	switch {
+	case errors.Is(err, invoke.ErrTimeout):
+		return "function " + fn.Name + " timed out (functionTimeout)" + see
+	case status == http.StatusBadGateway:
+		return "function " + fn.Name + ": its handler stopped while answering" + see
+	case status == http.StatusServiceUnavailable:
+		return "function " + fn.Name + " is not available now; retry later" + see
+	}
+	return "function " + fn.Name + " failed" + see
 }
 
 func writeError(w http.ResponseWriter, status int, id, msg string) {

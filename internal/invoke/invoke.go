@@ -152,14 +152,16 @@ func (iv *Invoker) inputs(ctx context.Context, fn *funcapp.Function, e Expressio
 }
 
 func (iv *Invoker) call(ctx context.Context, fn *funcapp.Function, id string, p Payload) (*Reply, error) {
-	body, err := json.Marshal(p)
+	parts, err := p.encode()
 	if err != nil {
 		return nil, iv.fail(id, http.StatusInternalServerError, fmt.Errorf("encode payload: %w", err))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/"+fn.Name, strings.NewReader(string(body)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/"+fn.Name, parts.reader())
 	if err != nil {
 		return nil, iv.fail(id, http.StatusInternalServerError, err)
 	}
+	req.ContentLength = parts.size()
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(parts.reader()), nil }
 	req.Header.Set("Content-Type", "application/json")
 	setInvocationHeaders(req.Header, id)
 	resp, err := iv.opts.Pool.Do(req)

@@ -88,8 +88,11 @@ func TestHTTPTriggerShape(t *testing.T) {
 		r, _ := http.NewRequest("POST", "http://h/api/x", strings.NewReader("\xff\xfe"))
 		r.Header.Set("Content-Type", ctype)
 		tr, err := NewHTTPTrigger(r, nil, 1<<20)
-		if err != nil || tr.Body == nil || *tr.Body != body {
-			t.Errorf("Content-Type %q: Body %v, want %q (%v)", ctype, tr.Body, body, err)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := tr.Body(); !ok || got != body {
+			t.Errorf("Content-Type %q: Body %q, want %q", ctype, got, body)
 		}
 	}
 	r, _ := http.NewRequest("POST", "http://example.test/api/items/7?a=1&a=2&b=x", strings.NewReader("\xff\xfe"))

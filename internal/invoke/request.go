@@ -17,6 +17,8 @@ import (
 )
 
 // HTTPTrigger is the Data value of an httpTrigger binding in payload mode.
+// The body is kept as read (not as a string copy) and escaped straight
+// into the JSON value by MarshalJSON.
 type HTTPTrigger struct {
 	URL        string              `json:"Url"`
 	Method     string              `json:"Method"`
@@ -24,12 +26,16 @@ type HTTPTrigger struct {
 	Headers    map[string][]string `json:"Headers"`
 	Params     map[string]string   `json:"Params"` // {} without route values, as the host always sets them
 	Identities []any               `json:"Identities"`
-	Body       *string             `json:"Body,omitempty"`
+
+	body   []byte // nil: no body
+	binary bool   // octet-stream or multipart content: sent base64-encoded
 }
 
-// NewHTTPTrigger describes r as the Azure host does. Repeated query values
-// are joined with commas; a body is present only when the request has one;
-// a body that is not UTF-8 text is base64-encoded.
+// NewHTTPTrigger describes r as the Azure host does (GetRequestAsJObject).
+// Repeated query values are joined with commas; Params is always present;
+// a body is present only when the request has one, as bytes (base64) for
+// application/octet-stream and multipart/* content, otherwise as text with
+// each invalid UTF-8 byte replaced by U+FFFD, as .NET decoding does.
 func NewHTTPTrigger(r *http.Request, params map[string]string, maxBody int64) (*HTTPTrigger, error) {
 	t := &HTTPTrigger{
 		URL:        requestURL(r),
@@ -44,7 +50,7 @@ func NewHTTPTrigger(r *http.Request, params map[string]string, maxBody int64) (*
 	for k, v := range r.Header {
 		t.Headers[k] = v
 	}
-	t.Params = map[string]string{}
+	t.Params = make(map[string]string, len(params))
 	for k, v := range params {
 		t.Params[k] = v
 	}
@@ -53,33 +59,121 @@ func NewHTTPTrigger(r *http.Request, params map[string]string, maxBody int64) (*
 		return nil, err
 	}
 	if len(body) > 0 {
-		s := bodyText(r.Header.Get("Content-Type"), body)
-		t.Body = &s
+		t.body, t.binary = body, binaryContent(r.Header.Get("Content-Type"))
+		if !t.binary && !utf8.Valid(body) {
+			t.body = replaceInvalidUTF8(body)
+		}
 	}
 	return t, nil
 }
 
-// bodyText is the Body value as the host reads it: bytes (base64) for
-// application/octet-stream and multipart/* content, otherwise text, with
-// each invalid UTF-8 byte replaced by U+FFFD as .NET decoding does.
-func bodyText(contentType string, body []byte) string {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	if mt == "application/octet-stream" || strings.HasPrefix(mt, "multipart/") {
-		return base64.StdEncoding.EncodeToString(body)
+// replaceInvalidUTF8 replaces each invalid byte with U+FFFD.
+func replaceInvalidUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/2)
+	for _, r := range string(b) { // range yields U+FFFD per invalid byte
+		out = utf8.AppendRune(out, r)
 	}
-	if utf8.Valid(body) {
-		return string(body)
-	}
-	var b strings.Builder
-	for _, r := range string(body) {
-		b.WriteRune(r)
-	}
-	return b.String()
+	return out
 }
 
+// binaryContent reports whether the host reads a body of this content type
+// as bytes (IsMediaTypeOctetOrMultipart).
+func binaryContent(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt == "application/octet-stream" || strings.HasPrefix(mt, "multipart/")
+}
+
+// Body is the request body as the handler receives it (base64 for binary
+// content) and whether there is one.
+func (t *HTTPTrigger) Body() (string, bool) {
+	if t.body == nil {
+		return "", false
+	}
+	if t.binary {
+		return base64.StdEncoding.EncodeToString(t.body), true
+	}
+	return string(t.body), true
+}
+
+// MarshalJSON writes the trigger value with its body escaped into one
+// buffer sized for it: a request body is copied once here, not once per
+// encoding layer.
+func (t *HTTPTrigger) MarshalJSON() ([]byte, error) {
+	type plain HTTPTrigger // without this method
+	head, err := json.Marshal((*plain)(t))
+	if err != nil || t.body == nil {
+		return head, err
+	}
+	n := escapedLen(t.body) + 16
+	if t.binary {
+		n = base64.StdEncoding.EncodedLen(len(t.body)) + 16
+	}
+	out := make([]byte, 0, len(head)+n)
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, `,"Body":"`...)
+	if t.binary {
+		out = base64.StdEncoding.AppendEncode(out, t.body)
+	} else {
+		out = appendEscaped(out, t.body)
+	}
+	return append(out, `"}`...), nil
+}
+
+// escapedLen is the length of s escaped by appendEscaped.
+func escapedLen(s []byte) int {
+	n := len(s)
+	for _, c := range s {
+		switch {
+		case c == '"', c == '\\', c == '\n', c == '\r', c == '\t':
+			n++
+		case c < 0x20:
+			n += 5
+		}
+	}
+	return n
+}
+
+// appendEscaped appends UTF-8 text escaped for a JSON string.
+func appendEscaped(b, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	start := 0
+	for i, c := range s {
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	return append(b, s[start:]...)
+}
+
+// readBody reads a request body up to limit bytes, into a buffer of the
+// announced size when there is one (no regrowth copies).
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
+	}
+	if r.ContentLength > limit {
+		return nil, fmt.Errorf("%w: request body is over %d bytes", ErrTooLarge, limit)
+	}
+	if r.ContentLength > 0 {
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+		return b, nil
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
@@ -113,8 +207,8 @@ func requestURL(r *http.Request) string {
 // value "ada" arrives as the JSON string "\"ada\"".
 func HTTPMetadata(t *HTTPTrigger, method string, now time.Time) map[string]any {
 	md := map[string]any{}
-	if t.Body != nil {
-		for _, p := range hostjson.BindingProperties([]byte(*t.Body)) {
+	if t.body != nil { // the extension reads the body as text for binding data
+		for _, p := range hostjson.BindingProperties(t.body) {
 			setFold(md, p.Name, p.Value)
 		}
 	}
@@ -255,6 +349,9 @@ func (e Expressions) Resolve(s string) (string, error) {
 		s = s[i+j+1:]
 	}
 }
+
+// Value is the value of the binding expression {name}.
+func (e Expressions) Value(name string) (string, error) { return e.value(name) }
 
 func (e Expressions) value(name string) (string, error) {
 	switch strings.ToLower(name) {

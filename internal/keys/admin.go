@@ -258,7 +258,7 @@ func putValue(r *http.Request) (string, error) {
 	if body.Value == nil || *body.Value == "" {
 		return "", fail(http.StatusBadRequest, "Invalid key value: field \"value\" is required")
 	}
-	if err := checkValue(*body.Value); err != nil {
+	if err := CheckUserValue(*body.Value); err != nil {
 		return "", fail(http.StatusBadRequest, "Invalid key value: field \"value\": %v", err)
 	}
 	return *body.Value, nil

@@ -41,7 +41,7 @@ func LoadMaster(dir, env string) (key, path string, created bool, err error) {
 		return key, path, false, err
 	}
 	key = strings.TrimSpace(env)
-	if err := checkValue(key); key != "" && err != nil {
+	if err := CheckUserValue(key); key != "" && err != nil {
 		return "", path, false, fmt.Errorf("load master key: TANDEM_MASTER_KEY: %w", err)
 	}
 	if key == "" {
@@ -142,6 +142,24 @@ func syncDir(dir string) error {
 }
 
 // checkValue rejects key values that cannot travel in a header or query.
+// MinUserKeyLength is the fewest characters a key value given by a user
+// (TANDEM_MASTER_KEY, a PUT of a key) may have. Azure generates keys of 40
+// random bytes (56 characters, as Generate does); 16 characters is the
+// least that is not guessable by brute force over HTTP.
+const MinUserKeyLength = 16
+
+// CheckUserValue checks a key value a user supplied: a valid value of at
+// least MinUserKeyLength characters.
+func CheckUserValue(v string) error {
+	if err := checkValue(v); err != nil {
+		return err
+	}
+	if n := len([]rune(v)); n < MinUserKeyLength {
+		return fmt.Errorf("the value has %d characters: a key needs at least %d (omit the value to have one generated, as Azure's 56-character keys are)", n, MinUserKeyLength)
+	}
+	return nil
+}
+
 func checkValue(v string) error {
 	if v == "" {
 		return errors.New("the value is empty")

@@ -34,10 +34,23 @@ func NewTransport(o TransportOptions) *http.Transport {
 	}
 }
 
-// NewServer returns an HTTP server for h that speaks HTTP/1.1 and
-// prior-knowledge HTTP/2 over cleartext (h2c).
-func NewServer(h http.Handler) *http.Server {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+// ServerTimeouts are the front end's HTTP server timeouts.
+type ServerTimeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+// DefaultServerTimeouts match the regions' defaults (region.DefaultHTTPTimeouts):
+// a slow or idle client cannot hold a connection of the front end for ever.
+var DefaultServerTimeouts = ServerTimeouts{ReadHeader: 10 * time.Second, Read: 2 * time.Minute, Write: 4 * time.Minute, Idle: 2 * time.Minute}
+
+// NewServer returns an HTTP server for h with DefaultServerTimeouts.
+func NewServer(h http.Handler) *http.Server { return NewServerTimeouts(h, DefaultServerTimeouts) }
+
+// NewServerTimeouts returns an HTTP server for h that speaks HTTP/1.1 and
+// prior-knowledge HTTP/2 over cleartext (h2c), with the given timeouts
+// (zero: none).
+func NewServerTimeouts(h http.Handler, t ServerTimeouts) *http.Server {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write, IdleTimeout: t.Idle}
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)

@@ -10,18 +10,25 @@ import (
 	"time"
 
 	"github.com/tandemhq/tandem/internal/funcapp"
+	"github.com/tandemhq/tandem/internal/gateway"
 	"github.com/tandemhq/tandem/internal/host"
 	"github.com/tandemhq/tandem/internal/invoke"
+	"github.com/tandemhq/tandem/internal/queue"
 )
 
 // appRuntime is a loaded app with its handler pool and triggers.
 type appRuntime struct {
 	mu      sync.Mutex // serializes trigger restarts
 	stopped bool
+	// live: the triggers belong to this version (set by handOver); until
+	// then a settings change leaves them alone (they start with the
+	// settings current at hand-over).
+	live bool
 	// triggers are timers; listeners are queue listeners (they follow the
 	// region's role). Both guarded by mu.
 	listeners []stopper
 	app       *funcapp.App
+	routes    *gateway.Routes
 	pool      *host.Pool
 	inv       *invoke.Invoker
 	triggers  []stopper
@@ -33,9 +40,12 @@ type stopper interface {
 	Stop(ctx context.Context) error
 }
 
-// LoadApp loads an app folder and starts serving it; an app of the same
-// name is replaced after the new one is ready (in-flight requests of the
-// old one drain).
+// LoadApp loads an app folder and serves it. Loading is transactional: the
+// new version is built and checked beside the one serving (routes, timer
+// schedules, queue settings, binding declarations), its triggers take over
+// from the old version's, and only then does the gateway route to it; the
+// old version's handlers drain. On any failure the old version keeps
+// serving, untouched (its triggers restarted if they had been handed over).
 func (r *Region) LoadApp(ctx context.Context, spec AppSpec) error {
 	app, err := funcapp.Load(spec.Name, spec.Dir)
 	if err != nil {
@@ -47,28 +57,116 @@ func (r *Region) LoadApp(ctx context.Context, spec AppSpec) error {
 	for _, fe := range app.Errors { // in error; the app's other functions run
 		r.log.Error("function cannot load", "app", app.Name, "function", fe.Name, "err", fe.Err)
 	}
+	routes, err := r.checkApp(app)
+	if err != nil {
+		return fmt.Errorf("app %s: %w", app.Name, err)
+	}
 	if err := r.svc.prepareApp(ctx, app); err != nil {
 		return fmt.Errorf("app %s: %w", app.Name, err)
 	}
-	rt := r.newRuntime(app)
-	if err := r.gateway.SetApp(rt.inv); err != nil {
-		_ = rt.pool.Shutdown(ctx)
-		return err
-	}
-	rt.mu.Lock()
-	err = r.startTriggers(ctx, rt)
-	rt.mu.Unlock()
-	if err != nil {
+	rt := r.newRuntime(app, routes)
+	if err := r.installApp(ctx, rt); err != nil {
 		_ = r.stopRuntime(ctx, rt)
 		return fmt.Errorf("app %s: %w", app.Name, err)
 	}
-	r.swapApp(ctx, rt)
 	r.log.Info("app loaded", "app", app.Name, "functions", strings.Join(app.FunctionNames(), ","), "root", app.Root)
 	return nil
 }
 
-func (r *Region) newRuntime(app *funcapp.App) *appRuntime {
-	rt := &appRuntime{app: app}
+// checkApp builds the new version's routes and checks every function's
+// trigger configuration without touching the serving version. The errors
+// are collected per function, each naming its file and field.
+func (r *Region) checkApp(app *funcapp.App) (*gateway.Routes, error) {
+	if err := queueConfig(app.Host.Queues).Validate(); err != nil {
+		return nil, fmt.Errorf("host.json: extensions.queues: %w", err)
+	}
+	routes := gateway.NewRoutes(app)
+	values := r.svc.settingsFor(app)
+	var fnErrs []error
+	for _, fn := range app.Functions {
+		if err := r.checkFunction(app, fn, routes, values); err != nil {
+			fnErrs = append(fnErrs, err)
+		}
+	}
+	return routes, errors.Join(fnErrs...)
+}
+
+// checkFunction adds fn's route and checks its trigger.
+func (r *Region) checkFunction(app *funcapp.App, fn *funcapp.Function, routes *gateway.Routes, values map[string]string) error {
+	if err := routes.Add(fn); err != nil {
+		return err
+	}
+	switch trig := fn.Trigger(); trig.Kind() {
+	case funcapp.TimerTrigger:
+		_, err := r.timerSpec(app, fn, values)
+		return err
+	case funcapp.QueueTrigger:
+		if err := queue.ValidQueueName(bindingQueue(trig.QueueName)); err != nil {
+			return fmt.Errorf("%s/function.json: binding %q: field \"queueName\": %w", fn.Name, trig.Name, err)
+		}
+	}
+	return nil
+}
+
+// installApp hands the triggers over from the serving version (if any) to
+// rt, then routes requests to rt and drains the old version. When rt's
+// triggers cannot start, the old version's are restarted and nothing else
+// changes. Loads are serialized.
+func (r *Region) installApp(ctx context.Context, rt *appRuntime) error {
+	r.loadMu.Lock()
+	defer r.loadMu.Unlock()
+	r.mu.Lock()
+	old := r.apps[rt.app.Name]
+	r.mu.Unlock()
+	if err := r.handOver(ctx, old, rt); err != nil {
+		return err
+	}
+	r.gateway.Install(rt.inv, rt.routes)
+	r.mu.Lock()
+	r.apps[rt.app.Name] = rt
+	r.mu.Unlock()
+	if old != nil {
+		if err := r.stopRuntime(ctx, old); err != nil {
+			r.log.Warn("stop the replaced version", "app", rt.app.Name, "err", err)
+		}
+	}
+	// The region's queue role may have changed while old was locked.
+	r.toggleListeners(ctx, rt, r.queuesOn.Load())
+	return nil
+}
+
+// handOver stops old's triggers and starts rt's. If rt's cannot all
+// start, those that did are stopped and old's are started again.
+func (r *Region) handOver(ctx context.Context, old, rt *appRuntime) error {
+	if old != nil {
+		old.mu.Lock()
+		defer old.mu.Unlock()
+		if err := r.stopTriggers(ctx, old, true); err != nil {
+			r.log.Warn("stop the old version's triggers", "app", old.app.Name, "err", err)
+		}
+	}
+	rt.mu.Lock()
+	err := r.startTriggers(ctx, rt)
+	if err != nil {
+		_ = r.stopTriggers(ctx, rt, true)
+	}
+	rt.live = err == nil
+	rt.mu.Unlock()
+	if old == nil {
+		return err
+	}
+	if err != nil {
+		if rerr := r.startTriggers(ctx, old); rerr != nil {
+			r.log.Error("restart the old version's triggers after a failed load", "app", old.app.Name, "err", rerr)
+		}
+		return err
+	}
+	old.stopped = true // its triggers belong to rt now; no restart by a settings change
+	return nil
+}
+
+func (r *Region) newRuntime(app *funcapp.App, routes *gateway.Routes) *appRuntime {
+	rt := &appRuntime{app: app, routes: routes}
 	rt.pool = host.New(host.Options{
 		App: app.Name, Root: app.Root, Path: app.ExecutablePath(), Args: app.Host.Handler.Arguments,
 		WorkerPath: app.Host.Handler.WorkerPath, WorkerArgs: app.Host.Handler.WorkerArguments, Dir: app.WorkingDirectory(),
@@ -102,7 +200,7 @@ func (r *Region) settingsChanged(rt *appRuntime) {
 	rt.pool.Restart()
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if rt.stopped {
+	if rt.stopped || !rt.live {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -112,16 +210,6 @@ func (r *Region) settingsChanged(rt *appRuntime) {
 	}
 	if err := r.startTriggers(ctx, rt); err != nil {
 		r.log.Error("restart triggers after a settings change", "app", rt.app.Name, "err", err)
-	}
-}
-
-func (r *Region) swapApp(ctx context.Context, rt *appRuntime) {
-	r.mu.Lock()
-	old := r.apps[rt.app.Name]
-	r.apps[rt.app.Name] = rt
-	r.mu.Unlock()
-	if old != nil {
-		r.stopRuntime(ctx, old)
 	}
 }
 

@@ -10,25 +10,26 @@ import (
 	"testing"
 )
 
-// logBuffer is a region log a test can read while the region writes it.
-type logBuffer struct {
+// syncLog is a region log a test can read while the region writes it
+// (as a whole, where logBuffer finds lines).
+type syncLog struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *logBuffer) Write(p []byte) (int, error) {
+func (b *syncLog) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *logBuffer) String() string {
+func (b *syncLog) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-func withLog(b *logBuffer) func(*Options) {
+func withLog(b *syncLog) func(*Options) {
 	return func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(b, nil)) }
 }
 
@@ -48,7 +49,7 @@ func TestConformanceIgnoredThingsLoggedOnce(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "proxies.json"), []byte(`{"proxies":{}}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		var log logBuffer
+		var log syncLog
 		startRegion(t, func(o *Options) {
 			withLog(&log)(o)
 			o.Apps = []AppSpec{{Name: "olderapp", Dir: dir}}
@@ -67,7 +68,7 @@ func TestConformanceIgnoredThingsLoggedOnce(t *testing.T) {
 // (not "function timed out"); the handler then serves instead of being
 // stopped as idle at once.
 func TestConformanceSlowStartExplained(t *testing.T) {
-	var log logBuffer
+	var log syncLog
 	app := testApp{name: "slow", timeout: "00:00:00.2", settings: map[string]string{"ECHO_START_DELAY_MS": "700"},
 		functions: map[string]string{"hello": httpFn("anonymous", "")}}
 	tr := startRegion(t, withLog(&log), app)

@@ -204,3 +204,13 @@ func adminTrigger(fn *funcapp.Function, input string) (invoke.Trigger, error) {
 		return invoke.Trigger{}, fmt.Errorf("function %s has an %s trigger: call it over HTTP", fn.Name, fn.Trigger().Type)
 	}
 }
+
+// firstNonEmpty is the first of s that is not empty.
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -161,6 +161,10 @@ func (tr *testRegion) do(method, path, key, body string, hdr ...string) response
 		req.Header.Set("x-functions-key", key)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if strings.EqualFold(hdr[i], "Host") {
+			req.Host = hdr[i+1]
+			continue
+		}
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -3,6 +3,9 @@ package region
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -29,7 +32,7 @@ func (r *Region) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", r.serveHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{}))
-	mux.Handle("/admin/", r.requireMaster(r.admin))
+	mux.Handle("/admin/", r.requireMaster(r.knownApp(r.admin)))
 	r.svc.registerPublic(mux)
 	mux.Handle("/", r.gateway)
 	return mux
@@ -43,11 +46,16 @@ type Health struct {
 	Epoch  uint64   `json:"epoch"`
 	Active bool     `json:"active"`
 	Apps   []string `json:"apps"`
+	// Decider is the traffic manager whose role grant the region last
+	// accepted, at HeardAt.
+	Decider string    `json:"decider,omitempty"`
+	HeardAt time.Time `json:"heardAt,omitzero"`
 }
 
 func (r *Region) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	s := r.role.State()
-	h := Health{Region: r.opts.Name, Ready: r.Ready(), Role: string(s.Role), Epoch: s.Epoch, Active: r.role.Active(), Apps: r.appNames()}
+	h := Health{Region: r.opts.Name, Ready: r.Ready(), Role: string(s.Role), Epoch: s.Epoch, Active: r.role.Active(), Apps: r.appNames(),
+		Decider: s.Decider, HeardAt: s.UpdatedAt}
 	code := http.StatusOK
 	if !h.Ready {
 		code = http.StatusServiceUnavailable
@@ -68,6 +76,30 @@ func (r *Region) requireMaster(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, req)
 	})
+}
+
+// knownApp answers 404 to an /admin/apps/{app}/... call for an app this
+// region does not serve, before any service sees it (a GET of a ghost
+// app's storage used to create its account). Deploying a package is how an
+// app comes to exist, so /admin/apps/{app}/package passes.
+func (r *Region) knownApp(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		rest, ok := strings.CutPrefix(req.URL.Path, "/admin/apps/")
+		app, sub, _ := strings.Cut(rest, "/")
+		if !ok || app == "" || sub == "package" || strings.HasPrefix(sub, "package/") || r.serves(app) {
+			next.ServeHTTP(w, req)
+			return
+		}
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no app named " + strconv.Quote(app) + " in region " + r.opts.Name + " (GET /admin/apps lists them; deploy a package to create one)"})
+	})
+}
+
+// serves reports whether app is loaded in this region.
+func (r *Region) serves(app string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.apps[app]
+	return ok
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

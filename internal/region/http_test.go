@@ -171,7 +171,7 @@ func TestCrashAndRestart(t *testing.T) {
 	app := testApp{name: "crashy", forward: true, functions: map[string]string{"c": httpFn("anonymous", "")}}
 	tr := startRegion(t, nil, app)
 	first := tr.do("GET", "/api/c", "", "").json(t)["pid"]
-	r := tr.do("GET", "/api/c?crash=7", "", "")
+	r := tr.do("GET", "/api/c?crash=7", tr.master, "") // the master key is told why
 	body := r.json(t)
 	if r.code != 502 || !strings.Contains(body["error"].(string), "exit status 7") || body["invocationId"] == nil {
 		t.Fatalf("crash: %d %s", r.code, r.body)

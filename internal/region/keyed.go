@@ -105,6 +105,15 @@ func (s *services) onSettingsChange(app string, f func()) (cancel func()) {
 
 func (s *services) settings(app string) settings.Snapshot { return s.keyed.settings.Get(app) }
 
+// settingsFor is the app settings a new version of app will run with: the
+// stored ones, or, before the app was ever seeded, its local.settings.json.
+func (s *services) settingsFor(app *funcapp.App) map[string]string {
+	if s.keyed.settings.Seeded(app.Name) {
+		return s.settings(app.Name).Values
+	}
+	return app.Settings.Values
+}
+
 func (s *services) disabled(app, function string) bool {
 	return s.keyed.settings.Disabled(app, function)
 }

@@ -61,6 +61,12 @@ type Options struct {
 	Peers    []string
 	SyncApps []string
 
+	// Control is the control cluster's client URLs; when set the region
+	// also follows the stored role state (it steps down when a newer
+	// epoch names another primary). ControlCreds is its credentials file.
+	Control      string
+	ControlCreds string
+
 	// WriteHold is how long a write waits for this region to become the
 	// promoted primary before it is refused (default 5s).
 	WriteHold time.Duration
@@ -68,6 +74,13 @@ type Options struct {
 	// HandlerUser runs handlers as this OS user (--handler-user); the
 	// region must run as root, and the data directory is made unlistable.
 	HandlerUser string
+	// HTTP bounds the region's HTTP connections; zero fields take
+	// DefaultHTTPTimeouts, negative ones mean no limit.
+	HTTP HTTPTimeouts
+	// MaxBodyInFlight bounds the request body bytes buffered for
+	// payload-mode invocations at once; past it requests get 503 (default
+	// gateway.DefaultMaxBodyInFlight).
+	MaxBodyInFlight int64
 
 	IdleTimeout  time.Duration
 	MaxInstances int
@@ -75,6 +88,35 @@ type Options struct {
 	Prices       metering.Prices
 	Clock        clock.Clock
 	Logger       *slog.Logger
+}
+
+// HTTPTimeouts are the region's HTTP server timeouts (net/http.Server's).
+type HTTPTimeouts struct {
+	ReadHeader time.Duration // request line and headers
+	Read       time.Duration // the whole request, body included
+	Write      time.Duration // from the end of the headers to the end of the response
+	Idle       time.Duration // a keep-alive connection between requests
+}
+
+// DefaultHTTPTimeouts are production-like: a slow or idle client cannot hold
+// a connection for ever. Write is above the 230 s Azure's front end gives
+// an HTTP function to answer; Read lets a 100 MiB body arrive at 1 MB/s.
+var DefaultHTTPTimeouts = HTTPTimeouts{ReadHeader: 10 * time.Second, Read: 2 * time.Minute, Write: 4 * time.Minute, Idle: 2 * time.Minute}
+
+// withDefaults fills zero fields from DefaultHTTPTimeouts; a negative
+// field becomes zero (no limit, net/http's meaning).
+func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
+	pick := func(v, def time.Duration) time.Duration {
+		switch {
+		case v == 0:
+			return def
+		case v < 0:
+			return 0
+		}
+		return v
+	}
+	d := DefaultHTTPTimeouts
+	return HTTPTimeouts{ReadHeader: pick(t.ReadHeader, d.ReadHeader), Read: pick(t.Read, d.Read), Write: pick(t.Write, d.Write), Idle: pick(t.Idle, d.Idle)}
 }
 
 // Region is a running region.
@@ -97,8 +139,9 @@ type Region struct {
 	gateMu   sync.Mutex
 	gateSubs []func(role.State)
 
-	mu   sync.Mutex
-	apps map[string]*appRuntime
+	mu     sync.Mutex
+	apps   map[string]*appRuntime
+	loadMu sync.Mutex // serializes app loads (installApp)
 
 	server   *http.Server
 	listener net.Listener
@@ -107,6 +150,8 @@ type Region struct {
 	bg       sync.WaitGroup // settings-change restarts
 	stopOnce sync.Once
 	stopErr  error
+	// stopControl ends the control follower (nil without --control).
+	stopControl context.CancelFunc
 }
 
 // New checks opts and returns a region that is not started.
@@ -179,7 +224,7 @@ func (r *Region) start(ctx context.Context) error {
 	if err := r.startServices(ctx); err != nil {
 		return err
 	}
-	r.gateway = gateway.New(gateway.Options{Auth: r.svc.authorizer(), Disabled: r.svc.disabled, Logger: r.log, CORS: r.corsFor})
+	r.gateway = gateway.New(gateway.Options{Auth: r.svc.authorizer(), Disabled: r.svc.disabled, Logger: r.log, MaxBodyInFlight: r.opts.MaxBodyInFlight, CORS: r.corsFor})
 	for _, spec := range r.opts.Apps {
 		if err := r.LoadApp(ctx, spec); err != nil {
 			return err
@@ -189,6 +234,7 @@ func (r *Region) start(ctx context.Context) error {
 		return err
 	}
 	r.startReplication()
+	r.followControl()
 	return r.listen()
 }
 
@@ -210,7 +256,8 @@ func (r *Region) listen() error {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
 	r.listener = l
-	r.server = &http.Server{Handler: r.handler(), ReadHeaderTimeout: 10 * time.Second}
+	t := r.opts.HTTP.withDefaults()
+	r.server = &http.Server{Handler: r.handler(), ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write, IdleTimeout: t.Idle}
 	r.serveWG.Add(1)
 	go func() {
 		defer r.serveWG.Done()
@@ -268,6 +315,9 @@ func (r *Region) Shutdown(ctx context.Context) error {
 			errs = append(errs, r.repl.shutdown(ctx))
 		}
 		errs = append(errs, r.stopApps(ctx))
+		if r.stopControl != nil {
+			r.stopControl()
+		}
 		r.bg.Wait()
 		errs = append(errs, r.svc.shutdown(ctx))
 		if r.role != nil {

@@ -103,7 +103,7 @@ func (s *services) declareBinding(ctx context.Context, app string, fn *funcapp.F
 		if isExpression(b.QueueName) {
 			return nil
 		}
-		if err := s.queues.Declare(ctx, app, b.QueueName); err != nil {
+		if err := s.queues.Declare(ctx, app, bindingQueue(b.QueueName)); err != nil {
 			return fmt.Errorf("%s/function.json: binding %q: field \"queueName\": %w", fn.Name, b.Name, err)
 		}
 	case funcapp.Table:
@@ -179,6 +179,7 @@ func (b queueBinder) Output(ctx context.Context, app string, fb funcapp.Binding,
 	if err != nil {
 		return err
 	}
+	name = bindingQueue(name)
 	msgs, err := b.q.EnqueueOutput(ctx, app, name, v)
 	if err != nil {
 		return err
@@ -243,14 +244,19 @@ func (b tableBinder) Output(ctx context.Context, app string, fb funcapp.Binding,
 	return nil
 }
 
+// resolveTable resolves a table binding's expressions; the filter's are
+// substituted as OData literals (table.BindFilter), never as OData text.
 func resolveTable(fb funcapp.Binding, e invoke.Expressions) (name, pk, rk, filter string, err error) {
 	for _, f := range []struct {
 		dst *string
 		src string
-	}{{&name, fb.TableName}, {&pk, fb.PartitionKey}, {&rk, fb.RowKey}, {&filter, fb.Filter}} {
+	}{{&name, fb.TableName}, {&pk, fb.PartitionKey}, {&rk, fb.RowKey}} {
 		if *f.dst, err = e.Resolve(f.src); err != nil {
 			return
 		}
+	}
+	if filter, err = table.BindFilter(fb.Filter, e.Value); err != nil {
+		err = fmt.Errorf("field \"filter\": %w", err)
 	}
 	return
 }

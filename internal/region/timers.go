@@ -37,7 +37,7 @@ func (r *Region) startScheduler(ctx context.Context) error {
 
 // startTimer registers a timer function with the region's scheduler.
 func (r *Region) startTimer(_ context.Context, rt *appRuntime, fn *funcapp.Function) (stopper, error) {
-	spec, err := r.timerSpec(rt.app, fn)
+	spec, err := r.timerSpec(rt.app, fn, r.svc.settings(rt.app.Name).Values)
 	if err != nil {
 		return nil, err
 	}
@@ -51,36 +51,42 @@ func (r *Region) startTimer(_ context.Context, rt *appRuntime, fn *funcapp.Funct
 		return err
 	}
 	if err := r.svc.timers.Add(rt.app.Name, fn.Name, spec, fire); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s/function.json: binding %q (timerTrigger): %w", fn.Name, fn.Trigger().Name, err)
 	}
 	return timerStopper{s: r.svc.timers, app: rt.app.Name, fn: fn.Name}, nil
 }
 
-func (r *Region) timerSpec(app *funcapp.App, fn *funcapp.Function) (timer.Spec, error) {
+// timerSpec resolves and checks fn's timer trigger with the app settings
+// values; an error names the file and field (or the setting) at fault.
+func (r *Region) timerSpec(app *funcapp.App, fn *funcapp.Function, values map[string]string) (timer.Spec, error) {
 	trig := fn.Trigger()
-	values := r.svc.settings(app.Name).Values
 	expr, err := schedule.Resolve(trig.Schedule, func(k string) (string, bool) { v, ok := values[k]; return v, ok })
 	if err != nil {
 		return timer.Spec{}, fmt.Errorf("%s/function.json: field \"schedule\": %w", fn.Name, err)
 	}
 	spec := timer.Spec{Schedule: expr, RunOnStartup: trig.RunOnStartup, UseMonitor: trig.UseMonitor == nil || *trig.UseMonitor}
-	if tz := firstNonEmpty(values["WEBSITE_TIME_ZONE"], values["TZ"]); tz != "" {
+	if setting, tz := timeZone(values); tz != "" {
 		loc, err := time.LoadLocation(tz)
 		if err != nil {
-			return timer.Spec{}, fmt.Errorf("app setting WEBSITE_TIME_ZONE %s: %w", strconv.Quote(tz), err)
+			return timer.Spec{}, fmt.Errorf("%s/function.json: field \"schedule\": app setting %s %s: %w", fn.Name, setting, strconv.Quote(tz), err)
 		}
 		spec.Location = loc
+	}
+	if _, err := schedule.Parse(expr, schedule.In(spec.Location)); err != nil {
+		return timer.Spec{}, fmt.Errorf("%s/function.json: field \"schedule\" (%q): %w", fn.Name, expr, err)
 	}
 	return spec, nil
 }
 
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
+// timeZone is the app setting that sets the timers' zone and its value:
+// WEBSITE_TIME_ZONE, else TZ (as Azure reads them).
+func timeZone(values map[string]string) (setting, zone string) {
+	for _, k := range []string{"WEBSITE_TIME_ZONE", "TZ"} {
+		if v := values[k]; v != "" {
+			return k, v
 		}
 	}
-	return ""
+	return "", ""
 }
 
 type timerStopper struct {

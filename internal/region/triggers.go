@@ -3,6 +3,7 @@ package region
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tandemhq/tandem/internal/funcapp"
@@ -25,7 +26,7 @@ func (r *Region) startTriggers(ctx context.Context, rt *appRuntime) error {
 		}
 		t, err := r.startTimer(ctx, rt, fn)
 		if err != nil {
-			return fmt.Errorf("function %s: %w", fn.Name, err)
+			return err // names the file and field
 		}
 		rt.triggers = append(rt.triggers, t)
 	}
@@ -42,9 +43,9 @@ func (r *Region) startListeners(ctx context.Context, rt *appRuntime) error {
 		if trig.Kind() != funcapp.QueueTrigger || fn.Disabled || r.svc.disabled(rt.app.Name, fn.Name) {
 			continue
 		}
-		l, err := r.svc.queues.Listen(ctx, rt.app.Name, trig.QueueName, queueConfig(rt.app.Host.Queues), r.queueHandler(rt.inv, fn))
+		l, err := r.svc.queues.Listen(ctx, rt.app.Name, bindingQueue(trig.QueueName), queueConfig(rt.app.Host.Queues), r.queueHandler(rt.inv, fn))
 		if err != nil {
-			return fmt.Errorf("function %s: %w", fn.Name, err)
+			return fmt.Errorf("%s/function.json: binding %q: field \"queueName\": %w", fn.Name, trig.Name, err)
 		}
 		rt.listeners = append(rt.listeners, l)
 	}
@@ -121,3 +122,10 @@ func (r *Region) queueHandler(inv *invoke.Invoker, fn *funcapp.Function) queue.H
 		return err
 	}
 }
+
+// bindingQueue is the queue a binding's queueName (resolved) names: lower
+// case, as the Azure queues extension coerces it before validating
+// (QueueTriggerAttributeBindingProvider.NormalizeAndValidate and
+// QueuesExtensionConfigProvider.GetQueue: ToLowerInvariant), so
+// "queueName": "Orders" reads and writes the queue "orders".
+func bindingQueue(name string) string { return strings.ToLower(name) }

@@ -43,6 +43,58 @@ type State struct {
 	// region at epoch 0 that no witness has spoken to).
 	LeaseUntil time.Time `json:"leaseUntil"`
 	UpdatedAt  time.Time `json:"updatedAt"`
+	// Decider is the traffic manager whose grant this region last
+	// accepted, at UpdatedAt.
+	Decider string `json:"decider,omitempty"`
+	// Terms are this region's latest terms as primary, oldest first: the
+	// evidence that no two regions were ever active primaries at once.
+	Terms []Term `json:"terms,omitempty"`
+}
+
+// Term is one epoch for which a region was primary: from Since until its
+// lease ran out or it stepped down (Ended), whichever came first.
+type Term struct {
+	Epoch      uint64    `json:"epoch"`
+	Since      time.Time `json:"since"`
+	LeaseUntil time.Time `json:"leaseUntil"`
+	Ended      time.Time `json:"ended,omitzero"`
+}
+
+// End is when the term stopped letting the region act as primary.
+func (t Term) End() time.Time {
+	if !t.Ended.IsZero() && t.Ended.Before(t.LeaseUntil) {
+		return t.Ended
+	}
+	return t.LeaseUntil
+}
+
+// termsKept bounds State.Terms.
+const termsKept = 16
+
+// nextTerms records a grant in the terms: a new term for a new epoch as
+// primary, a longer lease for the same one, an end for a step-down.
+func nextTerms(cur State, next State, now time.Time) []Term {
+	terms := append([]Term(nil), cur.Terms...)
+	last := len(terms) - 1
+	switch {
+	case next.Role == Primary && last >= 0 && terms[last].Epoch == next.Epoch:
+		terms[last].LeaseUntil = later(terms[last].LeaseUntil, next.LeaseUntil)
+	case next.Role == Primary:
+		terms = append(terms, Term{Epoch: next.Epoch, Since: now, LeaseUntil: next.LeaseUntil})
+	case cur.Role == Primary && last >= 0 && terms[last].Epoch == cur.Epoch && terms[last].Ended.IsZero():
+		terms[last].Ended = now
+	}
+	if n := len(terms); n > termsKept {
+		terms = terms[n-termsKept:]
+	}
+	return terms
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // ActiveAt reports whether the state lets a region act as primary at now.
@@ -60,6 +112,8 @@ type Request struct {
 	LeaseUntil time.Time `json:"leaseUntil"`
 	// Primary optionally names the primary at Epoch (for a secondary).
 	Primary string `json:"primary,omitempty"`
+	// Decider names the traffic manager that sends the request.
+	Decider string `json:"decider,omitempty"`
 }
 
 // ErrStaleEpoch is returned for a request that an equal or newer epoch supersedes.
@@ -261,7 +315,8 @@ func (m *Manager) Apply(ctx context.Context, r Request) (State, error) {
 		if !admits(cur, r) {
 			return cur, fmt.Errorf("role %s at epoch %d: %w (region is %s at epoch %d)", r.Role, r.Epoch, ErrStaleEpoch, cur.Role, cur.Epoch)
 		}
-		next := State{Region: m.opts.Region, Role: r.Role, Epoch: r.Epoch, Primary: r.Primary, LeaseUntil: r.LeaseUntil, UpdatedAt: m.opts.Clock.Now()}
+		now := m.opts.Clock.Now()
+		next := State{Region: m.opts.Region, Role: r.Role, Epoch: r.Epoch, Primary: r.Primary, LeaseUntil: r.LeaseUntil, UpdatedAt: now, Decider: r.Decider}
 		if r.Role == Secondary {
 			next.LeaseUntil = time.Time{}
 		} else {
@@ -274,6 +329,7 @@ func (m *Manager) Apply(ctx context.Context, r Request) (State, error) {
 		if cur.Primary != "" && next.Primary != "" && cur.Primary != next.Primary {
 			next.PrevPrimary = cur.Primary
 		}
+		next.Terms = nextTerms(cur, next, now)
 		nrev, err := m.kv.Update(ctx, stateKey, mustJSON(next), rev)
 		if err == nil {
 			m.set(next, nrev)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 	"time"
 
@@ -163,5 +164,35 @@ func TestAdminHTTP(t *testing.T) {
 	var s State
 	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || s.Epoch != 2 || s.Role != Primary {
 		t.Fatalf("GET: %+v %v", s, err)
+	}
+}
+
+func TestTermsRecordEveryPrimaryEpoch(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	steps := []struct {
+		cur, next State
+		now       int
+		want      []Term
+	}{
+		{State{}, State{Role: Primary, Epoch: 1, LeaseUntil: at(5)}, 1,
+			[]Term{{Epoch: 1, Since: at(1), LeaseUntil: at(5)}}},
+		{State{Role: Primary, Epoch: 1, Terms: []Term{{Epoch: 1, Since: at(1), LeaseUntil: at(5)}}},
+			State{Role: Primary, Epoch: 1, LeaseUntil: at(7)}, 3,
+			[]Term{{Epoch: 1, Since: at(1), LeaseUntil: at(7)}}},
+		{State{Role: Primary, Epoch: 1, Terms: []Term{{Epoch: 1, Since: at(1), LeaseUntil: at(7)}}},
+			State{Role: Secondary, Epoch: 1}, 4,
+			[]Term{{Epoch: 1, Since: at(1), LeaseUntil: at(7), Ended: at(4)}}},
+		{State{Role: Secondary, Epoch: 1, Terms: []Term{{Epoch: 1, Since: at(1), LeaseUntil: at(7), Ended: at(4)}}},
+			State{Role: Primary, Epoch: 3, LeaseUntil: at(12)}, 9,
+			[]Term{{Epoch: 1, Since: at(1), LeaseUntil: at(7), Ended: at(4)}, {Epoch: 3, Since: at(9), LeaseUntil: at(12)}}},
+	}
+	for i, st := range steps {
+		got := nextTerms(st.cur, st.next, at(st.now))
+		if !reflect.DeepEqual(got, st.want) {
+			t.Fatalf("step %d: terms %+v, want %+v", i, got, st.want)
+		}
+	}
+	if end := (Term{LeaseUntil: at(7), Ended: at(4)}).End(); !end.Equal(at(4)) {
+		t.Fatalf("a stepped-down term ends at the step-down: %v", end)
 	}
 }

@@ -71,9 +71,10 @@ func (s *Service) adminQuery(w http.ResponseWriter, r *http.Request) {
 		adminError(w, err)
 		return
 	}
+	sel, _ := newSelection(q.Select) // QueryPage checked it
 	entities := make([]json.RawMessage, 0, len(page.Entities))
 	for _, e := range page.Entities {
-		entities = append(entities, appendEntity(nil, e, encodeOptions{selected: q.Select}))
+		entities = append(entities, appendEntity(nil, e, encodeOptions{selected: sel}))
 	}
 	adminJSON(w, http.StatusOK, map[string]any{
 		"entities":         entities,
@@ -84,9 +85,13 @@ func (s *Service) adminQuery(w http.ResponseWriter, r *http.Request) {
 
 func adminQueryOptions(r *http.Request) (QueryOptions, error) {
 	p := r.URL.Query()
+	selected, err := selectList(p.Get("select"))
+	if err != nil {
+		return QueryOptions{}, err
+	}
 	q := QueryOptions{
 		Filter:           p.Get("filter"),
-		Select:           selectList(p.Get("select")),
+		Select:           selected,
 		NextPartitionKey: p.Get("nextPartitionKey"),
 		NextRowKey:       p.Get("nextRowKey"),
 	}

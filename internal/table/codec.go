@@ -16,10 +16,10 @@ const DateTimeFormat = "2006-01-02T15:04:05.0000000Z"
 
 // encodeOptions shapes the JSON written for an entity.
 type encodeOptions struct {
-	noMetadata  bool     // odata=nometadata: no annotations, no odata.etag
-	metadataURL string   // odata.metadata value; empty omits it
-	selected    []string // $select: only these properties (nil = all)
-	stored      bool     // the KV form: no ETag, Timestamp kept
+	noMetadata  bool       // odata=nometadata: no annotations, no odata.etag
+	metadataURL string     // odata.metadata value; empty omits it
+	selected    *selection // $select: only these properties (nil = all)
+	stored      bool       // the KV form: no ETag, Timestamp kept
 }
 
 // MarshalJSON writes the entity in Azure's JSON format with minimal
@@ -95,25 +95,18 @@ func (w *objectWriter) property(name string, props map[string]Value, o encodeOpt
 	w.b = appendValue(w.b, v)
 }
 
-func wanted(o encodeOptions, name string) bool {
-	return o.selected == nil || slices.Contains(o.selected, name)
-}
+func wanted(o encodeOptions, name string) bool { return o.selected.has(name) }
 
 func propertyNames(e Entity, o encodeOptions) []string {
-	var names []string
 	if o.selected == nil {
+		names := make([]string, 0, len(e.Properties))
 		for name := range e.Properties {
 			names = append(names, name)
 		}
 		slices.Sort(names)
 		return names
 	}
-	for _, name := range o.selected {
-		if !isSystemProperty(name) && !slices.Contains(names, name) {
-			names = append(names, name)
-		}
-	}
-	return names
+	return o.selected.props
 }
 
 // annotation is the odata.type a property needs in minimal metadata.

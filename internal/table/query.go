@@ -55,6 +55,10 @@ func (s *Service) queryPage(ctx context.Context, app, table string, q QueryOptio
 	if err != nil {
 		return Page{}, err
 	}
+	sel, err := newSelection(q.Select)
+	if err != nil {
+		return Page{}, err
+	}
 	top, err := pageSize(q.Top)
 	if err != nil {
 		return Page{}, err
@@ -71,26 +75,46 @@ func (s *Service) queryPage(ctx context.Context, app, table string, q QueryOptio
 	if err != nil {
 		return Page{}, s.staleBucket(err, app, table)
 	}
-	page, err := selectPage(raws, f, top)
-	project(page.Entities, q.Select)
-	return page, err
+	page, err := selectPage(ctx, raws, f, top)
+	if err != nil {
+		return page, err
+	}
+	return page, project(ctx, page.Entities, sel)
 }
 
 // project keeps only the selected properties (the keys and Timestamp are
 // always kept; encoders write selected-but-missing properties as null).
-func project(es []Entity, selected []string) {
-	if selected == nil {
-		return
+// It costs one lookup per selected name and entity, and stops when ctx
+// ends (the client went away).
+func project(ctx context.Context, es []Entity, sel *selection) error {
+	if sel == nil {
+		return nil
 	}
 	for i := range es {
-		kept := make(map[string]Value, len(selected))
-		for _, name := range selected {
+		if err := checkEvery(ctx, i); err != nil {
+			return err
+		}
+		kept := make(map[string]Value, min(len(sel.props), len(es[i].Properties)))
+		for _, name := range sel.props {
 			if v, ok := es[i].Properties[name]; ok {
 				kept[name] = v
 			}
 		}
 		es[i].Properties = kept
 	}
+	return nil
+}
+
+// checkEvery returns ctx's error every 64th step of a loop, so long loops
+// stop soon after the client goes away without checking at every step.
+func checkEvery(ctx context.Context, i int) error {
+	if i%64 != 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("query stopped: %w", context.Cause(ctx))
+	}
+	return nil
 }
 
 func pageSize(top int) (int, error) {
@@ -171,9 +195,12 @@ func rawFromEntry(e jetstream.KeyValueEntry) (*rawEntry, bool) {
 
 // selectPage decodes sorted candidates in order until the page is full and
 // one more match shows that another page exists.
-func selectPage(raws []*rawEntry, f *Filter, top int) (Page, error) {
+func selectPage(ctx context.Context, raws []*rawEntry, f *Filter, top int) (Page, error) {
 	var p Page
-	for _, r := range raws {
+	for i, r := range raws {
+		if err := checkEvery(ctx, i); err != nil {
+			return Page{}, err
+		}
 		e, err := decodeEntity(r.value, true)
 		if err != nil {
 			return Page{}, fmt.Errorf("stored entity %q/%q: %w", r.pk, r.rk, err)

@@ -127,7 +127,7 @@ func TestQuerySelectProjects(t *testing.T) {
 	if len(e.Properties) != 1 || !e.Properties["Even"].Equal(Bool(false)) || e.PartitionKey != "p0" || e.RowKey != "r3" {
 		t.Fatalf("projected entity %+v", e)
 	}
-	got := string(appendEntity(nil, e, encodeOptions{selected: []string{"Even", "Nope"}, noMetadata: true}))
+	got := string(appendEntity(nil, e, encodeOptions{selected: mustSelection(t, "Even", "Nope"), noMetadata: true}))
 	if got != `{"Even":false,"Nope":null}` {
 		t.Fatalf("selected JSON %s", got)
 	}

@@ -3,7 +3,6 @@ package table
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 )
 
 // REST handlers for entities.
@@ -95,11 +94,25 @@ func (s *Service) getEntity(q *request) {
 		s.fail(q.w, q.r, err)
 		return
 	}
+	sel, err := requestSelection(q.r.URL.Query().Get("$select"))
+	if err != nil {
+		s.fail(q.w, q.r, err)
+		return
+	}
 	q.w.Header().Set("ETag", e.ETag)
-	s.writeEntity(q, http.StatusOK, e, selectList(q.r.URL.Query().Get("$select")))
+	s.writeEntity(q, http.StatusOK, e, sel)
 }
 
-func (s *Service) writeEntity(q *request, status int, e Entity, selected []string) {
+// requestSelection parses a request's $select.
+func requestSelection(raw string) (*selection, error) {
+	names, err := selectList(raw)
+	if err != nil {
+		return nil, err
+	}
+	return newSelection(names)
+}
+
+func (s *Service) writeEntity(q *request, status int, e Entity, selected *selection) {
 	o := encodeOptions{
 		noMetadata:  noMetadata(q.r),
 		metadataURL: q.base + "/$metadata#" + q.res.table + "/@Element",
@@ -117,7 +130,12 @@ func (s *Service) queryEntities(q *request) {
 		s.fail(q.w, q.r, err)
 		return
 	}
-	selected := selectList(params.Get("$select"))
+	selected, err := selectList(params.Get("$select"))
+	if err != nil {
+		s.fail(q.w, q.r, err)
+		return
+	}
+	sel, _ := newSelection(selected) // selectList capped it
 	page, err := s.QueryPage(q.r.Context(), q.account, q.res.table, QueryOptions{
 		Filter:           params.Get("$filter"),
 		Select:           selected,
@@ -133,10 +151,16 @@ func (s *Service) queryEntities(q *request) {
 		q.w.Header().Set("x-ms-continuation-NextPartitionKey", page.NextPartitionKey)
 		q.w.Header().Set("x-ms-continuation-NextRowKey", page.NextRowKey)
 	}
-	writeRaw(q.w, http.StatusOK, s.pageJSON(q, page, selected), contentType(q.r))
+	body, err := s.pageJSON(q, page, sel)
+	if err != nil {
+		s.log.Info("query abandoned: the client went away", "account", q.account, "table", q.res.table, "err", err)
+		return
+	}
+	writeRaw(q.w, http.StatusOK, body, contentType(q.r))
 }
 
-func (s *Service) pageJSON(q *request, page Page, selected []string) []byte {
+// pageJSON encodes a page; it gives up when the client has gone away.
+func (s *Service) pageJSON(q *request, page Page, selected *selection) ([]byte, error) {
 	o := encodeOptions{noMetadata: noMetadata(q.r), selected: selected}
 	b := []byte{'{'}
 	if !o.noMetadata {
@@ -149,21 +173,10 @@ func (s *Service) pageJSON(q *request, page Page, selected []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		if err := checkEvery(q.r.Context(), i); err != nil {
+			return nil, err
+		}
 		b = appendEntity(b, e, o)
 	}
-	return append(b, "]}"...)
-}
-
-// selectList splits $select ("A,B,C"); empty means all properties.
-func selectList(raw string) []string {
-	if raw = strings.TrimSpace(raw); raw == "" || raw == "*" {
-		return nil
-	}
-	var out []string
-	for _, name := range strings.Split(raw, ",") {
-		if name = strings.TrimSpace(name); name != "" {
-			out = append(out, name)
-		}
-	}
-	return out
+	return append(b, "]}"...), nil
 }

@@ -95,10 +95,58 @@ type Traffic struct {
 	Lease        time.Duration `yaml:"lease"`
 	LeaseMargin  time.Duration `yaml:"leaseMargin"`
 	Retry        Retry         `yaml:"retry"`
+	// ControlOutage is how long the control cluster may be unable to take
+	// writes (a leader election after a node is lost: 4-9 s in NATS)
+	// without the primary losing its lease. The stored lease bound runs
+	// this far ahead of the granted lease; a new decider that must fail
+	// over a dead primary waits for that bound.
+	ControlOutage time.Duration `yaml:"controlOutage"`
+	// Control is the control cluster's client URLs, comma-separated
+	// (nodes run by `tandem control`). Empty: a manager runs a one-node
+	// control cluster in its own data directory, and only one can run.
+	Control string `yaml:"control"`
+	// Managers lists every traffic manager by id and its addresses; a
+	// manager started with --id ID listens where its entry says. Empty:
+	// one manager on Listen.
+	Managers []Manager `yaml:"managers"`
+}
+
+// Manager is one traffic manager of a deployment.
+type Manager struct {
+	ID    string `yaml:"id"`
+	HTTP  string `yaml:"http"`
+	DNS   string `yaml:"dns"`
+	Admin string `yaml:"admin"`
+}
+
+// Listen is the manager's listen addresses.
+func (m Manager) Listen() Listen { return Listen{HTTP: m.HTTP, DNS: m.DNS, Admin: m.Admin} }
+
+// Manager returns the entry of the manager named id, if any.
+func (t Traffic) Manager(id string) (Manager, bool) {
+	for _, m := range t.Managers {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	return Manager{}, false
+}
+
+// PublicAddrs are the proxy addresses of every manager (Listen.HTTP
+// when no managers are listed), the A records of the public name.
+func (t Traffic) PublicAddrs() []string {
+	if len(t.Managers) == 0 {
+		return []string{t.Listen.HTTP}
+	}
+	out := make([]string, len(t.Managers))
+	for i, m := range t.Managers {
+		out[i] = m.HTTP
+	}
+	return out
 }
 
 func (t *Traffic) setDefaults() {
-	t.Routing, t.Lease, t.LeaseMargin = RoutingPriority, 5*time.Second, time.Second
+	t.Routing, t.Lease, t.LeaseMargin, t.ControlOutage = RoutingPriority, 5*time.Second, time.Second, 12*time.Second
 }
 
 // AdminKey reads the traffic manager's admin key.

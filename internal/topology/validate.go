@@ -188,7 +188,26 @@ func (t *Traffic) check(c *checker) {
 	checkRange(c, "traffic.passive.consecutiveFailures", t.Passive.ConsecutiveFailures, 1, 1000)
 	t.checkLease(c)
 	t.Retry.check(c)
+	t.checkManagers(c)
 }
+
+func (t *Traffic) checkManagers(c *checker) {
+	seen := map[string]bool{}
+	for i, m := range t.Managers {
+		p := fmt.Sprintf("traffic.managers[%d]", i)
+		if !managerID.MatchString(m.ID) {
+			c.add(p+".id", "%q: use 1-64 letters, digits, '-' or '_'", m.ID)
+		} else if seen[m.ID] {
+			c.add(p+".id", "%q appears twice", m.ID)
+		}
+		seen[m.ID] = true
+		checkAddr(c, p+".http", m.HTTP, true)
+		checkAddr(c, p+".dns", m.DNS, false)
+		checkAddr(c, p+".admin", m.Admin, true)
+	}
+}
+
+var managerID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 func checkAddr(c *checker, p, addr string, required bool) {
 	if addr == "" {
@@ -262,6 +281,9 @@ func (t *Traffic) checkLease(c *checker) {
 	}
 	if t.LeaseMargin < 0 || t.LeaseMargin > t.Lease {
 		c.add("traffic.leaseMargin", "%v must be between 0 and the lease (%v)", t.LeaseMargin, t.Lease)
+	}
+	if t.ControlOutage < 0 || t.ControlOutage > time.Hour {
+		c.add("traffic.controlOutage", "%v must be between 0 and 1h", t.ControlOutage)
 	}
 }
 

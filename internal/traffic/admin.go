@@ -56,8 +56,8 @@ func (m *Manager) serveHealthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
 }
 
-func (m *Manager) serveStatus(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, m.Status())
+func (m *Manager) serveStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, m.StatusWithControl(r.Context()))
 }
 
 // FailoverRequest is the body of POST /failover.
@@ -84,6 +84,10 @@ func (m *Manager) serveFailover(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.To == "" {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `POST /failover: field "to": required`})
+		return
+	}
+	if !m.Deciding() {
+		m.redirectToDecider(w, r)
 		return
 	}
 	reply, err := m.Failover(r.Context(), req.To, req.Planned)
@@ -133,4 +137,23 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// redirectToDecider answers a failover sent to a manager that does not
+// decide: 307 to the decider's admin API (clients resend the body), or
+// 503 while no decider is known.
+func (m *Manager) redirectToDecider(w http.ResponseWriter, r *http.Request) {
+	d := m.wit.decider.Load()
+	if d != nil && m.ctl != nil {
+		mgrs, err := m.ctl.Managers(r.Context())
+		for _, mg := range mgrs {
+			if err == nil && mg.ID == d.ID && mg.ID != m.id && mg.Admin != "" {
+				w.Header().Set("Location", "http://"+mg.Admin+"/failover")
+				writeJSON(w, http.StatusTemporaryRedirect, map[string]string{"decider": d.ID, "location": "http://" + mg.Admin + "/failover"})
+				return
+			}
+		}
+	}
+	w.Header().Set("Retry-After", "1")
+	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "POST /failover: this traffic manager (" + m.id + ") does not decide and no deciding manager is known yet; retry"})
 }

@@ -21,18 +21,17 @@ func (w *witness) promote(ctx context.Context, t *table, to *endpoint, kind, rea
 		f.From = ""
 	}
 	next.Primary, next.Epoch = to.name(), next.Epoch+1
-	next.LeaseUntil = latest(next.LeaseUntil, now.Add(t.top.Traffic.Lease))
-	next.History = append([]Failover(nil), next.History...)
-	next.record(f)
+	next.LeaseUntil = latest(next.LeaseUntil, now.Add(t.top.Traffic.Lease+t.top.Traffic.ControlOutage))
+	f.Decider = w.m.id
+	next.Record(f)
 	w.mu.Unlock()
-	if err := w.store.save(next); err != nil {
+	if err := w.save(ctx, next); err != nil {
 		w.m.log.Error("failover not made: state not saved", "to", to.name(), "err", err)
 		return err
 	}
 	w.mu.Lock()
-	w.st, w.lost, w.stalled = next, "", ""
+	w.lost, w.stalled, w.granted, w.foreign = "", "", now.Add(t.top.Traffic.Lease), time.Time{}
 	w.mu.Unlock()
-	w.primary.Store(&f.To)
 	level := slog.LevelWarn
 	if kind == "initial" {
 		level = slog.LevelInfo
@@ -102,7 +101,7 @@ func (w *witness) stepDown(ctx context.Context, t *table, st roleState, planned 
 	if planned {
 		return fmt.Errorf("planned failover: %w: %v; nothing changed", ErrNotSteppedDown, err)
 	}
-	fenceEnd := st.LeaseUntil.Add(t.top.Traffic.LeaseMargin)
+	fenceEnd := w.leaseEnd().Add(t.top.Traffic.LeaseMargin)
 	w.m.log.Info("manual failover waits for the old lease", "old", st.Primary, "until", fenceEnd, "stepDownErr", err)
 	return w.sleepUntil(ctx, fenceEnd)
 }

@@ -22,7 +22,7 @@ import (
 func (w *witness) first(ctx context.Context, t *table) {
 	states, missing := w.askAll(ctx, t)
 	if epoch, holder := highest(states); epoch > 0 {
-		w.adopt(t, epoch, holder)
+		w.adopt(ctx, t, epoch, holder)
 		return
 	}
 	if len(missing) > 0 && !w.fenceFirst(t, missing) {
@@ -106,7 +106,7 @@ func highest(states map[string]role.State) (uint64, string) {
 
 // adopt takes over an epoch found at the regions, fencing a whole lease in
 // case a region other than holder was granted one by a previous witness.
-func (w *witness) adopt(t *table, epoch uint64, holder string) {
+func (w *witness) adopt(ctx context.Context, t *table, epoch uint64, holder string) {
 	now := w.m.clk.Now()
 	next := w.state()
 	next.Epoch = epoch
@@ -114,13 +114,11 @@ func (w *witness) adopt(t *table, epoch uint64, holder string) {
 		next.Primary = holder
 	}
 	next.LeaseUntil = latest(next.LeaseUntil, now.Add(t.top.Traffic.Lease))
-	next.record(Failover{At: now, To: next.Primary, Epoch: epoch, Kind: "resync",
+	next.Record(Failover{At: now, To: next.Primary, Epoch: epoch, Kind: "resync",
 		Reason: fmt.Sprintf("no stored witness state; adopted epoch %d from the regions", epoch)})
-	if err := w.store.save(next); err != nil {
+	if err := w.save(ctx, next); err != nil {
 		w.m.log.Error("witness state not saved", "err", err)
 		return
 	}
-	w.setState(next)
-	w.primary.Store(&next.Primary)
 	w.m.log.Warn("witness adopted the regions' epoch", "epoch", epoch, "primary", next.Primary)
 }

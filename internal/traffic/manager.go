@@ -22,6 +22,7 @@ import (
 
 	"github.com/tandemhq/tandem/internal/authdns"
 	"github.com/tandemhq/tandem/internal/clock"
+	"github.com/tandemhq/tandem/internal/control"
 	"github.com/tandemhq/tandem/internal/proxy"
 	"github.com/tandemhq/tandem/internal/topology"
 )
@@ -29,14 +30,29 @@ import (
 // Options configures a Manager.
 type Options struct {
 	Topology *topology.Topology
-	DataDir  string // where the witness keeps primary, epoch and lease
-	Clock    clock.Clock
-	Logger   *slog.Logger
+	// DataDir holds the embedded control node (when Control is empty) and
+	// a witness.json from before the control cluster, imported once.
+	DataDir string
+	// Control is the control cluster's client URLs, comma-separated. Empty
+	// runs a one-node control cluster (R1) inside this process, under
+	// DataDir/control: the smallest deployment, and the same code.
+	Control         string
+	ControlCreds    string
+	ControlReplicas int // 0: min(3, the cluster's size)
+	// ID names this traffic manager among all of them (default: the host
+	// name and a random suffix). Two managers must never share one.
+	ID string
+	// Listen, where set, overrides the topology's traffic.listen, so that
+	// several managers share one topology file.
+	Listen topology.Listen
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 // Manager is the traffic manager daemon.
 type Manager struct {
 	opts    Options
+	id      string
 	clk     clock.Clock
 	log     *slog.Logger
 	metrics *metrics
@@ -49,6 +65,8 @@ type Manager struct {
 	httpSrv, adminSrv *http.Server
 	httpLn, adminLn   net.Listener
 	dns               *authdns.Server
+	node              *control.Node // the embedded control node, without Options.Control
+	ctl               *control.Store
 
 	reloadMu    sync.Mutex
 	probeCancel context.CancelFunc
@@ -69,8 +87,11 @@ func New(opts Options) *Manager {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	m := &Manager{opts: opts, clk: opts.Clock, log: opts.Logger.With("component", "traffic"), metrics: newMetrics()}
-	m.wit = newWitness(m, opts.DataDir)
+	if opts.ID == "" {
+		opts.ID = defaultID()
+	}
+	m := &Manager{opts: opts, id: opts.ID, clk: opts.Clock, log: opts.Logger.With("component", "traffic", "id", opts.ID), metrics: newMetrics()}
+	m.wit = newWitness(m)
 	return m
 }
 
@@ -89,17 +110,23 @@ func (m *Manager) Start(ctx context.Context) error {
 }
 
 func (m *Manager) start(ctx context.Context) error {
-	top := m.opts.Topology
-	if top == nil {
+	if m.opts.Topology == nil {
 		return errors.New("no topology")
 	}
+	if err := control.ValidID(m.id); err != nil {
+		return err
+	}
+	top := m.withListen(m.opts.Topology)
 	if err := os.MkdirAll(m.opts.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	if err := m.configure(top, nil); err != nil {
 		return err
 	}
-	if err := m.wit.load(top.Primary); err != nil {
+	if err := m.openControl(ctx, top); err != nil {
+		return err
+	}
+	if err := m.wit.load(ctx, m.ctl, m.id, top.Traffic.Lease); err != nil {
 		return err
 	}
 	if err := m.listen(ctx, top.Traffic.Listen); err != nil {
@@ -196,6 +223,7 @@ func (m *Manager) Reload(top *topology.Topology) error {
 		return errors.New("traffic reload: not running")
 	}
 	old := m.table()
+	top = m.withListen(top)
 	if top.Traffic.Listen != old.top.Traffic.Listen {
 		m.log.Warn("traffic reload: listen addresses change only on restart", "kept", old.top.Traffic.Listen)
 	}
@@ -243,6 +271,7 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 			m.cancel()
 		}
 		m.wg.Wait()
+		m.closeControl(ctx)
 		if t := m.table(); t != nil {
 			t.retire(&table{})
 		}

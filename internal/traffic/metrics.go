@@ -26,6 +26,7 @@ type metrics struct {
 	epoch     prometheus.Gauge
 	primary   *prometheus.GaugeVec
 	dns       *prometheus.CounterVec
+	refusing  *prometheus.GaugeVec
 }
 
 func newMetrics() *metrics {
@@ -54,9 +55,11 @@ func newMetrics() *metrics {
 			Help: "1 for the primary region."}, []string{"endpoint"}),
 		dns: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tandem_traffic_dns_queries_total",
 			Help: "DNS queries by response code."}, []string{"rcode"}),
+		refusing: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tandem_traffic_endpoint_refuses_roles",
+			Help: "1 while the region refuses role grants with the configured admin key (401)."}, []string{"endpoint"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.attempts, m.probes, m.probeLat, m.up, m.markdowns,
-		m.failovers, m.roles, m.epoch, m.primary, m.dns,
+		m.failovers, m.roles, m.epoch, m.primary, m.dns, m.refusing,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -107,4 +110,12 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+func (m *metrics) refused(endpoint string, refusing bool) {
+	v := 0.0
+	if refusing {
+		v = 1
+	}
+	m.refusing.WithLabelValues(endpoint).Set(v)
 }

@@ -21,17 +21,37 @@ func (e *staleError) Error() string {
 	return fmt.Sprintf("region refused: it is %s at epoch %d", e.Current.Role, e.Current.Epoch)
 }
 
-// roleClient tells regions their role through POST /admin/role.
-type roleClient struct{ http *http.Client }
+// roleClient tells regions their role through POST /admin/role, naming
+// the traffic manager that decided (decider).
+type roleClient struct {
+	http    *http.Client
+	decider string
+}
 
 func newRoleClient() *roleClient {
 	return &roleClient{http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute}}}
 }
 
-// post sends req to e's admin API. A 409 becomes a *staleError.
+// errUnauthorized is a region refusing the admin key (401): its master key
+// was rotated and the key file or variable not yet updated here.
+var errUnauthorized = errors.New("the region refuses the admin key")
+
+// post sends req to e's admin API. A 409 becomes a *staleError. A 401
+// rereads the region's key and, when it changed, tries once more.
 func (c *roleClient) post(ctx context.Context, e *endpoint, req role.Request, timeout time.Duration) (role.State, error) {
+	s, err := c.postOnce(ctx, e, req, timeout)
+	if errors.Is(err, errUnauthorized) && e.reloadKey() {
+		return c.postOnce(ctx, e, req, timeout)
+	}
+	return s, err
+}
+
+func (c *roleClient) postOnce(ctx context.Context, e *endpoint, req role.Request, timeout time.Duration) (role.State, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if req.Decider == "" {
+		req.Decider = c.decider
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return role.State{}, fmt.Errorf("role post %s: %w", e.name(), err)
@@ -41,7 +61,7 @@ func (c *roleClient) post(ctx context.Context, e *endpoint, req role.Request, ti
 		return role.State{}, fmt.Errorf("role post %s: %w", e.name(), err)
 	}
 	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("x-functions-key", e.key)
+	hr.Header.Set("x-functions-key", e.adminKey())
 	resp, err := c.http.Do(hr)
 	if err != nil {
 		return role.State{}, fmt.Errorf("role post %s: %w", e.name(), err)
@@ -66,6 +86,8 @@ func decodeRoleReply(name string, resp *http.Response) (role.State, error) {
 			return role.State{}, fmt.Errorf("region %s: decode reply: %w", name, err)
 		}
 		return s, nil
+	case http.StatusUnauthorized:
+		return role.State{}, fmt.Errorf("region %s: %w (401: rotate the key file or variable named in the topology too)", name, errUnauthorized)
 	case http.StatusConflict:
 		var v struct {
 			Current role.State `json:"current"`
@@ -93,7 +115,7 @@ func (c *roleClient) get(ctx context.Context, e *endpoint, timeout time.Duration
 	if err != nil {
 		return role.State{}, fmt.Errorf("role get %s: %w", e.name(), err)
 	}
-	hr.Header.Set("x-functions-key", e.key)
+	hr.Header.Set("x-functions-key", e.adminKey())
 	resp, err := c.http.Do(hr)
 	if err != nil {
 		return role.State{}, fmt.Errorf("role get %s: %w", e.name(), err)

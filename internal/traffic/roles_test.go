@@ -72,7 +72,7 @@ func TestAutomaticFailoverWaitsForTheLease(t *testing.T) {
 		f.step(100 * time.Millisecond)
 	}
 	granted := east.roles.State().LeaseUntil // the last lease east accepted
-	fenceEnd := m.wit.state().LeaseUntil.Add(margin)
+	fenceEnd := m.wit.leaseEnd().Add(margin)
 	if fenceEnd.Before(granted.Add(margin)) {
 		t.Fatalf("witness fence %v ends before the lease east holds (%v)", fenceEnd, granted)
 	}
@@ -191,8 +191,8 @@ func TestRoleAndEpochSurviveRestart(t *testing.T) {
 	if err := m1.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "witness.json")); err != nil {
-		t.Fatal(err)
+	if _, err := os.Stat(filepath.Join(dir, "control", "jetstream")); err != nil {
+		t.Fatalf("the embedded control node keeps the state under the data directory: %v", err)
 	}
 	m2 := startManager(t, top, dir, clock.Real{})
 	eventually(t, 5*time.Second, "ready", m2.Ready)
@@ -227,9 +227,7 @@ func TestStaleEpochRefusedAndResynced(t *testing.T) {
 	}
 	dir := t.TempDir()
 	stale := roleState{Primary: "east", Epoch: 1, LeaseUntil: time.Now().Add(-time.Minute)}
-	if err := newStateFile(dir).save(stale); err != nil {
-		t.Fatal(err)
-	}
+	writeLegacy(t, dir, stale) // imported into the control KV at start
 	eastLog := watchRoles(east)
 	m := startManager(t, topologyFor(t, setup{lease: "600ms", margin: "100ms"}, east, west), dir, clock.Real{})
 	// The region itself refuses a role at an older epoch.

@@ -1,53 +1,32 @@
 package traffic
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
+
+	"github.com/tandemhq/tandem/internal/control"
 )
 
-// roleState is what the witness must not forget across restarts: which
-// region is primary, at which epoch, how long the latest lease it granted
-// (or was about to grant) runs, and the failover history.
-type roleState struct {
-	Primary    string     `json:"primary"`
-	Epoch      uint64     `json:"epoch"`
-	LeaseUntil time.Time  `json:"leaseUntil"`
-	History    []Failover `json:"history"`
-}
+// roleState is the control plane's role state (control.Role): primary,
+// epoch, the latest lease, the failover history.
+type roleState = control.Role
 
 // Failover is one change of primary.
-type Failover struct {
-	At     time.Time `json:"at"`
-	From   string    `json:"from,omitempty"`
-	To     string    `json:"to"`
-	Epoch  uint64    `json:"epoch"`
-	Kind   string    `json:"kind"` // initial, automatic, manual, planned, resync
-	Reason string    `json:"reason"`
-}
+type Failover = control.Failover
 
-const historyKept = 20
+// legacyFile is where a traffic manager before the control cluster kept
+// its role state: DIR/witness.json.
+func legacyFile(dir string) string { return filepath.Join(dir, "witness.json") }
 
-func (s *roleState) record(f Failover) {
-	s.History = append(s.History, f)
-	if n := len(s.History); n > historyKept {
-		s.History = append([]Failover(nil), s.History[n-historyKept:]...)
-	}
-}
-
-// stateFile keeps roleState in DIR/witness.json, replaced atomically.
-type stateFile struct{ path string }
-
-func newStateFile(dir string) *stateFile { return &stateFile{path: filepath.Join(dir, "witness.json")} }
-
-// load returns the stored state; found is false when none was stored yet.
-// A corrupt file is an error: silently starting over could reuse an epoch.
-func (f *stateFile) load() (s roleState, found bool, err error) {
-	b, err := os.ReadFile(f.path)
+// loadLegacy reads a witness.json; found is false when there is none. A
+// corrupt file is an error: silently starting over could reuse an epoch.
+func loadLegacy(path string) (s roleState, found bool, err error) {
+	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return roleState{}, false, nil
 	}
@@ -55,49 +34,36 @@ func (f *stateFile) load() (s roleState, found bool, err error) {
 		return roleState{}, false, fmt.Errorf("witness state load: %w", err)
 	}
 	if err := json.Unmarshal(b, &s); err != nil {
-		return roleState{}, false, fmt.Errorf("witness state %s is corrupt (fix or remove it; removing resyncs epochs from the regions): %w", f.path, err)
+		return roleState{}, false, fmt.Errorf("witness state %s is corrupt (fix or remove it; removing resyncs epochs from the regions): %w", path, err)
 	}
 	return s, true, nil
 }
 
-// save writes s to a temporary file, syncs it, renames it over the old one
-// and syncs the directory, so a crash leaves either the old or the new state.
-func (f *stateFile) save(s roleState) error {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return fmt.Errorf("witness state save: %w", err)
+// importLegacy moves a witness.json into the control KV once: only when
+// the KV holds no role yet, and the file is renamed so it is never
+// imported again. A KV that already holds a role wins; the file is then
+// left in place and said so.
+func importLegacy(ctx context.Context, ctl *control.Store, dir string, log logger) error {
+	path := legacyFile(dir)
+	st, found, err := loadLegacy(path)
+	if err != nil || !found {
+		return err
 	}
-	dir := filepath.Dir(f.path)
-	tmp, err := os.CreateTemp(dir, ".witness-*.tmp")
-	if err != nil {
-		return fmt.Errorf("witness state save: %w", err)
+	if _, err := ctl.SetRole(ctx, st, 0); err != nil {
+		if errors.Is(err, control.ErrConflict) {
+			log.Warn("witness.json not imported: the control cluster already holds a role state", "file", path)
+			return nil
+		}
+		return fmt.Errorf("import %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("witness state save: %w", err)
+	if err := os.Rename(path, path+".imported"); err != nil {
+		return fmt.Errorf("import %s: %w", path, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("witness state save: sync: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("witness state save: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), f.path); err != nil {
-		return fmt.Errorf("witness state save: %w", err)
-	}
-	return syncDir(dir)
+	log.Info("witness.json imported into the control cluster", "file", path, "primary", st.Primary, "epoch", st.Epoch)
+	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("witness state save: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("witness state save: sync dir: %w", err)
-	}
-	return nil
+type logger interface {
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
 }

@@ -1,62 +1,106 @@
 package traffic
 
 import (
+	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/tandemhq/tandem/internal/control"
 )
 
-func TestStateFileRoundTripAndCorruption(t *testing.T) {
-	dir := t.TempDir()
-	f := newStateFile(dir)
-	if _, found, err := f.load(); found || err != nil {
-		t.Fatalf("empty dir: found=%v err=%v", found, err)
-	}
-	want := roleState{Primary: "west", Epoch: 7, LeaseUntil: t0.Add(time.Minute)}
-	for i := 0; i < historyKept+5; i++ {
-		want.record(Failover{At: t0, To: "west", Epoch: uint64(i), Kind: "manual"})
-	}
-	if err := f.save(want); err != nil {
+func writeLegacy(t *testing.T, dir string, st roleState) {
+	t.Helper()
+	b, err := json.Marshal(st)
+	if err != nil {
 		t.Fatal(err)
 	}
-	got, found, err := f.load()
-	if err != nil || !found || got.Primary != "west" || got.Epoch != 7 || !got.LeaseUntil.Equal(want.LeaseUntil) {
-		t.Fatalf("load: %+v %v %v", got, found, err)
+	if err := os.WriteFile(legacyFile(dir), b, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	if len(got.History) != historyKept || got.History[historyKept-1].Epoch != historyKept+4 {
-		t.Fatalf("history kept %d, last %+v", len(got.History), got.History[len(got.History)-1])
+}
+
+func startControl(t *testing.T) *control.Store {
+	t.Helper()
+	n := control.NewNode(control.NodeOptions{Name: "t", Dir: t.TempDir(), Listen: "127.0.0.1:0"})
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Fatalf("temporary files left behind: %v", entries)
+	t.Cleanup(n.Shutdown)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := control.Open(ctx, control.StoreOptions{URLs: n.ClientURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// TestLegacyStateImportedOnce: a witness.json from before the control
+// cluster is imported into an empty KV and renamed; a KV that already
+// holds a role keeps it; a corrupt file stops the start.
+func TestLegacyStateImportedOnce(t *testing.T) {
+	ctx := context.Background()
+	ctl, dir := startControl(t), t.TempDir()
+	want := roleState{Primary: "west", Epoch: 7, LeaseUntil: t0.Add(time.Minute)}
+	want.Record(Failover{At: t0, To: "west", Epoch: 7, Kind: "manual"})
+	writeLegacy(t, dir, want)
+	if err := importLegacy(ctx, ctl, dir, testLogger(t)); err != nil {
+		t.Fatal(err)
+	}
+	got, _, found, err := ctl.Role(ctx)
+	if err != nil || !found || got.Primary != "west" || got.Epoch != 7 || len(got.History) != 1 {
+		t.Fatalf("imported: %+v found=%v err=%v", got, found, err)
+	}
+	if _, err := os.Stat(legacyFile(dir) + ".imported"); err != nil {
+		t.Fatalf("the imported file is renamed: %v", err)
+	}
+	writeLegacy(t, dir, roleState{Primary: "east", Epoch: 1})
+	if err := importLegacy(ctx, ctl, dir, testLogger(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _, _ := ctl.Role(ctx); got.Epoch != 7 {
+		t.Fatalf("an old file overwrote the stored role: %+v", got)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "witness.json"), []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.load(); err == nil {
+	if err := importLegacy(ctx, ctl, dir, testLogger(t)); err == nil {
 		t.Fatal("a corrupt state file must be an error, not a fresh start that could reuse an epoch")
 	}
 }
 
-func FuzzStateFile(f *testing.F) {
+func TestHistoryKept(t *testing.T) {
+	var st roleState
+	for i := 0; i < control.HistoryKept+5; i++ {
+		st.Record(Failover{At: t0, To: "west", Epoch: uint64(i), Kind: "manual"})
+	}
+	if len(st.History) != control.HistoryKept || st.History[control.HistoryKept-1].Epoch != control.HistoryKept+4 {
+		t.Fatalf("history kept %d, last %+v", len(st.History), st.History[len(st.History)-1])
+	}
+}
+
+func FuzzLegacyStateFile(f *testing.F) {
 	f.Add([]byte(`{"primary":"east","epoch":3,"leaseUntil":"2026-11-23T12:00:00Z","history":[]}`))
 	f.Add([]byte(`{"epoch":-1}`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "witness.json"), data, 0o600); err != nil {
+		path := filepath.Join(t.TempDir(), "witness.json")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s, found, err := newStateFile(dir).load()
+		s, found, err := loadLegacy(path)
 		if err != nil {
 			return
 		}
 		if !found {
 			t.Fatal("an existing file reported as missing")
 		}
-		if err := newStateFile(dir).save(s); err != nil {
-			t.Fatalf("a loaded state does not save: %v", err)
+		if _, err := json.Marshal(s); err != nil {
+			t.Fatalf("a loaded state does not encode: %v", err)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/tandemhq/tandem/internal/proxy"
@@ -14,8 +15,12 @@ import (
 // endpoint is one region as the current configuration sees it. Its health
 // and transport carry over a reload when the URL (and timeouts) stay.
 type endpoint struct {
-	cfg       topology.Region
-	key       string // the region's master key, for POST /admin/role
+	cfg topology.Region
+	key atomic.Pointer[string] // the region's master key, for POST /admin/role; reread when it changes
+	// refused says why the region refuses role grants with the key we have
+	// (a rotated master key): such a region takes no traffic and is not
+	// primary, and it is said loudly until a grant succeeds.
+	refused   atomic.Pointer[string]
 	proxyURL  *url.URL
 	probeURL  string
 	health    *health
@@ -27,7 +32,22 @@ type endpoint struct {
 func (e *endpoint) name() string { return e.cfg.Name }
 
 // usable says whether the endpoint may take traffic now.
-func (e *endpoint) usable() bool { return e.cfg.Enabled && e.health.up.Load() }
+func (e *endpoint) usable() bool {
+	return e.cfg.Enabled && e.health.up.Load() && e.refused.Load() == nil
+}
+
+func (e *endpoint) adminKey() string { return *e.key.Load() }
+
+// reloadKey rereads the region's key from its file or variable and
+// reports whether it changed (an operator rotated it).
+func (e *endpoint) reloadKey() bool {
+	k, err := e.cfg.AdminKey()
+	if err != nil || k == e.adminKey() {
+		return false
+	}
+	e.key.Store(&k)
+	return true
+}
 
 // table is one configuration generation: endpoints by priority plus the
 // rules that apply to them. Reloads build a new table and swap it in.
@@ -67,8 +87,9 @@ func newEndpoint(r topology.Region, tr topology.Traffic, prev *table) (*endpoint
 	if err != nil {
 		return nil, fmt.Errorf("region %s proxyURL: %w", r.Name, err)
 	}
-	e := &endpoint{cfg: r, key: key, proxyURL: u, probeURL: joinURL(r.ProxyURL, tr.Probes.Path),
+	e := &endpoint{cfg: r, proxyURL: u, probeURL: joinURL(r.ProxyURL, tr.Probes.Path),
 		timeouts: [2]time.Duration{tr.Retry.ConnectTimeout, tr.Retry.ResponseTimeout}}
+	e.key.Store(&key)
 	e.reuse(prev)
 	e.target = proxy.Target{Name: r.Name, URL: u, Transport: e.transport}
 	return e, nil

@@ -2,11 +2,13 @@ package traffic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/tandemhq/tandem/internal/control"
 	"github.com/tandemhq/tandem/internal/role"
 )
 
@@ -15,45 +17,168 @@ import (
 // up; it tells every other region it is secondary. When the primary is down
 // and the last lease it granted has run out by its own clock, plus a safety
 // margin, it promotes the next healthy region by priority at epoch+1. The
-// epoch and the latest lease are written to disk before any region hears
-// of them, so a restarted witness neither reuses an epoch nor forgets a lease.
+// epoch and the latest lease are written to the control cluster's KV with
+// compare-and-set before any region hears of them, so no witness reuses an
+// epoch or forgets a lease, and of two deciders only one write lands.
+//
+// Every traffic manager runs a witness; only the one holding the decider
+// lock (control.Campaign) decides. The others follow the stored state,
+// route by it, and take the lock when its holder falls silent.
 type witness struct {
-	m     *Manager
-	store *stateFile
-	rc    *roleClient
+	m    *Manager
+	ctl  *control.Store
+	camp *control.Campaign
+	rc   *roleClient
+
+	deciding atomic.Bool                     // this manager holds the decider lock now
+	decider  atomic.Pointer[control.Decider] // the holder last seen
+	lastBeat time.Time                       // heartbeat written (opMu)
+	ctlErr   atomic.Pointer[string]          // the last control cluster error, for status
 
 	opMu sync.Mutex // one role operation at a time: a tick or a failover
 
-	mu        sync.Mutex
-	st        roleState
-	lost      string            // why the primary lost its role although it may be up
-	confirmed map[string]uint64 // region -> epoch at which it last accepted its role
-	roleErr   map[string]string // region -> last role error
-	stalled   string            // why no promotion could happen, for status
+	mu  sync.Mutex
+	st  roleState
+	rev uint64 // st's revision in the control KV (0: none stored yet)
+	// granted is the latest lease this witness granted at st.Epoch;
+	// foreign is the latest lease bound read from the control KV (written
+	// by another decider, or by this one before a restart), whose grants
+	// this witness cannot know. A failover waits for both.
+	granted, foreign time.Time
+	lost             string            // why the primary lost its role although it may be up
+	confirmed        map[string]uint64 // region -> epoch at which it last accepted its role
+	roleErr          map[string]string // region -> last role error
+	stalled          string            // why no promotion could happen, for status
 
 	primary atomic.Pointer[string] // read by routing on every request
 	kick    chan struct{}
 	kicks   atomic.Int64 // kicks sent and not yet handled (tests wait for 0)
 }
 
-func newWitness(m *Manager, dir string) *witness {
-	return &witness{m: m, store: newStateFile(dir), rc: newRoleClient(), kick: make(chan struct{}, 1),
+func newWitness(m *Manager) *witness {
+	return &witness{m: m, rc: newRoleClient(), kick: make(chan struct{}, 1),
 		confirmed: map[string]uint64{}, roleErr: map[string]string{}}
 }
 
 // load reads the stored role state; at first start the configured primary
 // is the candidate for epoch 1.
-func (w *witness) load(configured string) error {
-	st, found, err := w.store.load()
+func (w *witness) load(ctx context.Context, ctl *control.Store, id string, lease time.Duration) error {
+	w.ctl, w.camp, w.rc.decider = ctl, ctl.NewCampaign(id, deciderTTL(lease)), id
+	st, rev, found, err := ctl.Role(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("witness load: %w", err)
 	}
 	if !found {
-		st = roleState{Primary: configured}
+		st = roleState{Primary: configured(w.m)}
 	}
-	w.st = st
+	w.st, w.rev, w.foreign = st, rev, st.LeaseUntil
 	w.primary.Store(&st.Primary)
 	return nil
+}
+
+func configured(m *Manager) string { return m.opts.Topology.Primary }
+
+// deciderTTL is how long the decider lock outlives its holder's last
+// renewal: two of its renewal periods (lease/4). Another manager, ticking
+// every lease/8, takes over at most lease/8 + TTL + lease/8 = 3/4 lease
+// after the last renewal, before the lease that renewal granted runs out.
+func deciderTTL(lease time.Duration) time.Duration { return lease / 2 }
+
+// save writes next to the control KV at the revision the witness last
+// read; only then does it become the witness's state. A write that lost
+// (another decider wrote meanwhile) or failed rereads the stored state.
+func (w *witness) save(ctx context.Context, next roleState) error {
+	w.mu.Lock()
+	rev := w.rev
+	w.mu.Unlock()
+	next.Decider = w.m.id
+	nrev, err := w.ctl.SetRole(ctx, next, rev)
+	if err != nil {
+		if errors.Is(err, control.ErrConflict) {
+			w.deciding.Store(false) // another decider wrote: reread, decide again next tick
+		} else {
+			w.noteControl(err)
+		}
+		w.refresh(ctx)
+		return err
+	}
+	w.mu.Lock()
+	w.st, w.rev = next, nrev
+	w.mu.Unlock()
+	w.primary.Store(&next.Primary)
+	return nil
+}
+
+// refresh adopts the stored state when it changed since last read.
+func (w *witness) refresh(ctx context.Context) {
+	st, rev, found, err := w.ctl.Role(ctx)
+	if err != nil {
+		w.noteControl(err)
+		return
+	}
+	if !found {
+		return
+	}
+	w.mu.Lock()
+	changed := rev != w.rev
+	if changed {
+		if st.Epoch != w.st.Epoch {
+			w.lost, w.stalled, w.granted, w.foreign = "", "", time.Time{}, time.Time{}
+		}
+		w.st, w.rev, w.foreign = st, rev, latest(w.foreign, st.LeaseUntil)
+	}
+	w.mu.Unlock()
+	if changed {
+		w.primary.Store(&st.Primary)
+	}
+}
+
+func (w *witness) noteControl(err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if old := w.ctlErr.Swap(&msg); (old == nil || *old == "") && msg != "" {
+		w.m.log.Warn("control cluster unreachable: not deciding; routing on the last known state", "err", err)
+	} else if old != nil && *old != "" && msg == "" {
+		w.m.log.Info("control cluster reachable again")
+	}
+}
+
+// campaign takes or renews the decider lock; it reports whether this
+// manager decides now. Any error means it does not.
+func (w *witness) campaign(ctx context.Context) bool {
+	holds, d, err := w.camp.Try(ctx, w.m.clk.Now())
+	w.noteControl(err)
+	if err == nil || errors.Is(err, control.ErrRenewalPending) {
+		w.decider.Store(&d)
+	} else {
+		holds = false
+	}
+	was := w.deciding.Swap(holds)
+	switch {
+	case holds && !was:
+		w.m.log.Info("deciding: this traffic manager holds the decider lock", "id", w.m.id)
+	case !holds && was:
+		w.m.log.Warn("no longer deciding", "id", w.m.id, "decider", d.ID, "err", err)
+	}
+	return holds
+}
+
+// beat records this manager in the control KV about once a second.
+func (w *witness) beat(ctx context.Context) {
+	now := w.m.clk.Now()
+	if now.Sub(w.lastBeat) < time.Second {
+		return
+	}
+	w.lastBeat = now
+	info := control.Manager{ID: w.m.id, SeenAt: now}
+	if w.m.httpLn != nil {
+		info.HTTP, info.Admin, info.DNS = w.m.HTTPAddr(), w.m.AdminAddr(), w.m.DNSAddr()
+	}
+	if err := w.ctl.Beat(ctx, info); err != nil {
+		w.noteControl(err)
+	}
 }
 
 func (w *witness) state() roleState {
@@ -100,6 +225,13 @@ func (w *witness) tick(ctx context.Context) time.Duration {
 	t := w.m.table()
 	tr := t.top.Traffic
 	every := tr.Lease / 4
+	w.beat(ctx)
+	w.reloadKeys(t)
+	if !w.campaign(ctx) {
+		w.refresh(ctx)
+		return tr.Lease / 8
+	}
+	w.refresh(ctx)
 	st := w.state()
 	if st.Epoch == 0 {
 		w.first(ctx, t)
@@ -116,7 +248,7 @@ func (w *witness) tick(ctx context.Context) time.Duration {
 		return every
 	}
 	w.notifySecondaries(ctx, t)
-	now, fenceEnd := w.m.clk.Now(), st.LeaseUntil.Add(tr.LeaseMargin)
+	now, fenceEnd := w.m.clk.Now(), w.leaseEnd().Add(tr.LeaseMargin)
 	if now.Before(fenceEnd) {
 		w.setStalled(fmt.Sprintf("primary %s unavailable; waiting for its lease to run out at %s", st.Primary, fenceEnd.Format(time.RFC3339Nano)))
 		return min(every, fenceEnd.Sub(now))
@@ -148,29 +280,59 @@ func (t *table) best() *endpoint {
 	return nil
 }
 
-// renew extends the primary's lease: first on disk, then at the region.
+// renew extends the primary's lease. No lease runs past the bound stored
+// in the control KV (LeaseUntil); the bound is moved ahead, by
+// ControlOutage, before the lease could reach it, so a control cluster
+// that cannot take writes for a while (a leader election) does not cost
+// the primary its lease, and a decider that takes over knows how long any
+// grant it did not see can run.
 func (w *witness) renew(ctx context.Context, t *table, e *endpoint) {
-	until := w.m.clk.Now().Add(t.top.Traffic.Lease)
-	w.mu.Lock()
-	next := w.st
-	if until.After(next.LeaseUntil) {
-		next.LeaseUntil = until
+	tr := t.top.Traffic
+	now := w.m.clk.Now()
+	until := now.Add(tr.Lease)
+	st := w.state()
+	if st.LeaseUntil.Before(until.Add(tr.ControlOutage / 2)) {
+		next := st
+		next.LeaseUntil = until.Add(tr.ControlOutage)
+		if err := w.save(ctx, next); err != nil {
+			w.m.log.Warn("lease bound not moved ahead; renewing within the stored bound", "region", e.name(), "bound", st.LeaseUntil, "err", err)
+		}
+		st = w.state()
 	}
-	w.mu.Unlock()
-	if err := w.store.save(next); err != nil {
-		w.m.log.Error("lease renewal not sent: state not saved", "region", e.name(), "err", err)
+	if st.Epoch != w.state().Epoch || !now.Before(st.LeaseUntil) {
+		w.m.log.Error("lease renewal not sent: the stored bound has passed", "region", e.name(), "bound", st.LeaseUntil)
 		return
 	}
-	w.setState(next)
-	w.grant(ctx, t, e, role.Request{Role: role.Primary, Epoch: next.Epoch, LeaseUntil: until})
+	if until.After(st.LeaseUntil) {
+		until = st.LeaseUntil
+	}
+	w.noteGrant(until)
+	w.grant(ctx, t, e, role.Request{Role: role.Primary, Epoch: st.Epoch, LeaseUntil: until})
+}
+
+// noteGrant remembers the latest lease granted at the current epoch
+// (before it is sent: a grant whose answer is lost may still be held).
+func (w *witness) noteGrant(until time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.granted = latest(w.granted, until)
+}
+
+// leaseEnd is the latest any lease at the current epoch may run: what this
+// witness granted, and the bound stored by whoever wrote before it.
+func (w *witness) leaseEnd() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return latest(w.granted, w.foreign)
 }
 
 // grant sends one role to one region and records how it went.
 func (w *witness) grant(ctx context.Context, t *table, e *endpoint, req role.Request) bool {
 	_, err := w.rc.post(ctx, e, req, w.callTimeout(t))
 	if se, ok := asStale(err); ok {
-		w.conflict(t, e, req, se)
+		w.conflict(ctx, t, e, req, se)
 	}
+	w.noteRefusal(e, err)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
@@ -218,27 +380,31 @@ func (w *witness) confirmedAt(name string) uint64 {
 // witness is behind (its state was lost or restored from a backup): it
 // adopts that epoch, fences for a whole lease, and promotes afresh. The
 // primary refusing its own epoch means it stepped down: promote afresh.
-func (w *witness) conflict(t *table, e *endpoint, req role.Request, se *staleError) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func (w *witness) conflict(ctx context.Context, t *table, e *endpoint, req role.Request, se *staleError) {
 	cur := se.Current
 	w.m.log.Warn("region refused role: stale epoch", "region", e.name(), "role", req.Role, "epoch", req.Epoch,
 		"regionRole", cur.Role, "regionEpoch", cur.Epoch)
-	if cur.Epoch > w.st.Epoch {
-		next := w.st
+	st := w.state()
+	if cur.Epoch > st.Epoch {
+		next := st
 		next.Epoch = cur.Epoch
 		next.LeaseUntil = latest(next.LeaseUntil, cur.LeaseUntil, w.m.clk.Now().Add(t.top.Traffic.Lease))
-		if err := w.store.save(next); err != nil {
+		if err := w.save(ctx, next); err != nil {
 			w.m.log.Error("witness state not saved", "err", err)
 			return
 		}
-		w.st = next
-		w.lost = fmt.Sprintf("region %s holds epoch %d, newer than this witness's: resync", e.name(), cur.Epoch)
+		w.setLost(fmt.Sprintf("region %s holds epoch %d, newer than this witness's: resync", e.name(), cur.Epoch))
 		return
 	}
-	if e.name() == w.st.Primary && req.Role == role.Primary {
-		w.lost = fmt.Sprintf("primary %s refused its lease at epoch %d (it is %s)", e.name(), req.Epoch, cur.Role)
+	if e.name() == st.Primary && req.Role == role.Primary {
+		w.setLost(fmt.Sprintf("primary %s refused its lease at epoch %d (it is %s)", e.name(), req.Epoch, cur.Role))
 	}
+}
+
+func (w *witness) setLost(why string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.lost = why
 }
 
 func latest(ts ...time.Time) time.Time {
@@ -270,4 +436,34 @@ func (w *witness) setStalled(why string) {
 		w.m.log.Info("witness waiting", "why", why)
 	}
 	w.stalled = why
+}
+
+// noteRefusal marks a region that refuses role grants with the admin key
+// (401 even after rereading it) unusable, loudly: it must not stay primary
+// on a lease nobody can renew, nor take traffic it could not write for.
+// A grant that succeeds clears the mark.
+func (w *witness) noteRefusal(e *endpoint, err error) {
+	switch {
+	case errors.Is(err, errUnauthorized):
+		why := "refuses role grants: " + err.Error()
+		if old := e.refused.Swap(&why); old == nil {
+			w.m.log.Error("region refuses role grants with the configured admin key: taken out of rotation until it accepts one", "region", e.name(), "err", err)
+			w.m.metrics.refused(e.name(), true)
+		}
+	case err == nil:
+		if e.refused.Swap(nil) != nil {
+			w.m.log.Info("region accepts role grants again", "region", e.name())
+			w.m.metrics.refused(e.name(), false)
+		}
+	}
+}
+
+// reloadKeys rereads every region's key, so a rotation is picked up
+// before the next grant fails.
+func (w *witness) reloadKeys(t *table) {
+	for _, e := range t.eps {
+		if e.reloadKey() {
+			w.m.log.Info("region admin key reloaded", "region", e.name())
+		}
+	}
 }

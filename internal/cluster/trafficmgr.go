@@ -1,0 +1,253 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/faultnet"
+	"github.com/tandemhq/tandem/internal/topology"
+	"github.com/tandemhq/tandem/internal/traffic"
+)
+
+// TrafficManager is one `tandem traffic` process. It reaches every control
+// node through a link of its own, so PartitionTraffic cuts it off from the
+// control quorum while it still reaches the regions.
+type TrafficManager struct {
+	ID      string
+	Listen  topology.Listen // bound addresses (ports picked up front)
+	DataDir string
+	links   []*faultnet.Link // to each control node, in order
+	c       *Cluster
+	proc
+}
+
+func (c *Cluster) newTrafficManager(i int) (*TrafficManager, error) {
+	id := fmt.Sprintf("tm%d", i+1)
+	l := topology.Listen{HTTP: "127.0.0.1:0", Admin: "127.0.0.1:0", DNS: "127.0.0.1:0"}
+	if i < len(c.opts.Traffic) {
+		l = c.opts.Traffic[i]
+	}
+	var err error
+	for _, a := range []*string{&l.HTTP, &l.Admin, &l.DNS} {
+		if *a, err = resolvePort(*a); err != nil {
+			return nil, err
+		}
+	}
+	dir := filepath.Join(c.opts.Dir, "traffic", id)
+	t := &TrafficManager{ID: id, Listen: l, DataDir: dir, c: c, proc: proc{what: "traffic manager " + id, logPath: filepath.Join(dir, "traffic.log")}}
+	links, err := c.controlLinks()
+	if err != nil {
+		return nil, err
+	}
+	t.links = links
+	return t, nil
+}
+
+// controlLinks opens one link to each control node.
+func (c *Cluster) controlLinks() ([]*faultnet.Link, error) {
+	var links []*faultnet.Link
+	for _, n := range c.control {
+		link, err := faultnet.Listen("127.0.0.1:0", n.ClientAddr(), c.log)
+		if err != nil {
+			for _, l := range links {
+				_ = l.Close()
+			}
+			return nil, err
+		}
+		links = append(links, link)
+	}
+	return links, nil
+}
+
+// resolvePort turns "host:0" into a free port on host, so the address can
+// be written into the topology file before the process binds it.
+func resolvePort(addr string) (string, error) {
+	if addr == "" || !strings.HasSuffix(addr, ":0") {
+		return addr, nil
+	}
+	p, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s:%d", strings.TrimSuffix(addr, ":0"), p), nil
+}
+
+func (t *TrafficManager) controlURLs() string { return linkURLs(t.links) }
+
+// linkURLs are NATS URLs through links, comma-separated.
+func linkURLs(links []*faultnet.Link) string {
+	urls := make([]string, len(links))
+	for i, l := range links {
+		urls[i] = "nats://" + l.Addr()
+	}
+	return strings.Join(urls, ",")
+}
+
+// URL is the manager's public proxy URL; AdminURL its admin API.
+func (t *TrafficManager) URL() string      { return "http://" + t.Listen.HTTP }
+func (t *TrafficManager) AdminURL() string { return "http://" + t.Listen.Admin }
+
+// launch starts the process and waits until its /healthz answers.
+func (t *TrafficManager) launch(ctx context.Context) error {
+	args := []string{"traffic", "--config", t.c.topoPath, "--id", t.ID, "--data", t.DataDir, "--control", t.controlURLs()}
+	if err := t.start(t.c.opts.Binary, args, nil); err != nil {
+		return err
+	}
+	err := poll(ctx, 60*time.Second, t.what+" to be ready", func() bool { return !t.running() || t.ready() })
+	if err == nil && !t.running() {
+		err = fmt.Errorf("%s exited during start", t.what)
+	}
+	if err != nil {
+		return fmt.Errorf("%w; last lines of its log:\n%s", err, t.logTail())
+	}
+	return nil
+}
+
+func (t *TrafficManager) ready() bool {
+	resp, err := (&http.Client{Timeout: time.Second}).Get(t.AdminURL() + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// Status reads the manager's GET /status.
+func (t *TrafficManager) Status(ctx context.Context) (traffic.Status, error) {
+	var st traffic.Status
+	key, err := os.ReadFile(t.c.keyPath)
+	if err != nil {
+		return st, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.AdminURL()+"/status", nil)
+	if err != nil {
+		return st, err
+	}
+	req.Header.Set("x-functions-key", strings.TrimSpace(string(key)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return st, fmt.Errorf("%s status: %w", t.ID, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("%s status: %s", t.ID, resp.Status)
+	}
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+func (t *TrafficManager) closeLinks() {
+	for _, l := range t.links {
+		_ = l.Close()
+	}
+}
+
+// TrafficManagers lists the traffic managers in order.
+func (c *Cluster) TrafficManagers() []*TrafficManager { return c.managers }
+
+// TrafficManager returns a traffic manager by id.
+func (c *Cluster) TrafficManager(id string) (*TrafficManager, error) {
+	var ids []string
+	for _, t := range c.managers {
+		if t.ID == id {
+			return t, nil
+		}
+		ids = append(ids, t.ID)
+	}
+	return nil, fmt.Errorf("no traffic manager %q (have %s)", id, strings.Join(ids, ", "))
+}
+
+// KillTraffic kills a traffic manager with SIGKILL.
+func (c *Cluster) KillTraffic(id string) error { return c.onTraffic(id, (*TrafficManager).kill) }
+
+// HangTraffic stops a traffic manager (SIGSTOP); ResumeTraffic continues it.
+func (c *Cluster) HangTraffic(id string) error {
+	return c.onTraffic(id, func(t *TrafficManager) error { return t.signal(syscall.SIGSTOP) })
+}
+
+// ResumeTraffic continues a hung traffic manager (SIGCONT).
+func (c *Cluster) ResumeTraffic(id string) error {
+	return c.onTraffic(id, func(t *TrafficManager) error { return t.signal(syscall.SIGCONT) })
+}
+
+// PartitionTraffic cuts a traffic manager off from every control node; it
+// still reaches the regions and serves clients. HealTraffic undoes it.
+func (c *Cluster) PartitionTraffic(id string) error {
+	return c.onTraffic(id, func(t *TrafficManager) error {
+		for _, l := range t.links {
+			l.Cut()
+		}
+		return nil
+	})
+}
+
+// HealTraffic restores a traffic manager's control links.
+func (c *Cluster) HealTraffic(id string) error {
+	return c.onTraffic(id, func(t *TrafficManager) error {
+		for _, l := range t.links {
+			l.Heal()
+		}
+		return nil
+	})
+}
+
+// RestartTraffic starts a killed traffic manager again.
+func (c *Cluster) RestartTraffic(ctx context.Context, id string) error {
+	return c.onTraffic(id, func(t *TrafficManager) error {
+		if t.running() {
+			return nil
+		}
+		return t.launch(ctx)
+	})
+}
+
+func (c *Cluster) onTraffic(id string, f func(*TrafficManager) error) error {
+	t, err := c.TrafficManager(id)
+	if err != nil {
+		return err
+	}
+	return f(t)
+}
+
+// Decider is the id of the traffic manager that decides now, as the first
+// manager that answers reports it ("" when none answers or none decides).
+func (c *Cluster) Decider(ctx context.Context) string {
+	st, err := c.TrafficStatus(ctx)
+	if err != nil {
+		return ""
+	}
+	return st.Decider
+}
+
+// TrafficStatus is GET /status of the deciding traffic manager, else of
+// the first one that answers.
+func (c *Cluster) TrafficStatus(ctx context.Context) (traffic.Status, error) {
+	var errs []string
+	var first *traffic.Status
+	for _, t := range c.managers {
+		if !t.running() {
+			continue
+		}
+		st, err := t.Status(ctx)
+		switch {
+		case err != nil:
+			errs = append(errs, err.Error())
+		case st.Deciding:
+			return st, nil
+		case first == nil:
+			first = &st
+		}
+	}
+	if first != nil {
+		return *first, nil
+	}
+	return traffic.Status{}, fmt.Errorf("no traffic manager answered: %s", strings.Join(errs, "; "))
+}

@@ -1,0 +1,143 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// NodeOptions configures one control node: a nats-server with JetStream,
+// a member of the control cluster when Routes are given.
+type NodeOptions struct {
+	Name string // unique within the control cluster
+	Dir  string // JetStream store: Dir/jetstream
+	// Listen is the client address traffic managers and regions dial
+	// ("127.0.0.1:0" picks a port).
+	Listen string
+	// ClusterListen and Routes make the node a cluster member: its own
+	// route address and every member's (its own may be included).
+	ClusterListen string
+	Routes        []string
+	Logger        *slog.Logger
+}
+
+// Node is a running control node.
+type Node struct {
+	opts NodeOptions
+	ns   *server.Server
+	once sync.Once
+}
+
+// NewNode returns a node; Start runs it.
+func NewNode(opts NodeOptions) *Node {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Node{opts: opts}
+}
+
+// Start starts the server and waits until it accepts connections. It does
+// not wait for the cluster to elect a leader (a lone member of a
+// three-node cluster waits for a peer); Ready says when it has.
+func (n *Node) Start(ctx context.Context) error {
+	so, err := n.serverOptions()
+	if err != nil {
+		return fmt.Errorf("control node %s: %w", n.opts.Name, err)
+	}
+	ns, err := server.NewServer(so)
+	if err != nil {
+		return fmt.Errorf("control node %s: %w", n.opts.Name, err)
+	}
+	ns.SetLoggerV2(natsLog{n.opts.Logger.With("component", "control", "node", n.opts.Name)}, false, false, false)
+	n.ns = ns
+	go ns.Start() // nats-server owns this goroutine; Shutdown+WaitForShutdown joins it
+	wait := 30 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		wait = time.Until(d)
+	}
+	if !ns.ReadyForConnections(wait) {
+		n.Shutdown()
+		return fmt.Errorf("control node %s: not accepting connections within %s", n.opts.Name, wait)
+	}
+	return nil
+}
+
+func (n *Node) serverOptions() (*server.Options, error) {
+	if n.opts.Name == "" || n.opts.Dir == "" {
+		return nil, errors.New("name and data directory are required")
+	}
+	host, port, err := hostPort(n.opts.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen %q: %w", n.opts.Listen, err)
+	}
+	so := &server.Options{ServerName: "control-" + n.opts.Name, Host: host, Port: port, JetStream: true,
+		StoreDir: filepath.Join(n.opts.Dir, "jetstream"), NoSigs: true, SyncInterval: time.Second}
+	if n.opts.ClusterListen == "" {
+		return so, nil
+	}
+	chost, cport, err := hostPort(n.opts.ClusterListen)
+	if err != nil {
+		return nil, fmt.Errorf("cluster listen %q: %w", n.opts.ClusterListen, err)
+	}
+	so.Cluster = server.ClusterOpts{Name: "tandem-control", Host: chost, Port: cport}
+	so.Routes = server.RoutesFromStr(strings.Join(n.opts.Routes, ","))
+	return so, nil
+}
+
+func hostPort(addr string) (string, int, error) {
+	if addr == "" {
+		return "127.0.0.1", -1, nil
+	}
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("port %q: %w", p, err)
+	}
+	if port == 0 {
+		port = -1 // nats-server: pick a free port
+	}
+	return h, port, nil
+}
+
+// Ready reports whether the node serves clients with JetStream and, in a
+// cluster, knows the current meta leader.
+func (n *Node) Ready() bool {
+	if n.ns == nil || !n.ns.Running() || !n.ns.JetStreamEnabled() {
+		return false
+	}
+	return !n.ns.JetStreamIsClustered() || n.ns.JetStreamIsCurrent()
+}
+
+// ClientURL is the URL clients dial.
+func (n *Node) ClientURL() string { return n.ns.ClientURL() }
+
+// Shutdown stops the server. Safe to call twice.
+func (n *Node) Shutdown() {
+	n.once.Do(func() {
+		if n.ns != nil {
+			n.ns.Shutdown()
+			n.ns.WaitForShutdown()
+		}
+	})
+}
+
+type natsLog struct{ l *slog.Logger }
+
+func (s natsLog) Noticef(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
+func (s natsLog) Warnf(format string, v ...any)   { s.l.Warn(fmt.Sprintf(format, v...)) }
+func (s natsLog) Fatalf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
+func (s natsLog) Errorf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
+func (s natsLog) Debugf(format string, v ...any)  { s.l.Debug(fmt.Sprintf(format, v...)) }
+func (s natsLog) Tracef(string, ...any)           {}
