@@ -46,6 +46,9 @@ func (iv *Invoker) forward(w http.ResponseWriter, r *http.Request, fn *funcapp.F
 		out.Body = nil
 	}
 	resp, err := iv.opts.Pool.Do(out)
+	if err == nil && !iv.opts.App.Host.Handler.ForwardOriginalPath {
+		resp, err = iv.followRedirects(out, resp)
+	}
 	if err != nil {
 		return iv.callError(ctx, id, err)
 	}
@@ -55,6 +58,61 @@ func (iv *Invoker) forward(w http.ResponseWriter, r *http.Request, fn *funcapp.F
 		return iv.fail(id, 0, context.Cause(ctx)) // status already sent; the body was cut
 	}
 	return nil
+}
+
+// maxRedirects is how many redirects a legacy httpWorker forward follows
+// (.NET HttpClientHandler.MaxAutomaticRedirections).
+const maxRedirects = 50
+
+// followRedirects follows the handler's redirects as the host's HttpClient
+// does for the legacy httpWorker section (AllowAutoRedirect is on unless
+// forwarding was asked for): 301, 302 and 303 become a GET without a body;
+// 307 and 308 are followed only for a request without a body (it was
+// streamed, not kept). Only redirects to the handler itself (a path, or
+// its own address) are followed; others reach the caller as they are.
+func (iv *Invoker) followRedirects(req *http.Request, resp *http.Response) (*http.Response, error) {
+	for n := 0; n < maxRedirects; n++ {
+		next, ok := redirectRequest(req, resp)
+		if !ok {
+			return resp, nil
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		var err error
+		if resp, err = iv.opts.Pool.Do(next); err != nil {
+			return nil, err
+		}
+		req = next
+	}
+	return resp, nil
+}
+
+// redirectRequest is the request a redirect asks for, when it is one to
+// follow.
+func redirectRequest(req *http.Request, resp *http.Response) (*http.Request, bool) {
+	loc, err := resp.Location()
+	if err != nil || (loc.Host != "" && loc.Host != req.URL.Host) {
+		return nil, false
+	}
+	method := req.Method
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther:
+		if method != http.MethodHead {
+			method = http.MethodGet
+		}
+	case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		if req.Body != nil && req.Body != http.NoBody {
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+	next := req.Clone(req.Context())
+	next.Method, next.Body, next.ContentLength = method, nil, 0
+	next.Header.Del("Content-Length")
+	next.Header.Del("Content-Type")
+	next.URL = &url.URL{Path: loc.Path, RawPath: loc.RawPath, RawQuery: loc.RawQuery}
+	return next, true
 }
 
 // functionPath points u at /<FunctionName> with the query rebuilt from its

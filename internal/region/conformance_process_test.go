@@ -3,6 +3,7 @@ package region
 import (
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -64,6 +65,52 @@ func TestConformanceHTTPWorkerSection(t *testing.T) {
 		c := waitCapture(t, capFile, "/hello")
 		if c.Method != "GET" || c.Env["FUNCTIONS_HTTPWORKER_PORT"] == "" || c.InvocationID == "" {
 			t.Fatalf("capture %s %s env port %q invocation %q", c.Method, c.Path, c.Env["FUNCTIONS_HTTPWORKER_PORT"], c.InvocationID)
+		}
+	})
+}
+
+// TestConformanceHTTPWorkerFollowsRedirects: for the legacy httpWorker
+// section the host's HttpClient follows the handler's redirects
+// (AllowAutoRedirect is on unless forwarding was asked for): a POST
+// answered 302 is followed with a GET; with customHandler forwarding the
+// redirect reaches the caller.
+func TestConformanceHTTPWorkerFollowsRedirects(t *testing.T) {
+	eachLang(t, func(t *testing.T, l conformanceLang) {
+		if l.name != "go" {
+			t.Skip("only the Go handler redirects on demand")
+		}
+		fns := map[string]string{"hop": strings.ReplaceAll(helloFunction["hello"], "greet/{name}", "hop"), "hello": helloFunction["hello"]}
+		for _, section := range []string{"httpWorker", "customHandler"} {
+			t.Run(section, func(t *testing.T) {
+				app, capFile := conformanceApp(t, l, "legacy", fns)
+				app.settings["CONFORMANCE_REDIRECT"] = "/hop=/hello,/api/hop=/api/greet/bob"
+				dir := app.write(t)
+				block := map[string]any{"description": map[string]any{"defaultExecutablePath": l.exe}}
+				if section == "customHandler" {
+					block["enableForwardingHttpRequest"] = true
+				}
+				writeJSONFile(t, filepath.Join(dir, "host.json"), map[string]any{"version": "2.0", section: block})
+				tr := startRegion(t, func(o *Options) { o.Apps = []AppSpec{{Name: "legacy", Dir: dir}} })
+				noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+				resp, err := noFollow.Post(tr.URL()+"/api/hop", "text/plain", strings.NewReader("payload"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if section == "customHandler" {
+					if resp.StatusCode != 302 || resp.Header.Get("Location") != "/api/greet/bob" {
+						t.Fatalf("customHandler forwarding: %d %v, want the 302 itself", resp.StatusCode, resp.Header)
+					}
+					return
+				}
+				if resp.StatusCode != 200 || string(body) != "forwarded /hello" {
+					t.Fatalf("POST hop: %d %s, want the redirect followed to /hello", resp.StatusCode, body)
+				}
+				if c := waitCapture(t, capFile, "/hello"); c.Method != "GET" {
+					t.Fatalf("the redirect was followed with %s, want GET", c.Method)
+				}
+			})
 		}
 	})
 }

@@ -48,6 +48,12 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		body = parsed
 	}
 	record(r, body)
+	for _, pair := range strings.Split(os.Getenv("CONFORMANCE_REDIRECT"), ",") {
+		if from, to, ok := strings.Cut(pair, "="); ok && from == r.URL.Path {
+			http.Redirect(w, r, to, http.StatusFound)
+			return
+		}
+	}
 	for _, f := range strings.Split(os.Getenv("CONFORMANCE_FAIL"), ",") {
 		if f != "" && f == r.URL.Path {
 			http.Error(w, "failing as CONFORMANCE_FAIL asks", http.StatusInternalServerError)
