@@ -251,3 +251,24 @@ func (c *Cluster) TrafficStatus(ctx context.Context) (traffic.Status, error) {
 	}
 	return traffic.Status{}, fmt.Errorf("no traffic manager answered: %s", strings.Join(errs, "; "))
 }
+
+// ReloadTraffic tells every running traffic manager to reread the
+// topology file (SIGHUP) and waits until each reports routing as want.
+func (c *Cluster) ReloadTraffic(ctx context.Context, want string) error {
+	for _, t := range c.managers {
+		if !t.running() {
+			continue
+		}
+		if err := t.signal(syscall.SIGHUP); err != nil {
+			return err
+		}
+		err := poll(ctx, 10*time.Second, t.what+" to reload", func() bool {
+			st, err := t.Status(ctx)
+			return err == nil && st.Routing == want
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

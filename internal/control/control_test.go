@@ -178,3 +178,25 @@ func TestSurvivesLossOfOneNode(t *testing.T) {
 		t.Fatalf("read after losing a node: %+v, %v", r, err)
 	}
 }
+
+// TestDrillReportsKept: the newest DrillsKept reports are kept, newest first.
+func TestDrillReportsKept(t *testing.T) {
+	_, urls := startCluster(t, 1)
+	s := openStore(t, urls)
+	ctx := context.Background()
+	for i := range DrillsKept + 3 {
+		if err := s.PutDrill(ctx, fmt.Sprintf("d%03d", i), []byte(fmt.Sprintf(`{"n":%d}`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Drills(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != DrillsKept || string(got[0]) != fmt.Sprintf(`{"n":%d}`, DrillsKept+2) || string(got[DrillsKept-1]) != `{"n":3}` {
+		t.Fatalf("kept %d reports, first %s", len(got), got[0])
+	}
+	if err := s.PutDrill(ctx, "bad id!", nil); err == nil {
+		t.Fatal("an id with spaces was accepted")
+	}
+}

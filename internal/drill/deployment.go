@@ -220,3 +220,16 @@ func (d *deployment) replicationMode(ctx context.Context, region string) string 
 	}
 	return st.Mode
 }
+
+// publish keeps the report in the control cluster (POST /drills on a
+// traffic manager), where every manager's status page shows it. A report
+// that cannot be kept is still printed: this is best effort.
+func (d *deployment) publish(ctx context.Context, rep *Report) {
+	st, err := d.status(ctx)
+	if err == nil {
+		err = d.call(ctx, http.MethodPost, st.admin+"/drills", d.trafficKey, rep, nil)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "drill: report not kept for the status page: %v\n", err)
+	}
+}

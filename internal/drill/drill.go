@@ -120,7 +120,11 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 	stopLoad()
 	r.load.wait()
 	r.setPhase("settling")
-	return r.report(ctx)
+	rep, err := r.report(ctx)
+	if err == nil {
+		r.d.publish(ctx, rep)
+	}
+	return rep, err
 }
 
 // sequence: warm up, inject, wait, restore, fail back, run a little more.

@@ -371,6 +371,12 @@ func (g *Gateway) failed(w http.ResponseWriter, fn *funcapp.Function, id string,
 			return // the response had started; the invoker logged the cut
 		}
 		status = ie.Status
+		if ie.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(ie.RetryAfter.Round(time.Second)/time.Second))))
+		}
+		if ie.NotRun && ie.Status == http.StatusServiceUnavailable {
+			w.Header().Set(RefusedHeader, "not-run")
+		}
 	}
 	msg := err.Error()
 	if !master {
@@ -392,6 +398,12 @@ func publicReason(fn *funcapp.Function, status int, err error) string {
 	}
 	return "function " + fn.Name + " failed" + see
 }
+
+// RefusedHeader marks a refusal made before anything ran or was written
+// (a secondary refusing a writer function): the traffic manager's proxy
+// sends such a request to the next region whatever its method
+// (proxy.RefusedHeader).
+const RefusedHeader = "X-Tandem-Refused"
 
 func writeError(w http.ResponseWriter, status int, id, msg string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

@@ -84,11 +84,32 @@ type Result struct {
 	HTTP         *HTTPResponse // the http output, when the function has one
 }
 
-// Error is a failed invocation; Status is the HTTP status a gateway shows.
+// Error is a failed invocation; Status is the HTTP status a gateway shows,
+// RetryAfter (when set) its Retry-After. NotRun says the invocation was
+// refused before anything ran (an Admitter said no): nothing was read,
+// called or written, so the request may safely go to another region.
 type Error struct {
 	InvocationID string
 	Status       int
+	RetryAfter   time.Duration
+	NotRun       bool
 	Err          error
+}
+
+// Admitter is a Binder that can refuse a function's output binding before
+// the function runs: a secondary region refuses every function that would
+// write (a queue or table output) instead of running it and failing its
+// writes afterwards.
+type Admitter interface {
+	Admit(ctx context.Context, app string, b funcapp.Binding) error
+}
+
+// Refusal is a binder error that carries its own status and Retry-After:
+// a secondary region refusing an output binding's write (503).
+type Refusal interface {
+	error
+	HTTPStatus() int
+	RetryAfter() time.Duration
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -111,6 +132,11 @@ func (iv *Invoker) invoke(ctx context.Context, fn *funcapp.Function, t Trigger, 
 		exprs[k] = v
 	}
 	p := Payload{Data: map[string]json.RawMessage{fn.Trigger().Name: t.Value}, Metadata: t.Metadata}
+	if err := iv.admit(ctx, fn); err != nil {
+		e := iv.failOutput(id, err).(*Error)
+		e.NotRun = true
+		return nil, e
+	}
 	if err := iv.inputs(ctx, fn, exprs, p.Data); err != nil {
 		return nil, iv.fail(id, http.StatusInternalServerError, err)
 	}
@@ -121,7 +147,7 @@ func (iv *Invoker) invoke(ctx context.Context, fn *funcapp.Function, t Trigger, 
 	iv.logLines(fn, id, reply.Logs)
 	res := &Result{InvocationID: id, Reply: reply}
 	if err := iv.outputs(ctx, fn, exprs, reply, res); err != nil {
-		return nil, iv.fail(id, http.StatusInternalServerError, err)
+		return nil, iv.failOutput(id, err)
 	}
 	return res, nil
 }
@@ -135,6 +161,20 @@ func (iv *Invoker) withTimeout(ctx context.Context) (context.Context, context.Ca
 
 // ErrTimeout reports an invocation that ran past functionTimeout.
 var ErrTimeout = errors.New("function timed out (functionTimeout)")
+
+// admit asks the binders of fn's output bindings whether it may run.
+func (iv *Invoker) admit(ctx context.Context, fn *funcapp.Function) error {
+	for _, b := range fn.Outputs() {
+		a, ok := iv.opts.Binders[b.Kind()].(Admitter)
+		if !ok {
+			continue
+		}
+		if err := a.Admit(ctx, iv.opts.App.Name, b); err != nil {
+			return fmt.Errorf("output binding %q: %w", b.Name, err)
+		}
+	}
+	return nil
+}
 
 func (iv *Invoker) inputs(ctx context.Context, fn *funcapp.Function, e Expressions, data map[string]json.RawMessage) error {
 	for _, b := range fn.Inputs() {
@@ -209,6 +249,16 @@ func (iv *Invoker) fail(id string, status int, err error) error {
 	return &Error{InvocationID: id, Status: status, Err: err}
 }
 
+// failOutput maps an output binding's failure: a Refusal keeps its status
+// and Retry-After, anything else is a 500.
+func (iv *Invoker) failOutput(id string, err error) error {
+	var r Refusal
+	if errors.As(err, &r) {
+		return &Error{InvocationID: id, Status: r.HTTPStatus(), RetryAfter: r.RetryAfter(), Err: err}
+	}
+	return iv.fail(id, http.StatusInternalServerError, err)
+}
+
 func snippet(b []byte) string {
 	s := strings.TrimSpace(string(b))
 	if len(s) > 200 {
@@ -264,6 +314,11 @@ func setHTTP(res *Result, v json.RawMessage, ok bool) error {
 
 // finish logs a failure and meters the invocation.
 func (iv *Invoker) finish(fn *funcapp.Function, id string, start time.Time, err error) {
+	var ie *Error
+	if errors.As(err, &ie) && ie.NotRun {
+		iv.log.Info("invocation refused before it ran", "function", fn.Name, "invocationId", id, "err", err)
+		return // not an execution: nothing ran
+	}
 	d := time.Since(start)
 	if err != nil {
 		iv.log.Error("invocation failed", "function", fn.Name, "invocationId", id, "duration", d, "err", err)

@@ -26,21 +26,30 @@ const (
 	Timeout                   // sent, no response headers in time
 	BadStatus                 // 502, 503 or 504 from the endpoint
 	Canceled                  // the client went away
+	// Refused is a 503 carrying RefusedHeader: the endpoint did nothing
+	// (a secondary region refusing a write). Like NotSent it may go to the
+	// next endpoint whatever the method; unlike it, the endpoint is healthy.
+	Refused
 )
 
+// RefusedHeader is set by a region on a 503 it answered before running or
+// writing anything: a secondary refusing a write (the body names the
+// primary). gateway.RefusedHeader and table.RefusedHeader are the same.
+const RefusedHeader = "X-Tandem-Refused"
+
 func (o Outcome) String() string {
-	return [...]string{"ok", "not-sent", "no-response", "timeout", "bad-status", "canceled"}[o]
+	return [...]string{"ok", "not-sent", "no-response", "timeout", "bad-status", "canceled", "refused"}[o]
 }
 
 // Failed reports whether the outcome counts against the endpoint.
-func (o Outcome) Failed() bool { return o != OK && o != Canceled }
+func (o Outcome) Failed() bool { return o != OK && o != Canceled && o != Refused }
 
 // Retryable is the retry rule: may a request with these properties go to
 // the next endpoint after outcome o? replayable means its body (if any) is
 // buffered; bodyRead that a streamed body was already partly consumed.
 func Retryable(o Outcome, idempotent, replayable, bodyRead bool) bool {
 	switch o {
-	case NotSent:
+	case NotSent, Refused:
 		return replayable || !bodyRead
 	case NoResponse, Timeout, BadStatus:
 		return idempotent && replayable
@@ -58,11 +67,18 @@ func (rt *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("proxy: request without routing state")
 	}
 	n := min(len(st.targets), rt.p.opts.Attempts)
+	budget := n
 	var lastErr error
-	for i := 0; i < n; i++ {
-		t := st.targets[i]
+	for i := 0; i < budget; i++ {
+		t := st.targets[i%n]
 		resp, o, err := rt.attempt(req, st, t)
-		last := i == n-1
+		if o == Refused && budget < 2*n {
+			// A refusal did nothing and came at once: it does not use up an
+			// attempt, so a write refused by every region during a planned
+			// switch (no region primary yet) goes round once more.
+			budget++
+		}
+		last := i == budget-1
 		if o == OK || o == Canceled || !Retryable(o, st.idempotent, st.replayable, st.bodyRead()) || (last && resp != nil) {
 			return rt.finish(st, t, resp, err)
 		}
@@ -121,6 +137,8 @@ func setBody(out *http.Request, st *state) {
 
 func classify(ctx context.Context, resp *http.Response, err error, maybeSent bool) Outcome {
 	switch {
+	case err == nil && resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get(RefusedHeader) != "":
+		return Refused
 	case err == nil && isBadStatus(resp.StatusCode):
 		return BadStatus
 	case err == nil:

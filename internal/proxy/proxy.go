@@ -9,7 +9,10 @@
 //     request with an Idempotency-Key header) whose body fits in MaxBodyBytes
 //     is also retried on an empty reply, a response timeout, 502, 503 or 504;
 //   - anything else that may have reached a region (a POST without an
-//     Idempotency-Key, a body too large to replay) is never sent twice.
+//     Idempotency-Key, a body too large to replay) is never sent twice,
+//     except a 503 carrying X-Tandem-Refused: a secondary region refused
+//     it before running or writing anything, so it moves on like a request
+//     that never left (if its body is buffered or was never read).
 //
 // Bodies stream in both directions (only replayable bodies under the limit
 // are buffered); SSE flushes at once and WebSocket upgrades pass through.

@@ -21,7 +21,7 @@ type backend struct {
 	name     string
 	srv      *httptest.Server
 	arrivals atomic.Int64
-	mode     atomic.Value // string: ok, die, die-after-body, 503, hang
+	mode     atomic.Value // string: ok, die, die-after-body, 503, not-primary, hang
 	release  chan struct{}
 	lastBody atomic.Value // string
 }
@@ -45,6 +45,16 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	case "503":
 		http.Error(w, "draining", http.StatusServiceUnavailable)
 		return
+	case "not-primary": // a secondary region refusing a write before doing anything
+		w.Header().Set(RefusedHeader, "not-primary")
+		http.Error(w, "region first is a secondary of second", http.StatusServiceUnavailable)
+		return
+	case "promoted-after-refusing": // refuses once, then is the primary (a planned switch)
+		if b.arrivals.Load() == 1 {
+			w.Header().Set(RefusedHeader, "not-primary")
+			http.Error(w, "region second is a secondary of first", http.StatusServiceUnavailable)
+			return
+		}
 	case "hang":
 		select {
 		case <-b.release:
@@ -153,6 +163,8 @@ func TestRetryRulesMethodByMethod(t *testing.T) {
 		{"POST with Idempotency-Key retried", "POST", true, "payload", "die", 200, 1, 1, "first:no-response,second:ok"},
 		{"GET 503 retried", "GET", false, "", "503", 200, 1, 1, "first:bad-status,second:ok"},
 		{"POST 503 not retried", "POST", false, "payload", "503", 503, 1, 0, "first:bad-status"},
+		{"POST refused by a secondary moves on", "POST", false, "", "not-primary", 200, 1, 1, "first:refused,second:ok"},
+		{"PUT refused by a secondary moves on", "PUT", false, "payload", "not-primary", 200, 1, 1, "first:refused,second:ok"},
 		{"GET response timeout retried", "GET", false, "", "hang", 200, 1, 1, "first:timeout,second:ok"},
 		{"POST response timeout not retried", "POST", false, "payload", "hang", 504, 1, 0, "first:timeout"},
 	}
@@ -199,6 +211,37 @@ func TestRetryRulesMethodByMethod(t *testing.T) {
 	}
 }
 
+// TestRefusalsGoRoundOnce: refusals (503 with RefusedHeader) do not use up
+// attempts, up to twice the targets: a write refused by both regions in
+// the middle of a planned switch reaches the new primary on the second
+// round, and regions that keep refusing end it with their 503.
+func TestRefusalsGoRoundOnce(t *testing.T) {
+	cases := []struct {
+		name, second string
+		wantStatus   int
+		wantReports  string
+	}{
+		{"second promoted after refusing", "promoted-after-refusing", 200, "first:refused,second:refused,first:refused,second:ok"},
+		{"both keep refusing", "not-primary", 503, "first:refused,second:refused,first:refused,second:refused"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			first, second := newBackend(t, "first", "not-primary"), newBackend(t, "second", c.second)
+			rep := &reports{}
+			base := startProxy(t, targets(t, time.Second, first.srv.URL, second.srv.URL), 1024, rep)
+			resp, err := http.Post(base+"/api/work/1", "text/plain", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.wantStatus || rep.String() != c.wantReports {
+				t.Fatalf("status %d, reports %q; want %d, %q", resp.StatusCode, rep.String(), c.wantStatus, c.wantReports)
+			}
+		})
+	}
+}
+
 func TestRetryableTable(t *testing.T) {
 	cases := []struct {
 		o                          Outcome
@@ -207,6 +250,9 @@ func TestRetryableTable(t *testing.T) {
 	}{
 		{NotSent, false, false, false, true},
 		{NotSent, false, false, true, false},
+		{Refused, false, false, false, true},
+		{Refused, false, false, true, false},
+		{Refused, false, true, true, true},
 		{NoResponse, true, true, false, true},
 		{NoResponse, true, false, true, false},
 		{NoResponse, false, true, false, false},

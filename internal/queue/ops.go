@@ -15,7 +15,8 @@ const MaxPeek = 32
 
 // Peek returns up to n of the oldest messages without consuming them.
 // Messages being processed are included (Azure hides them while they are
-// invisible); DequeueCount is not known for peeked messages and is 0.
+// invisible); DequeueCount is not known for peeked messages and is 0. In
+// a secondary, messages the primary processed are left out.
 func (s *Service) Peek(ctx context.Context, app, queue string, n int) ([]Message, error) {
 	if n < 1 || n > MaxPeek {
 		return nil, fmt.Errorf("queue peek: count %d: must be 1..%d", n, MaxPeek)
@@ -28,14 +29,18 @@ func (s *Service) Peek(ctx context.Context, app, queue string, n int) ([]Message
 	if err != nil {
 		return nil, fmt.Errorf("queue peek %s/%s: %w", app, queue, err)
 	}
-	out, err := s.peekFrom(ctx, st, app, queue, info.State.FirstSeq, n)
+	d, _, err := s.processed(ctx, info, app, queue)
+	if err != nil {
+		return nil, fmt.Errorf("queue peek: %w", err)
+	}
+	out, err := s.peekFrom(ctx, st, app, queue, max(info.State.FirstSeq, d.floor+1), n, d)
 	if err != nil {
 		return nil, fmt.Errorf("queue peek %s/%s: %w", app, queue, err)
 	}
 	return out, nil
 }
 
-func (s *Service) peekFrom(ctx context.Context, st jetstream.Stream, app, queue string, seq uint64, n int) ([]Message, error) {
+func (s *Service) peekFrom(ctx context.Context, st jetstream.Stream, app, queue string, seq uint64, n int, d done) ([]Message, error) {
 	enc := s.config(app).MessageEncoding
 	var out []Message
 	for len(out) < n {
@@ -46,16 +51,21 @@ func (s *Service) peekFrom(ctx context.Context, st jetstream.Stream, app, queue 
 		if err != nil {
 			return nil, err
 		}
+		seq = raw.Sequence + 1
+		if i := d.rangeOf(raw.Sequence); i >= 0 {
+			seq = d.acked[i][1] + 1 // processed in the primary
+			continue
+		}
 		m := fromStored(raw.Header, raw.Data, raw.Sequence, s.opts.TTL, raw.Time)
 		m.Body, _ = decodeText(raw.Data, enc) // nil when the text does not decode
 		out = append(out, m)
-		seq = raw.Sequence + 1
 	}
 	return out, nil
 }
 
 // Len returns how many messages app's queue holds, including messages
-// being processed (as Azure's approximate message count does).
+// being processed (as Azure's approximate message count does). In a
+// secondary, messages the primary processed are not counted.
 func (s *Service) Len(ctx context.Context, app, queue string) (uint64, error) {
 	st, err := s.lookup(ctx, app, queue)
 	if err != nil {
@@ -65,7 +75,19 @@ func (s *Service) Len(ctx context.Context, app, queue string) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("queue length %s/%s: %w", app, queue, err)
 	}
-	return info.State.Msgs, nil
+	n, err := s.length(ctx, st, info, app, queue)
+	if err != nil {
+		return 0, fmt.Errorf("queue length %s/%s: %w", app, queue, err)
+	}
+	return n, nil
+}
+
+func (s *Service) length(ctx context.Context, st jetstream.Stream, info *jetstream.StreamInfo, app, queue string) (uint64, error) {
+	d, mirror, err := s.processed(ctx, info, app, queue)
+	if err != nil || !mirror {
+		return info.State.Msgs, err
+	}
+	return s.mirrorLen(ctx, st, info, d)
 }
 
 // Clear deletes every message in app's queue.
@@ -86,26 +108,46 @@ type QueueInfo struct {
 	Length uint64 `json:"length"`
 }
 
-// List returns app's queues in name order.
+// List returns app's queues in name order: its own streams, or in a
+// secondary the mirrors of the primary's (which have no subjects).
 func (s *Service) List(ctx context.Context, app string) ([]QueueInfo, error) {
 	if err := validApp(app); err != nil {
 		return nil, fmt.Errorf("queue list: %w", err)
 	}
-	lister := s.js.ListStreams(ctx, jetstream.WithStreamListSubject(s.Subject(app, "*")))
 	prefix := s.StreamName(app, "")
+	lister := s.js.ListStreams(ctx)
 	var out []QueueInfo
 	for info := range lister.Info() {
-		name := info.Config.Metadata["tandem.queue"]
-		if name == "" {
-			name = strings.TrimPrefix(info.Config.Name, prefix)
+		if !strings.HasPrefix(info.Config.Name, prefix) {
+			continue
 		}
-		out = append(out, QueueInfo{Name: name, Length: info.State.Msgs})
+		q, err := s.listed(ctx, info, app, prefix)
+		if err != nil {
+			return nil, fmt.Errorf("queue list %s: %w", app, err)
+		}
+		out = append(out, q)
 	}
 	if err := lister.Err(); err != nil {
 		return nil, fmt.Errorf("queue list %s: %w", app, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+func (s *Service) listed(ctx context.Context, info *jetstream.StreamInfo, app, prefix string) (QueueInfo, error) {
+	name := info.Config.Metadata["tandem.queue"]
+	if name == "" {
+		name = strings.TrimPrefix(info.Config.Name, prefix)
+	}
+	if info.Config.Mirror == nil {
+		return QueueInfo{Name: name, Length: info.State.Msgs}, nil
+	}
+	st, err := s.js.Stream(ctx, info.Config.Name)
+	if err != nil {
+		return QueueInfo{}, err
+	}
+	n, err := s.length(ctx, st, info, app, name)
+	return QueueInfo{Name: name, Length: n}, err
 }
 
 // Shutdown stops every listener, draining in-flight handlers until ctx

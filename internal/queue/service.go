@@ -54,6 +54,12 @@ type Options struct {
 	// or moved to poison), with its stream sequence, so a standby region
 	// can record the ack floor and out-of-order acks.
 	OnAck func(app, queue string, seq uint64)
+	// Processed, when set, says which messages of a queue the primary
+	// region processed: every sequence up to floor and inside an acked
+	// range. Len, Peek and List use it on a queue whose stream is a mirror
+	// (this region is a secondary): a mirror keeps every message it saw,
+	// since deletes are not mirrored.
+	Processed func(ctx context.Context, app, queue string) (floor uint64, acked [][2]uint64, err error)
 }
 
 // Service owns the queues of every app in a region.

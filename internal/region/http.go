@@ -32,10 +32,10 @@ func (r *Region) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", r.serveHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{}))
-	mux.Handle("/admin/", r.requireMaster(r.knownApp(r.admin)))
+	mux.Handle("/admin/", r.requireMaster(r.knownApp(r.gateAdminWrites(r.admin))))
 	r.svc.registerPublic(mux)
 	mux.Handle("/", r.gateway)
-	return mux
+	return r.replicaHeaders(mux)
 }
 
 // Health is the body of GET /healthz, which traffic manager probes read.
@@ -50,12 +50,18 @@ type Health struct {
 	// accepted, at HeardAt.
 	Decider string    `json:"decider,omitempty"`
 	HeardAt time.Time `json:"heardAt,omitzero"`
+	// Replica is a secondary's staleness (the same as its
+	// X-Tandem-Replica-* headers); absent in a primary.
+	Replica *ReplicaLag `json:"replica,omitempty"`
 }
 
 func (r *Region) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	s := r.role.State()
 	h := Health{Region: r.opts.Name, Ready: r.Ready(), Role: string(s.Role), Epoch: s.Epoch, Active: r.role.Active(), Apps: r.appNames(),
 		Decider: s.Decider, HeardAt: s.UpdatedAt}
+	if lag, ok := r.replicaLag(); ok {
+		h.Replica = &lag
+	}
 	code := http.StatusOK
 	if !h.Ready {
 		code = http.StatusServiceUnavailable

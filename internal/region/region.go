@@ -136,6 +136,8 @@ type Region struct {
 	// queuesOn: this region processes queue messages (the active primary,
 	// or a standalone region).
 	queuesOn atomic.Bool
+	// held counts writes waiting in awaitWritable.
+	held     atomic.Int64
 	gateMu   sync.Mutex
 	gateSubs []func(role.State)
 

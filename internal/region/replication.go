@@ -390,8 +390,14 @@ func (rep *replication) waitCaughtUp(ctx context.Context) {
 // primaryAnswers asks the old primary's JetStream API across the
 // leafnode, giving up after 300 ms whatever the client library does.
 func (rep *replication) primaryAnswers(ctx context.Context) bool {
+	return rep.r.regionAnswers(ctx, rep.lastPrimary)
+}
+
+// regionAnswers asks another region's JetStream API across the leafnode,
+// giving up after 300 ms whatever the client library does.
+func (r *Region) regionAnswers(ctx context.Context, region string) bool {
 	ok, done := within(300*time.Millisecond, func() bool {
-		js, err := replicate.Domain(rep.r.broker, rep.lastPrimary)
+		js, err := replicate.Domain(r.broker, region)
 		if err != nil {
 			return false
 		}
@@ -448,12 +454,15 @@ type ReplicationStatus struct {
 	Mode    string            `json:"mode"` // primary, fenced, secondary, or "" (waiting for a role)
 	Primary string            `json:"primary"`
 	Mirrors *replicate.Status `json:"mirrors,omitempty"`
+	// HeldWrites are writes waiting for this region to become the
+	// promoted primary (up to WriteHold).
+	HeldWrites int64 `json:"heldWrites"`
 }
 
 // Status reports the region's replication state and mirror lag.
 func (rep *replication) status() ReplicationStatus {
 	rep.mu.Lock()
-	st := ReplicationStatus{Region: rep.r.opts.Name, Mode: rep.mode, Primary: rep.lastPrimary}
+	st := ReplicationStatus{Region: rep.r.opts.Name, Mode: rep.mode, Primary: rep.lastPrimary, HeldWrites: rep.r.held.Load()}
 	m := rep.mirror
 	rep.mu.Unlock()
 	if m != nil {

@@ -11,6 +11,8 @@ import (
 	"github.com/tandemhq/tandem/internal/funcapp"
 	"github.com/tandemhq/tandem/internal/invoke"
 	"github.com/tandemhq/tandem/internal/queue"
+	"github.com/tandemhq/tandem/internal/replicate"
+	"github.com/tandemhq/tandem/internal/role"
 	"github.com/tandemhq/tandem/internal/table"
 	"github.com/tandemhq/tandem/internal/timer"
 )
@@ -29,12 +31,13 @@ type services struct {
 
 func (r *Region) startServices(ctx context.Context) error {
 	r.svc.r = r
-	q, err := queue.New(queue.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, OnAck: r.onAck})
+	q, err := queue.New(queue.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, OnAck: r.onAck, Processed: r.processed})
 	if err != nil {
 		return fmt.Errorf("queues: %w", err)
 	}
 	r.svc.queues = q
-	t, err := table.New(table.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, PathPrefix: "/tables", Replicas: r.broker.Replicas()})
+	t, err := table.New(table.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, PathPrefix: "/tables", Replicas: r.broker.Replicas(),
+		WriteGate: r.awaitWritable, ReadOnly: r.isSecondary})
 	if err != nil {
 		return fmt.Errorf("tables: %w", err)
 	}
@@ -171,6 +174,11 @@ func (b queueBinder) Input(context.Context, string, funcapp.Binding, invoke.Expr
 	return nil, errors.New("queue bindings are output only; use a queueTrigger to read")
 }
 
+// Admit holds or refuses a function with a queue output before it runs.
+func (b queueBinder) Admit(ctx context.Context, _ string, _ funcapp.Binding) error {
+	return b.r.awaitWritable(ctx)
+}
+
 func (b queueBinder) Output(ctx context.Context, app string, fb funcapp.Binding, e invoke.Expressions, v json.RawMessage) error {
 	if err := b.r.awaitWritable(ctx); err != nil {
 		return err
@@ -218,6 +226,11 @@ func (b tableBinder) Input(ctx context.Context, app string, fb funcapp.Binding, 
 		return nil, err
 	}
 	return table.BindingArrayJSON(list), nil
+}
+
+// Admit holds or refuses a function with a table output before it runs.
+func (b tableBinder) Admit(ctx context.Context, _ string, _ funcapp.Binding) error {
+	return b.r.awaitWritable(ctx)
 }
 
 func (b tableBinder) Output(ctx context.Context, app string, fb funcapp.Binding, e invoke.Expressions, v json.RawMessage) error {
@@ -285,24 +298,62 @@ func (r *Region) writable() bool {
 }
 
 // awaitWritable holds a write while the region is not (yet) the promoted
-// primary, up to WriteHold: during a failover a write reaching the standby
-// waits for its promotion instead of failing, and runs only once it is
-// primary. Past the hold it is refused with ErrNotPrimary.
+// primary, up to WriteHold: during a failover a write reaching the new
+// primary waits for its promotion instead of failing, and runs only once
+// it is primary. Past the hold it is refused. A secondary whose primary
+// answers refuses at once (a *NotPrimaryError naming the primary: 503
+// with Retry-After; the traffic manager's proxy sends the write there),
+// never writing through a mirror; one whose primary does not answer (dead,
+// hung, cut off) holds like a region about to be promoted, which it may
+// well be. A primary that stepped down before its successor is named (a
+// planned switch) holds too, until the role names the successor.
 func (r *Region) awaitWritable(ctx context.Context) error {
 	if r.writable() {
 		return nil
 	}
-	deadline := time.Now().Add(r.opts.WriteHold)
+	r.held.Add(1)
+	defer r.held.Add(-1)
+	start := time.Now()
+	var asked time.Time    // when the named primary was last asked
+	var answer <-chan bool // the pending ask, asked in the background
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for !r.writable() {
-		if time.Now().After(deadline) {
-			s := r.role.State()
-			return fmt.Errorf("%w (region %s is %s at epoch %d)", ErrNotPrimary, r.opts.Name, s.Role, s.Epoch)
+		s := r.role.State()
+		if answer == nil && followsAnother(s, r.opts.Name) && time.Since(asked) >= primaryRecheck {
+			asked, answer = time.Now(), r.askRegion(ctx, s.Primary)
 		}
-		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
-			return err
+		if held := time.Since(start); held > r.opts.WriteHold {
+			return r.notPrimary(s, held.Round(time.Millisecond))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ok := <-answer:
+			answer = nil
+			if s := r.role.State(); ok && followsAnother(s, r.opts.Name) && !r.writable() {
+				return r.notPrimary(s, time.Since(start).Round(time.Millisecond))
+			}
+		case <-tick.C:
 		}
 	}
 	return nil
+}
+
+// askRegion asks in the background whether region answers (regionAnswers).
+func (r *Region) askRegion(ctx context.Context, region string) <-chan bool {
+	ch := make(chan bool, 1)
+	go func() { ch <- r.regionAnswers(ctx, region) }()
+	return ch
+}
+
+// primaryRecheck is how often a held write in a secondary asks whether
+// the primary answers again.
+const primaryRecheck = 250 * time.Millisecond
+
+// followsAnother: the role is secondary of a region other than this one.
+func followsAnother(s role.State, self string) bool {
+	return s.Role == role.Secondary && s.Primary != "" && s.Primary != self
 }
 
 // declareAll declares every loaded app's storage (on becoming primary).
@@ -319,6 +370,13 @@ func (r *Region) declareAll(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// processed is the primary's progress on a queue, as mirrored here: a
+// secondary's queue length and peek leave those messages out.
+func (r *Region) processed(ctx context.Context, app, queue string) (uint64, [][2]uint64, error) {
+	p, err := replicate.ReadProcessed(ctx, r.broker, app, queue)
+	return p.Floor, p.Acked, err
 }
 
 func (r *Region) onAck(app, queue string, seq uint64) {

@@ -23,7 +23,7 @@ func (m *Mirrorer) forget(local string) {
 // refresh lists the local mirrors, adopts mirrors of the primary created
 // by an earlier run, computes each one's status and lag, publishes the
 // gauges and decides readiness.
-func (m *Mirrorer) refresh(ctx context.Context, origins map[string]*jetstream.StreamInfo, reachable bool, errs []string) {
+func (m *Mirrorer) refresh(ctx context.Context, polled time.Time, origins map[string]*jetstream.StreamInfo, reachable bool, errs []string) {
 	locals, err := m.listLocal(ctx)
 	if err != nil {
 		errs = append(errs, err.Error())
@@ -39,7 +39,7 @@ func (m *Mirrorer) refresh(ctx context.Context, origins map[string]*jetstream.St
 		mirrors = append(mirrors, ms)
 	}
 	sort.Slice(mirrors, func(i, j int) bool { return mirrors[i].Stream < mirrors[j].Stream })
-	st := Status{Region: m.region, Primary: m.opts.Primary, PrimaryReachable: reachable, Updated: now, Mirrors: mirrors, Errors: errs}
+	st := Status{Region: m.region, Primary: m.opts.Primary, PrimaryReachable: reachable, Updated: now, Polled: polled, Mirrors: mirrors, Errors: errs}
 	m.mu.Lock()
 	m.status = st
 	m.mu.Unlock()

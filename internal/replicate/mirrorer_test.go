@@ -233,8 +233,12 @@ func TestGuardsKeepMirrorsMirrors(t *testing.T) {
 	waitFor(t, "ready", m.Ready)
 
 	tw, qw := newTables(t, west.b), newQueues(t, west.b, nil)
-	if _, err := tw.ListTables(ctx, "app"); err == nil {
-		t.Error("table read in the secondary opened the catalog mirror as a bucket")
+	waitFor(t, "the secondary reads its catalog's mirror", func() bool {
+		names, err := tw.ListTables(ctx, "app")
+		return err == nil && len(names) == 1 && names[0] == "Customers"
+	})
+	if err := tw.CreateTable(ctx, "app", "Other"); err == nil {
+		t.Error("table created over the catalog mirror in the secondary")
 	}
 	if err := qw.Declare(ctx, "app", "orders"); err == nil {
 		t.Error("queue declared over its mirror in the secondary")

@@ -16,6 +16,7 @@ const apiTimeout = 2 * time.Second
 
 // cycle runs one discovery and lag refresh.
 func (m *Mirrorer) cycle(ctx context.Context) {
+	polled := m.opts.Clock.Now()
 	origins, err := m.listOrigins(ctx)
 	var errs []string
 	if err != nil {
@@ -24,7 +25,7 @@ func (m *Mirrorer) cycle(ctx context.Context) {
 		errs = append(errs, m.ensureAll(ctx, origins)...)
 		m.handleDeletes(ctx, origins)
 	}
-	m.refresh(ctx, origins, err == nil, errs)
+	m.refresh(ctx, polled, origins, err == nil, errs)
 }
 
 // listOrigins lists the primary's replicated streams with their state.

@@ -14,9 +14,13 @@ type Status struct {
 	Ready   bool   `json:"ready"`
 	// PrimaryReachable is whether the last poll reached the primary's
 	// JetStream API over the leafnode link.
-	PrimaryReachable bool           `json:"primaryReachable"`
-	Updated          time.Time      `json:"updated"`
-	Mirrors          []MirrorStatus `json:"mirrors"`
+	PrimaryReachable bool      `json:"primaryReachable"`
+	Updated          time.Time `json:"updated"`
+	// Polled is when the poll behind this status began listing the
+	// primary's streams: a mirror with no lag then held every message the
+	// primary had stored before Polled.
+	Polled  time.Time      `json:"polled"`
+	Mirrors []MirrorStatus `json:"mirrors"`
 	// Errors are problems not tied to one mirror (listing failures,
 	// local streams in the way of a mirror).
 	Errors []string `json:"errors,omitempty"`

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -90,7 +91,7 @@ func (s *Service) accountPath(app string) string {
 	return strings.TrimSuffix(s.prefix, "/") + "/" + app
 }
 
-func (s *Service) loadAccount(ctx context.Context, kv jetstream.KeyValue, app string) (Account, error) {
+func (s *Service) loadAccount(ctx context.Context, kv bucket, app string) (Account, error) {
 	entry, err := kv.Get(ctx, app)
 	if err != nil {
 		return Account{}, err
@@ -117,6 +118,9 @@ func (s *Service) accountKey(ctx context.Context, app string) ([]byte, error) {
 		return nil, err
 	}
 	a, err := s.loadAccount(ctx, kv, app)
+	if errors.Is(err, jetstream.ErrKeyNotFound) && s.readOnly() {
+		return nil, errAccountNotReplicated(app)
+	}
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, errAuth("no storage account %q", app)
 	}
@@ -129,4 +133,14 @@ func (s *Service) accountKey(ctx context.Context, app string) ([]byte, error) {
 	}
 	s.keys.Store(app, key)
 	return key, nil
+}
+
+// errAccountNotReplicated answers a request to a secondary whose replica
+// does not hold the account (yet): the primary may well have it, so the
+// answer is "try again or elsewhere", not "no such account".
+func errAccountNotReplicated(app string) *Error {
+	e := newError(ErrReadOnly, http.StatusServiceUnavailable, "ServerBusy",
+		"storage account %q is not in this secondary region's replica yet; retry, or ask the primary region", app)
+	e.RetryAfter = ReplicaRetryAfter
+	return e
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // Sentinel errors. Every error the package returns for a client mistake or a
@@ -24,7 +26,10 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
-	kind    error
+	// RetryAfter, when set, is sent as Retry-After (a refused write in a
+	// secondary region).
+	RetryAfter time.Duration
+	kind       error
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -65,11 +70,30 @@ func errAuth(format string, args ...any) *Error {
 	return newError(ErrAuth, http.StatusForbidden, "AuthenticationFailed", format, args...)
 }
 
-// asError returns err's *Error, or a 500 InternalError wrapping it.
+// Refusal is an error from outside the package that carries its own
+// status and Retry-After: Options.WriteGate returns one when the region
+// refuses writes (a secondary).
+type Refusal interface {
+	error
+	HTTPStatus() int
+	RetryAfter() time.Duration
+}
+
+// asError returns err's *Error, a Refusal as ServerBusy, or a 500
+// InternalError wrapping it.
 func asError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
+	var r Refusal
+	if errors.As(err, &r) {
+		return &Error{Status: r.HTTPStatus(), Code: "ServerBusy", Message: err.Error(), RetryAfter: r.RetryAfter(), kind: ErrReadOnly}
+	}
 	return &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: err.Error(), kind: err}
+}
+
+// retryAfterValue is Retry-After in whole seconds, at least 1.
+func retryAfterValue(d time.Duration) string {
+	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
 }

@@ -57,7 +57,7 @@ func (s *Service) insert(ctx context.Context, app, table string, e Entity) (Enti
 
 // prepareWrite validates e, opens its table, stamps Timestamp and encodes
 // the stored form.
-func (s *Service) prepareWrite(ctx context.Context, app, table string, e Entity) (jetstream.KeyValue, []byte, Entity, error) {
+func (s *Service) prepareWrite(ctx context.Context, app, table string, e Entity) (bucket, []byte, Entity, error) {
 	if err := e.Validate(); err != nil {
 		return nil, nil, e, err
 	}
@@ -125,7 +125,7 @@ func (s *Service) write(ctx context.Context, app, table string, e Entity, mode U
 	return Entity{}, fmt.Errorf("entity (PartitionKey=%q, RowKey=%q): gave up after %d conflicting writes", e.PartitionKey, e.RowKey, maxCASAttempts)
 }
 
-func (s *Service) put(ctx context.Context, kv jetstream.KeyValue, app, table string, e Entity, data []byte) (Entity, error) {
+func (s *Service) put(ctx context.Context, kv bucket, app, table string, e Entity, data []byte) (Entity, error) {
 	rev, err := kv.Put(ctx, entityKey(e.PartitionKey, e.RowKey), data)
 	if err != nil {
 		return Entity{}, s.staleBucket(err, app, table)
@@ -136,7 +136,7 @@ func (s *Service) put(ctx context.Context, kv jetstream.KeyValue, app, table str
 
 // writeOnce makes one attempt; retry is true when a concurrent writer won
 // a race that the caller did not pin with an ETag.
-func (s *Service) writeOnce(ctx context.Context, kv jetstream.KeyValue, key string, e Entity, mode UpdateMode, ifMatch string, upsert bool) (Entity, bool, error) {
+func (s *Service) writeOnce(ctx context.Context, kv bucket, key string, e Entity, mode UpdateMode, ifMatch string, upsert bool) (Entity, bool, error) {
 	cur, rev, err := s.current(ctx, kv, key)
 	if errors.Is(err, ErrNotFound) {
 		if !upsert {
@@ -169,7 +169,7 @@ func (s *Service) writeOnce(ctx context.Context, kv jetstream.KeyValue, key stri
 	return next, false, err
 }
 
-func (s *Service) createOnce(ctx context.Context, kv jetstream.KeyValue, key string, e Entity) (Entity, bool, error) {
+func (s *Service) createOnce(ctx context.Context, kv bucket, key string, e Entity) (Entity, bool, error) {
 	data, err := s.encodeStored(e)
 	if err != nil {
 		return Entity{}, false, err
@@ -201,7 +201,7 @@ func etagMatches(ifMatch string, rev uint64) bool {
 }
 
 // current reads the stored entity under key with its revision.
-func (s *Service) current(ctx context.Context, kv jetstream.KeyValue, key string) (Entity, uint64, error) {
+func (s *Service) current(ctx context.Context, kv bucket, key string) (Entity, uint64, error) {
 	entry, err := kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Entity{}, 0, ErrNotFound

@@ -146,7 +146,7 @@ func compareKeys(a, b *rawEntry) int {
 
 // candidates reads the raw entries at or after start, narrowed by the keys
 // the filter pins, sorted by key.
-func (s *Service) candidates(ctx context.Context, kv jetstream.KeyValue, f *Filter, start *rawEntry) ([]*rawEntry, error) {
+func (s *Service) candidates(ctx context.Context, kv bucket, f *Filter, start *rawEntry) ([]*rawEntry, error) {
 	pk, hasPK := f.pinned("PartitionKey")
 	rk, hasRK := f.pinned("RowKey")
 	if hasPK && hasRK {
@@ -157,7 +157,7 @@ func (s *Service) candidates(ctx context.Context, kv jetstream.KeyValue, f *Filt
 		pattern = keyToken(pk) + ".*"
 	}
 	var raws []*rawEntry
-	err := scan(ctx, kv, pattern, func(e jetstream.KeyValueEntry) error {
+	err := kv.scan(ctx, pattern, func(e jetstream.KeyValueEntry) error {
 		r, ok := rawFromEntry(e)
 		if ok && (start == nil || compareKeys(r, start) >= 0) {
 			raws = append(raws, r)
@@ -168,7 +168,7 @@ func (s *Service) candidates(ctx context.Context, kv jetstream.KeyValue, f *Filt
 	return raws, err
 }
 
-func pointCandidate(ctx context.Context, kv jetstream.KeyValue, pk, rk string, start *rawEntry) ([]*rawEntry, error) {
+func pointCandidate(ctx context.Context, kv bucket, pk, rk string, start *rawEntry) ([]*rawEntry, error) {
 	e, err := kv.Get(ctx, entityKey(pk, rk))
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyNotFound) {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -55,8 +56,25 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if err := s.gateWrite(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	q := &request{w: w, r: r, account: account, res: res, base: requestBase(r) + s.accountPath(account)}
 	s.route(q)
+}
+
+// gateWrite asks Options.WriteGate whether a write may run here (reads
+// always may).
+func (s *Service) gateWrite(r *http.Request) error {
+	if s.opts.WriteGate == nil {
+		return nil
+	}
+	switch method(r) {
+	case http.MethodGet, http.MethodHead:
+		return nil
+	}
+	return s.opts.WriteGate(r.Context())
 }
 
 // splitPath strips the prefix and splits "/<account>/<resource>".
@@ -178,7 +196,7 @@ func requestID() string {
 // fail writes err as an Azure error response and logs server faults.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := asError(err)
-	if e.Status >= 500 && e.Status != http.StatusNotImplemented {
+	if e.Status >= 500 && e.Status != http.StatusNotImplemented && !errors.Is(e, ErrReadOnly) {
 		s.log.Error("table request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeError(w, e)
@@ -190,6 +208,12 @@ func writeError(w http.ResponseWriter, e *Error) {
 		"message": map[string]string{"lang": "en-US", "value": e.Message},
 	}}
 	w.Header().Set("x-ms-error-code", e.Code)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfterValue(e.RetryAfter))
+	}
+	if errors.Is(e, ErrReadOnly) {
+		w.Header().Set(RefusedHeader, "read-only") // nothing was written
+	}
 	writeJSON(w, e.Status, body)
 }
 

@@ -17,6 +17,11 @@
 //
 // The KV revision is the ETag, written W/"<revision>". Revisions survive a
 // mirror's promotion, so ETags stay valid across a failover.
+//
+// In a secondary region these buckets are mirrors of the primary's: the
+// service reads them at stream level under the region's own subjects and
+// refuses to write them (replica.go), so a secondary answers reads from its
+// replica and never writes into the primary through a mirror.
 package table
 
 import (
@@ -54,6 +59,15 @@ type Options struct {
 	BaseURL string
 	// Replicas for table buckets (default 1).
 	Replicas int
+	// WriteGate, when set, runs before every REST write (not reads) and
+	// refuses it with its error, a Refusal for a 503 with Retry-After: the
+	// region refuses writes in a secondary and holds them in a region that
+	// is becoming primary.
+	WriteGate func(ctx context.Context) error
+	// ReadOnly, when set and true, says the region is a secondary: its
+	// buckets are mirrors of the primary's, and a missing one (its mirror
+	// not created yet) reads as empty instead of being created.
+	ReadOnly func() bool
 }
 
 // Service stores tables for every app of a region.
@@ -66,7 +80,7 @@ type Service struct {
 	maxSize int
 
 	mu      sync.Mutex
-	buckets map[string]jetstream.KeyValue
+	buckets map[string]bucket
 	keys    sync.Map // app -> []byte, the account key
 }
 
@@ -91,7 +105,7 @@ func New(opts Options) (*Service, error) {
 		log:     opts.Logger.With("component", "table"),
 		prefix:  normalizePrefix(opts.PathPrefix),
 		maxSize: maxStoredSize(opts.Broker.Conn()),
-		buckets: map[string]jetstream.KeyValue{},
+		buckets: map[string]bucket{},
 	}, nil
 }
 
@@ -116,18 +130,28 @@ func (s *Service) bucketName(app, table string) string {
 	return s.opts.Broker.Name("T", app, strings.ToLower(table))
 }
 
-// sysBucket opens (creating if needed) one of the service's own buckets.
-func (s *Service) sysBucket(ctx context.Context, kind string) (jetstream.KeyValue, error) {
+// sysBucket opens (creating if needed) one of the service's own buckets;
+// in a secondary, where it is a mirror, a read-only view of it.
+func (s *Service) sysBucket(ctx context.Context, kind string) (bucket, error) {
 	name := s.opts.Broker.Name(kind)
 	if kv := s.cached(name); kv != nil {
 		return kv, nil
+	}
+	b, replica, err := s.openBucket(ctx, name)
+	if err == nil && replica {
+		return b, nil // not cached: a promotion makes it writable
+	}
+	if errors.Is(err, jetstream.ErrBucketNotFound) && s.readOnly() {
+		return emptyReplica{name: name}, nil // its mirror has not arrived yet
 	}
 	kv, err := s.js.CreateOrUpdateKeyValue(ctx, s.bucketConfig(name, "Tandem table service "+kind))
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s: %w", name, err)
 	}
-	return s.cache(name, kv), nil
+	return s.cache(name, kvBucket{kv}), nil
 }
+
+func (s *Service) readOnly() bool { return s.opts.ReadOnly != nil && s.opts.ReadOnly() }
 
 func (s *Service) bucketConfig(name, desc string) jetstream.KeyValueConfig {
 	return jetstream.KeyValueConfig{
@@ -139,13 +163,13 @@ func (s *Service) bucketConfig(name, desc string) jetstream.KeyValueConfig {
 	}
 }
 
-func (s *Service) cached(name string) jetstream.KeyValue {
+func (s *Service) cached(name string) bucket {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buckets[name]
 }
 
-func (s *Service) cache(name string, kv jetstream.KeyValue) jetstream.KeyValue {
+func (s *Service) cache(name string, kv bucket) bucket {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buckets[name] = kv
@@ -167,8 +191,10 @@ func (s *Service) evict(name string) {
 	delete(s.buckets, name)
 }
 
-// openTable returns the bucket of an existing table, or TableNotFound.
-func (s *Service) openTable(ctx context.Context, app, table string) (jetstream.KeyValue, error) {
+// openTable returns the bucket of an existing table, or TableNotFound. A
+// table that is a mirror (this region is a secondary) is opened read-only
+// and not cached, since a promotion turns it into a writable bucket.
+func (s *Service) openTable(ctx context.Context, app, table string) (bucket, error) {
 	if err := validApp(app); err != nil {
 		return nil, err
 	}
@@ -179,19 +205,25 @@ func (s *Service) openTable(ctx context.Context, app, table string) (jetstream.K
 	if kv := s.cached(name); kv != nil {
 		return kv, nil
 	}
-	kv, err := s.js.KeyValue(ctx, name)
+	b, replica, err := s.openBucket(ctx, name)
+	if errors.Is(err, jetstream.ErrBucketNotFound) && s.readOnly() {
+		return nil, errTableNotFound(table) // its mirror has not arrived yet
+	}
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		return s.repairTable(ctx, app, table)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open table %s/%s: %w", app, table, err)
 	}
-	return s.cache(name, kv), nil
+	if replica {
+		return b, nil
+	}
+	return s.cache(name, b), nil
 }
 
 // repairTable creates the bucket of a table that is in the catalog but has
 // no bucket (a create interrupted between the two steps).
-func (s *Service) repairTable(ctx context.Context, app, table string) (jetstream.KeyValue, error) {
+func (s *Service) repairTable(ctx context.Context, app, table string) (bucket, error) {
 	name, err := s.catalogName(ctx, app, table)
 	if err != nil {
 		return nil, err
@@ -199,13 +231,13 @@ func (s *Service) repairTable(ctx context.Context, app, table string) (jetstream
 	return s.createBucket(ctx, app, name)
 }
 
-func (s *Service) createBucket(ctx context.Context, app, table string) (jetstream.KeyValue, error) {
+func (s *Service) createBucket(ctx context.Context, app, table string) (bucket, error) {
 	name := s.bucketName(app, table)
 	kv, err := s.js.CreateOrUpdateKeyValue(ctx, s.bucketConfig(name, "Tandem table "+app+"/"+table))
 	if err != nil {
 		return nil, fmt.Errorf("create bucket %s: %w", name, err)
 	}
-	return s.cache(name, kv), nil
+	return s.cache(name, kvBucket{kv}), nil
 }
 
 // staleBucket reports errors that mean a cached bucket was deleted

@@ -135,7 +135,7 @@ func (s *Service) ListTables(ctx context.Context, app string) ([]string, error) 
 		return nil, fmt.Errorf("list tables %s: %w", app, err)
 	}
 	var names []string
-	err = scan(ctx, catalog, app+".*", func(e jetstream.KeyValueEntry) error {
+	err = catalog.scan(ctx, app+".*", func(e jetstream.KeyValueEntry) error {
 		var ce catalogEntry
 		if err := json.Unmarshal(e.Value(), &ce); err != nil {
 			return fmt.Errorf("table catalog %s: %w", e.Key(), err)
@@ -150,8 +150,8 @@ func (s *Service) ListTables(ctx context.Context, app string) ([]string, error) 
 	return names, nil
 }
 
-// scan calls fn for the latest value of every live key matching filter.
-func scan(ctx context.Context, kv jetstream.KeyValue, filter string, fn func(jetstream.KeyValueEntry) error) error {
+// scanKV calls fn for the latest value of every live key matching filter.
+func scanKV(ctx context.Context, kv jetstream.KeyValue, filter string, fn func(jetstream.KeyValueEntry) error) error {
 	w, err := kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
 	if err != nil {
 		return err

@@ -95,6 +95,9 @@ type Traffic struct {
 	Lease        time.Duration `yaml:"lease"`
 	LeaseMargin  time.Duration `yaml:"leaseMargin"`
 	Retry        Retry         `yaml:"retry"`
+	// Timeouts bound how long a client may take to send a request and how
+	// long a connection may idle, on the proxy and the admin API.
+	Timeouts ServerTimeouts `yaml:"timeouts"`
 	// ControlOutage is how long the control cluster may be unable to take
 	// writes (a leader election after a node is lost: 4-9 s in NATS)
 	// without the primary losing its lease. The stored lease bound runs
@@ -214,6 +217,19 @@ type Retry struct {
 	Attempts        int           `yaml:"attempts"`
 	ConnectTimeout  time.Duration `yaml:"connectTimeout"`
 	ResponseTimeout time.Duration `yaml:"responseTimeout"`
+}
+
+// ServerTimeouts are a listener's read-header, read, write and idle
+// timeouts (0: none).
+type ServerTimeouts struct {
+	ReadHeader time.Duration `yaml:"readHeader"`
+	Read       time.Duration `yaml:"read"`
+	Write      time.Duration `yaml:"write"`
+	Idle       time.Duration `yaml:"idle"`
+}
+
+func (t *ServerTimeouts) setDefaults() {
+	t.ReadHeader, t.Read, t.Write, t.Idle = 10*time.Second, 2*time.Minute, 4*time.Minute, 2*time.Minute
 }
 
 func (r *Retry) setDefaults() {

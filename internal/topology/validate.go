@@ -189,6 +189,14 @@ func (t *Traffic) check(c *checker) {
 	t.checkLease(c)
 	t.Retry.check(c)
 	t.checkManagers(c)
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"readHeader", t.Timeouts.ReadHeader}, {"read", t.Timeouts.Read}, {"write", t.Timeouts.Write}, {"idle", t.Timeouts.Idle}} {
+		if f.d < 0 || f.d > 24*time.Hour {
+			c.add("traffic.timeouts."+f.name, "%v must be between 0 (none) and 24h", f.d)
+		}
+	}
 }
 
 func (t *Traffic) checkManagers(c *checker) {

@@ -17,6 +17,8 @@ import (
 //	GET  /status    endpoints, health, roles, lease, failover history
 //	GET  /metrics   Prometheus
 //	POST /failover  {"to":"west","planned":true}
+//	GET  /ui        the status page (login with the key, or ?code= once)
+//	GET  /ui/overview, GET and POST /drills  what the page shows
 //
 // Everything but /healthz needs the admin key in x-functions-key (or
 // Authorization: Bearer), compared in constant time.
@@ -26,12 +28,22 @@ func (m *Manager) adminHandler() http.Handler {
 	mux.Handle("GET /status", m.authed(http.HandlerFunc(m.serveStatus)))
 	mux.Handle("GET /metrics", m.authed(promhttp.HandlerFor(m.metrics.reg, promhttp.HandlerOpts{})))
 	mux.Handle("POST /failover", m.authed(http.HandlerFunc(m.serveFailover)))
+	m.registerUI(mux)
 	return mux
 }
 
+// authed lets a request through with the admin key, or with a status
+// page session; a change made with a session must also carry the page's
+// X-Tandem-UI header, which no other site can make a browser send.
 func (m *Manager) authed(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !m.keyOK(r) {
+		switch {
+		case m.keyOK(r):
+		case m.session(r) && (r.Method == http.MethodGet || r.Header.Get("X-Tandem-UI") == "1"):
+		case m.session(r):
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "a change from the status page needs its X-Tandem-UI header"})
+			return
+		default:
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong admin key (x-functions-key header)"})
 			return
 		}

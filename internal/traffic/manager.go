@@ -18,7 +18,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/tandemhq/tandem/internal/authdns"
 	"github.com/tandemhq/tandem/internal/clock"
@@ -67,6 +66,7 @@ type Manager struct {
 	dns               *authdns.Server
 	node              *control.Node // the embedded control node, without Options.Control
 	ctl               *control.Store
+	sessions          *sessions // status page logins
 
 	reloadMu    sync.Mutex
 	probeCancel context.CancelFunc
@@ -90,7 +90,8 @@ func New(opts Options) *Manager {
 	if opts.ID == "" {
 		opts.ID = defaultID()
 	}
-	m := &Manager{opts: opts, id: opts.ID, clk: opts.Clock, log: opts.Logger.With("component", "traffic", "id", opts.ID), metrics: newMetrics()}
+	m := &Manager{opts: opts, id: opts.ID, clk: opts.Clock, log: opts.Logger.With("component", "traffic", "id", opts.ID), metrics: newMetrics(),
+		sessions: newSessions()}
 	m.wit = newWitness(m)
 	return m
 }
@@ -167,10 +168,13 @@ func (m *Manager) listen(ctx context.Context, l topology.Listen) error {
 	if m.adminLn, err = net.Listen("tcp", l.Admin); err != nil {
 		return fmt.Errorf("listen admin: %w", err)
 	}
-	m.httpSrv = proxy.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	to := m.opts.Topology.Traffic.Timeouts
+	timeouts := proxy.ServerTimeouts{ReadHeader: to.ReadHeader, Read: to.Read, Write: to.Write, Idle: to.Idle}
+	m.httpSrv = proxy.NewServerTimeouts(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.px.Load().ServeHTTP(w, r)
-	}))
-	m.adminSrv = &http.Server{Handler: m.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	}), timeouts)
+	m.adminSrv = &http.Server{Handler: m.adminHandler(), ReadHeaderTimeout: to.ReadHeader, ReadTimeout: to.Read,
+		WriteTimeout: to.Write, IdleTimeout: to.Idle}
 	if l.DNS != "" {
 		m.dns = authdns.New(authdns.Options{Zone: m.zone, Pick: m.pickDNS, Observe: m.metrics.dnsQuery, Logger: m.log})
 		if err := m.dns.Start(ctx, l.DNS); err != nil {
