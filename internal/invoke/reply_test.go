@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/hostjson"
 )
 
 func TestParseHTTPOutput(t *testing.T) {
@@ -77,6 +80,22 @@ func TestExpressions(t *testing.T) {
 	}
 	if g, _ := e.Resolve("{rand-guid}"); len(g) != 36 {
 		t.Fatalf("guid %q", g)
+	}
+}
+
+// TestExpressionsFromHostMetadata: metadata holds values as the host
+// serializes them ("\"42\"" for the string 42); binding expressions see
+// the values themselves.
+func TestExpressionsFromHostMetadata(t *testing.T) {
+	md := map[string]any{
+		"id":           hostjson.Text("42"),
+		"quoted":       hostjson.Text(`"x"`),
+		"DequeueCount": json.RawMessage(`"1"`),
+		"sys":          hostjson.Sys("f", time.Unix(0, 0)),
+	}
+	got, err := ExpressionsFrom(md).Resolve("{id}/{quoted}/{DequeueCount}")
+	if err != nil || got != `42/"x"/1` {
+		t.Fatalf("%q %v", got, err)
 	}
 }
 
