@@ -235,6 +235,8 @@ func runStatus(ctx context.Context, args []string) error {
 	defer cancel()
 	printStatus(regions, collect(ctx, regions))
 	printReplication(deployStdout, collectReplication(ctx, regions))
+	fes, errs := collectFunctionErrors(ctx, regions)
+	printFunctionErrors(deployStdout, fes, errs)
 	if top, err := topology.Load(*path); err == nil {
 		printControl(deployStdout, collectControl(ctx, top))
 	}

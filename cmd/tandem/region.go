@@ -58,6 +58,7 @@ func runRegion(ctx context.Context, args []string) error {
 	fs.DurationVar(&opts.HTTP.Write, "http-write-timeout", region.DefaultHTTPTimeouts.Write, "time to answer a request, from the end of its headers (negative: no limit)")
 	fs.DurationVar(&opts.HTTP.Idle, "http-idle-timeout", region.DefaultHTTPTimeouts.Idle, "time a keep-alive connection may stay idle (negative: no limit)")
 	fs.IntVar(&opts.MaxInstances, "max-instances", 4, "handler instances per app at most")
+	fs.StringVar(&opts.HandlerUser, "handler-user", "", "run handler processes as this OS user (the region runs as root; the data directory becomes unlistable to it)")
 	fs.IntVar(&opts.ScaleOutAt, "scale-out-at", 16, "requests in flight per instance that start another (host.json extensions.http.maxConcurrentRequests wins)")
 	fs.Float64Var(&opts.Prices.PerMillionExecutions, "price-executions", metering.DefaultPrices.PerMillionExecutions, "price per million executions, for /admin/usage")
 	fs.Float64Var(&opts.Prices.PerGBSecond, "price-gb-second", metering.DefaultPrices.PerGBSecond, "price per GB-second, for /admin/usage")

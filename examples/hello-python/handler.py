@@ -12,7 +12,7 @@ def greet(data, metadata):
     req = data["req"]
     name = (req.get("Params") or {}).get("name") or req["Query"].get("name") or "world"
     body = {"message": f"{os.environ.get('GREETING', 'Hello')}, {name}!", "method": req["Method"],
-            "region": os.environ.get("TANDEM_REGION")}
+            "region": os.environ.get("REGION_NAME")}
     return {"Outputs": {}, "Logs": [f"greeted {name}"],
             "ReturnValue": {"statusCode": 200, "body": json.dumps(body),
                             "headers": {"Content-Type": "application/json"}}}

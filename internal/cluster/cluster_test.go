@@ -53,7 +53,7 @@ func startCluster(t *testing.T) *Cluster {
 
 // servedBy asks the public URL which region answers ("" on failure).
 func servedBy(c *Cluster) string {
-	resp, err := http.Get(c.URL() + "/api/who?env=TANDEM_REGION")
+	resp, err := http.Get(c.URL() + "/api/who?env=REGION_NAME")
 	if err != nil {
 		return ""
 	}
@@ -65,7 +65,7 @@ func servedBy(c *Cluster) string {
 	if resp.StatusCode != 200 || json.Unmarshal(b, &body) != nil {
 		return ""
 	}
-	return body.Env["TANDEM_REGION"]
+	return body.Env["REGION_NAME"]
 }
 
 func eventually(t *testing.T, what string, limit time.Duration, cond func() bool) {

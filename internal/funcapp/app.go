@@ -22,9 +22,24 @@ type App struct {
 	Name      string
 	Root      string // absolute path of the app folder
 	Host      HostConfig
-	Functions []*Function // sorted by name
-	Settings  LocalSettings
+	Functions []*Function // sorted by name; only those that loaded
+	// Errors are the functions that could not load (a bad function.json,
+	// an unsupported binding), sorted by name. As in the Azure host, such a
+	// function is in error and the app's other functions run.
+	Errors []FunctionError
+	// Warnings say what Tandem ignores (unknown host.json sections,
+	// proxies.json, Host.LocalHttpPort); the region logs them once.
+	Warnings []string
+	Settings LocalSettings
 }
+
+// FunctionError is a function that could not load.
+type FunctionError struct {
+	Name string
+	Err  error
+}
+
+func (e FunctionError) Error() string { return fmt.Sprintf("function %s: %v", e.Name, e.Err) }
 
 // Function returns the named function, or nil.
 func (a *App) Function(name string) *Function {
@@ -34,6 +49,19 @@ func (a *App) Function(name string) *Function {
 		}
 	}
 	return nil
+}
+
+// RetryFor is fn's retry policy: its own, else the app's (host.json), for
+// the triggers the host retries (timerTrigger among Tandem's; a queue
+// trigger retries through maxDequeueCount, an HTTP caller retries itself).
+func (a *App) RetryFor(fn *Function) *Retry {
+	if fn.Trigger().Kind() != TimerTrigger {
+		return nil
+	}
+	if fn.Retry != nil {
+		return fn.Retry
+	}
+	return a.Host.Retry
 }
 
 // FunctionNames lists the functions' names in order.
@@ -91,22 +119,29 @@ func (a *App) load() error {
 	if err := a.loadSettings(); err != nil {
 		return err
 	}
+	a.Warnings = append(hostWarnings(data), a.fileWarnings()...)
 	return a.loadFunctions()
 }
 
 func (a *App) checkExecutable(hostFile string) error {
+	name := a.Host.Handler.ExecutablePath
+	field := fmt.Sprintf("%s: field %q", hostFile, a.Host.Handler.Section+".description.defaultExecutablePath")
+	if strings.Contains(name, "%") {
+		return nil // expanded per worker (%FUNCTIONS_CUSTOMHANDLER_PORT% and the like)
+	}
 	p := a.ExecutablePath()
 	st, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, lerr := exec.LookPath(a.Host.Handler.ExecutablePath); lerr == nil {
+		if _, lerr := exec.LookPath(name); lerr == nil && !filepath.IsAbs(name) {
 			return nil // a command on PATH, such as "node" or "python3"
 		}
+		return fmt.Errorf("%s: %q not found: looked for %s and, as a command, on PATH (%s)", field, name, p, os.Getenv("PATH"))
 	}
 	if err != nil {
-		return fmt.Errorf(`%s: field "customHandler.description.defaultExecutablePath": %w`, hostFile, err)
+		return fmt.Errorf("%s: %w", field, err)
 	}
 	if st.IsDir() {
-		return fmt.Errorf(`%s: field "customHandler.description.defaultExecutablePath": %s is a directory`, hostFile, p)
+		return fmt.Errorf("%s: %s is a directory", field, p)
 	}
 	return nil
 }
@@ -161,8 +196,9 @@ func (a *App) loadFunctions() error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", a.Root, err)
 	}
+	allowed := allowList(a.Host.Functions)
 	for _, e := range entries {
-		if !e.IsDir() {
+		if !e.IsDir() || (allowed != nil && !allowed[strings.ToLower(e.Name())]) {
 			continue
 		}
 		file := filepath.Join(a.Root, e.Name(), "function.json")
@@ -170,16 +206,33 @@ func (a *App) loadFunctions() error {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // not a function folder
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", file, err)
+		if err == nil {
+			var f *Function
+			if f, err = ParseFunction(file, e.Name(), data); err == nil {
+				f.Dir = filepath.Dir(file)
+				if f.Retry != nil && f.Trigger().Kind() != TimerTrigger {
+					a.Warnings = append(a.Warnings, fmt.Sprintf("%s: field \"retry\" is not applied to a %s (as in Azure: a queue retries through maxDequeueCount, an HTTP caller retries itself)", file, f.Trigger().Type))
+				}
+				a.Functions = append(a.Functions, f)
+				continue
+			}
 		}
-		f, err := ParseFunction(file, e.Name(), data)
-		if err != nil {
-			return err
-		}
-		f.Dir = filepath.Dir(file)
-		a.Functions = append(a.Functions, f)
+		a.Errors = append(a.Errors, FunctionError{Name: e.Name(), Err: err})
 	}
 	sort.Slice(a.Functions, func(i, j int) bool { return a.Functions[i].Name < a.Functions[j].Name })
+	sort.Slice(a.Errors, func(i, j int) bool { return a.Errors[i].Name < a.Errors[j].Name })
 	return nil
+}
+
+// allowList is host.json "functions" as a set of lower-case names (the
+// host compares case-insensitively); nil when the field is absent.
+func allowList(names []string) map[string]bool {
+	if names == nil {
+		return nil
+	}
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[strings.ToLower(n)] = true
+	}
+	return set
 }

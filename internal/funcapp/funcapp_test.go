@@ -1,6 +1,8 @@
 package funcapp
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -62,13 +64,28 @@ func TestHostErrorsNameTheField(t *testing.T) {
 	}
 }
 
+// TestHostDefaultsAndLegacyWorker: the legacy httpWorker section runs
+// defaultExecutablePath with defaultWorkerPath as an argument (node
+// server.js), forwards HTTP-only functions to /<FunctionName>, and needs
+// defaultExecutablePath as the host does (HttpWorkerDescription).
 func TestHostDefaultsAndLegacyWorker(t *testing.T) {
-	h, err := ParseHost("host.json", []byte(`{"version":"2.0","functionTimeout":"-1","httpWorker":{"description":{"defaultWorkerPath":"w.exe"}}}`))
+	h, err := ParseHost("host.json", []byte(`{"version":"2.0","functionTimeout":"-1","httpWorker":{"description":{"defaultExecutablePath":"node","defaultWorkerPath":"server.js","arguments":["--a"],"workerArguments":["--w"]}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Handler.ExecutablePath != "w.exe" || !h.Handler.ForwardHTTP || h.RoutePrefix != "api" || h.FunctionTimeout != 0 || h.Queues.MaxDequeueCount != 5 || h.Queues.MessageEncoding != "base64" {
+	hd := h.Handler
+	if hd.Section != "httpWorker" || hd.ExecutablePath != "node" || hd.WorkerPath != "server.js" || strings.Join(hd.Arguments, ",") != "--a" || strings.Join(hd.WorkerArguments, ",") != "--w" || !hd.ForwardHTTP || hd.ForwardOriginalPath {
+		t.Fatalf("handler %+v", hd)
+	}
+	if h.RoutePrefix != "api" || h.FunctionTimeout != 0 || h.Queues.MaxDequeueCount != 5 || h.Queues.MessageEncoding != "base64" {
 		t.Fatalf("%+v", h)
+	}
+	if _, err := ParseHost("host.json", []byte(`{"version":"2.0","httpWorker":{"description":{"defaultWorkerPath":"w.exe"}}}`)); err == nil || !strings.Contains(err.Error(), `"httpWorker.description.defaultExecutablePath": missing`) {
+		t.Fatalf("no defaultExecutablePath: %v", err)
+	}
+	c, err := ParseHost("host.json", []byte(`{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"h"},"enableForwardingHttpRequest":true},"httpWorker":{"description":{"defaultExecutablePath":"w"}}}`))
+	if err != nil || c.Handler.Section != "customHandler" || c.Handler.ExecutablePath != "h" || !c.Handler.ForwardOriginalPath {
+		t.Fatalf("customHandler wins: %+v %v", c.Handler, err)
 	}
 }
 
@@ -142,4 +159,114 @@ func TestAppNames(t *testing.T) {
 			t.Errorf("%q", name)
 		}
 	}
+}
+
+// TestExecutableNotFoundSaysWhere: issue 12 item 9. A handler that is
+// neither in the app folder nor a command on PATH is refused with both
+// places named.
+func TestExecutableNotFoundSaysWhere(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "host.json", `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"no-such-handler-x"}}}`)
+	_, err := Load("app", dir)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "no-such-handler-x")) || !strings.Contains(err.Error(), "on PATH ("+os.Getenv("PATH")+")") {
+		t.Fatalf("err %v", err)
+	}
+	writeFile(t, dir, "host.json", `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"%HANDLER_DIR%/h"}}}`)
+	if _, err := Load("app", dir); err != nil {
+		t.Fatalf("a path expanded per worker is checked when it starts, not at load: %v", err)
+	}
+}
+
+// TestFunctionInErrorAndAllowList: issue 12 item 4. A function that cannot
+// load is reported in App.Errors and the others load; host.json
+// "functions" limits what loads.
+func TestFunctionInErrorAndAllowList(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "host.json", `{"version":"2.0","functions":["good","BUS"],"customHandler":{"description":{"defaultExecutablePath":"sh"}}}`)
+	writeFile(t, dir, "good/function.json", `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req"}]}`)
+	writeFile(t, dir, "bus/function.json", `{"bindings":[{"type":"serviceBusTrigger","direction":"in","name":"m"}]}`)
+	writeFile(t, dir, "other/function.json", `{"bindings":[]}`)
+	app, err := Load("app", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(app.FunctionNames(), ",") != "good" || len(app.Errors) != 1 || app.Errors[0].Name != "bus" || !strings.Contains(app.Errors[0].Error(), "serviceBusTrigger") {
+		t.Fatalf("functions %v errors %v", app.FunctionNames(), app.Errors)
+	}
+}
+
+func writeFile(t *testing.T, dir, name, body string) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIgnoredThingsAreSaid: issue 12 item 8. proxies.json,
+// Host.LocalHttpPort and host.json sections Tandem does not apply are
+// listed once at load.
+func TestIgnoredThingsAreSaid(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "host.json", `{"version":"2.0","logging":{},"extensionBundle":{},"madeUp":1,"extensions":{"http":{},"serviceBus":{}},"customHandler":{"description":{"defaultExecutablePath":"sh"}}}`)
+	writeFile(t, dir, "proxies.json", `{}`)
+	writeFile(t, dir, "local.settings.json", `{"IsEncrypted":false,"Values":{},"Host":{"LocalHttpPort":7072}}`)
+	app, err := Load("app", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"host.json: unknown sections ignored: madeUp",
+		"host.json: sections Tandem does not apply: extensions.serviceBus, logging",
+		"proxies.json is ignored: Functions proxies were retired in runtime v4 (route with a function or a gateway in front)",
+		"local.settings.json: Host.LocalHttpPort 7072 is ignored: the region's HTTP address serves every app",
+	}
+	if strings.Join(app.Warnings, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("warnings\n%s\nwant\n%s", strings.Join(app.Warnings, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestRetryPolicies(t *testing.T) {
+	tests := []struct {
+		json, err string
+		delays    []time.Duration
+	}{
+		{`{"strategy":"fixedDelay","maxRetryCount":3,"delayInterval":"00:00:05"}`, "", []time.Duration{5 * time.Second, 5 * time.Second}},
+		{`{"strategy":"exponentialBackoff","maxRetryCount":-1,"minimumInterval":"00:00:01","maximumInterval":"00:00:05"}`, "", []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second}},
+		{`{"strategy":"linear","maxRetryCount":1}`, `"retry.strategy"`, nil},
+		{`{"strategy":"fixedDelay"}`, `"retry.maxRetryCount"`, nil},
+		{`{"strategy":"fixedDelay","maxRetryCount":1}`, `"retry.delayInterval": required`, nil},
+		{`{"strategy":"exponentialBackoff","maxRetryCount":1,"minimumInterval":"00:00:09","maximumInterval":"00:00:01"}`, "shorter", nil},
+	}
+	for _, tt := range tests {
+		r, err := parseRetry([]byte(tt.json))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: err %v, want %q", tt.json, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tt.json, err)
+		}
+		for i, want := range tt.delays {
+			if got := r.DelayBefore(i + 1); got != want {
+				t.Errorf("%s: retry %d delay %v, want %v", tt.json, i+1, got, want)
+			}
+		}
+	}
+}
+
+func FuzzParseRetry(f *testing.F) {
+	f.Add(`{"strategy":"fixedDelay","maxRetryCount":3,"delayInterval":"00:00:05"}`)
+	f.Add(`{"strategy":"exponentialBackoff","maxRetryCount":-1,"minimumInterval":"00:00:01","maximumInterval":"1.00:00:00"}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := parseRetry([]byte(s))
+		if err == nil && r != nil && r.DelayBefore(1000) < 0 {
+			t.Fatalf("negative delay for %s", s)
+		}
+	})
 }

@@ -13,6 +13,9 @@ type Function struct {
 	Dir      string
 	Disabled bool // function.json "disabled": true (the older form)
 	Bindings []Binding
+	// Retry is function.json "retry" (nil: none; the app's host.json
+	// policy, if any, applies; see App.RetryFor).
+	Retry *Retry
 }
 
 // Binding is one entry of function.json "bindings". Fields that do not
@@ -21,6 +24,8 @@ type Binding struct {
 	Type      string // as written, e.g. "httpTrigger"
 	Direction string // "in", "out" or "inout"
 	Name      string
+	// DataType is "binary", "string", "stream" or empty, lower case.
+	DataType string
 
 	// httpTrigger
 	AuthLevel string   // anonymous, function, admin, user, system
@@ -117,12 +122,14 @@ var functionName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,127}$`)
 type rawFunction struct {
 	Disabled json.RawMessage `json:"disabled"`
 	Bindings []rawBinding    `json:"bindings"`
+	Retry    json.RawMessage `json:"retry"`
 }
 
 type rawBinding struct {
 	Type         string   `json:"type"`
 	Direction    string   `json:"direction"`
 	Name         string   `json:"name"`
+	DataType     string   `json:"dataType"`
 	AuthLevel    string   `json:"authLevel"`
 	Methods      []string `json:"methods"`
 	Route        string   `json:"route"`
@@ -160,6 +167,9 @@ func (raw rawFunction) function(name string) (*Function, error) {
 	if f.Disabled, err = parseDisabled(raw.Disabled); err != nil {
 		return nil, err
 	}
+	if f.Retry, err = parseRetry(raw.Retry); err != nil {
+		return nil, err
+	}
 	triggers := 0
 	for i, rb := range raw.Bindings {
 		b, err := rb.binding()
@@ -195,7 +205,7 @@ func parseDisabled(raw json.RawMessage) (bool, error) {
 
 func (rb rawBinding) binding() (Binding, error) {
 	b := Binding{
-		Type: rb.Type, Direction: strings.ToLower(rb.Direction), Name: rb.Name,
+		Type: rb.Type, Direction: strings.ToLower(rb.Direction), Name: rb.Name, DataType: strings.ToLower(rb.DataType),
 		AuthLevel: strings.ToLower(rb.AuthLevel), Route: strings.Trim(rb.Route, "/"),
 		QueueName: rb.QueueName, Connection: rb.Connection,
 		Schedule: rb.Schedule, RunOnStartup: rb.RunOnStartup, UseMonitor: rb.UseMonitor,

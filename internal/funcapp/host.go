@@ -21,16 +21,32 @@ type HostConfig struct {
 	// FunctionTimeout bounds one invocation; 0 means unlimited ("-1").
 	FunctionTimeout time.Duration
 	Queues          QueueConfig
+	// Functions is host.json "functions": when set, only these functions
+	// load (nil: all).
+	Functions []string
+	// Retry is host.json "retry", the app's default policy (nil: none).
+	Retry *Retry
 }
 
-// Handler is the customHandler (or legacy httpWorker) section.
+// Handler is the customHandler (or legacy httpWorker) section's
+// description, which both sections share: the process is
+// defaultExecutablePath with arguments, then defaultWorkerPath, then
+// workerArguments (for example "node" and "server.js").
 type Handler struct {
+	Section          string // "customHandler" or "httpWorker"
 	ExecutablePath   string
+	WorkerPath       string
 	Arguments        []string
+	WorkerArguments  []string
 	WorkingDirectory string
-	// ForwardHTTP is customHandler.enableForwardingHttpRequest; the legacy
-	// httpWorker section always forwards HTTP-only functions.
+	// ForwardHTTP: HTTP-only functions get the original request rather
+	// than a payload: customHandler.enableForwardingHttpRequest, and
+	// always for the legacy httpWorker section.
 	ForwardHTTP bool
+	// ForwardOriginalPath: the forwarded request keeps its path (a
+	// customHandler section); the httpWorker section forwards to
+	// /<FunctionName> with the query (DefaultHttpWorkerService.GetPathValue).
+	ForwardOriginalPath bool
 }
 
 // QueueConfig is extensions.queues, with Azure's defaults applied.
@@ -49,6 +65,8 @@ const DefaultFunctionTimeout = 5 * time.Minute
 type rawHost struct {
 	Version         *string          `json:"version"`
 	FunctionTimeout *string          `json:"functionTimeout"`
+	Functions       []string         `json:"functions"`
+	Retry           json.RawMessage  `json:"retry"`
 	CustomHandler   *rawHandlerBlock `json:"customHandler"`
 	HTTPWorker      *rawHandlerBlock `json:"httpWorker"`
 	Extensions      struct {
@@ -65,6 +83,7 @@ type rawHandlerBlock struct {
 		DefaultExecutablePath string   `json:"defaultExecutablePath"`
 		DefaultWorkerPath     string   `json:"defaultWorkerPath"`
 		Arguments             []string `json:"arguments"`
+		WorkerArguments       []string `json:"workerArguments"`
 		WorkingDirectory      string   `json:"workingDirectory"`
 	} `json:"description"`
 	EnableForwardingHTTPRequest bool `json:"enableForwardingHttpRequest"`
@@ -100,7 +119,7 @@ func (raw rawHost) config() (HostConfig, error) {
 		}
 		return HostConfig{}, fmt.Errorf(`field "version": must be "2.0", got %s`, got)
 	}
-	h := HostConfig{Version: "2.0", RoutePrefix: "api", FunctionTimeout: DefaultFunctionTimeout}
+	h := HostConfig{Version: "2.0", RoutePrefix: "api", FunctionTimeout: DefaultFunctionTimeout, Functions: raw.Functions}
 	var err error
 	if h.Handler, err = raw.handler(); err != nil {
 		return h, err
@@ -113,32 +132,37 @@ func (raw rawHost) config() (HostConfig, error) {
 			return h, fmt.Errorf(`field "functionTimeout": %w`, err)
 		}
 	}
+	if h.Retry, err = parseRetry(raw.Retry); err != nil {
+		return h, err
+	}
 	h.Queues, err = raw.Extensions.Queues.config()
 	return h, err
 }
 
 func (raw rawHost) handler() (Handler, error) {
-	block, section, path := raw.CustomHandler, "customHandler", ""
-	if block != nil {
-		path = block.Description.DefaultExecutablePath
-	} else if raw.HTTPWorker != nil {
+	block, section := raw.CustomHandler, "customHandler"
+	if block == nil && raw.HTTPWorker != nil {
 		block, section = raw.HTTPWorker, "httpWorker"
-		path = block.Description.DefaultWorkerPath
-		if path == "" {
-			path = block.Description.DefaultExecutablePath
-		}
 	}
 	if block == nil {
 		return Handler{}, errors.New(`field "customHandler": missing (Tandem runs custom-handler apps)`)
 	}
-	if strings.TrimSpace(path) == "" {
+	d := block.Description
+	if strings.TrimSpace(d.DefaultExecutablePath) == "" {
 		return Handler{}, fmt.Errorf(`field "%s.description.defaultExecutablePath": missing`, section)
 	}
+	custom := section == "customHandler"
 	return Handler{
-		ExecutablePath:   path,
-		Arguments:        block.Description.Arguments,
-		WorkingDirectory: block.Description.WorkingDirectory,
-		ForwardHTTP:      block.EnableForwardingHTTPRequest || section == "httpWorker",
+		Section:          section,
+		ExecutablePath:   d.DefaultExecutablePath,
+		WorkerPath:       d.DefaultWorkerPath,
+		Arguments:        d.Arguments,
+		WorkerArguments:  d.WorkerArguments,
+		WorkingDirectory: d.WorkingDirectory,
+		ForwardHTTP:      block.EnableForwardingHTTPRequest || !custom,
+		// The host forwards the original path only for a customHandler
+		// section that asks for forwarding.
+		ForwardOriginalPath: custom && block.EnableForwardingHTTPRequest,
 	}, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -12,6 +14,56 @@ import (
 type LocalSettings struct {
 	Values            map[string]string
 	ConnectionStrings map[string]string
+	// CORS is the "Host" section's CORS and CORSCredentials, as Core Tools
+	// applies them.
+	CORS CORS
+	// LocalHTTPPort is Host.LocalHttpPort (0: absent); Tandem ignores it.
+	LocalHTTPPort int
+}
+
+// CORS is an app's cross-origin policy: allowed origins ("*" is any),
+// and whether credentials are allowed. Any method and header are allowed,
+// as the host's policy does (CorsOptionsSetup).
+type CORS struct {
+	Origins     []string
+	Credentials bool
+}
+
+type rawHostSection struct {
+	LocalHTTPPort   int    `json:"LocalHttpPort"`
+	CORS            string `json:"CORS"`
+	CORSCredentials bool   `json:"CORSCredentials"`
+}
+
+// ParseCORSSetting reads the app settings the host reads for a deployed
+// app: CORS_ALLOWED_ORIGINS, a JSON array of origins, and
+// CORS_SUPPORT_CREDENTIALS, a boolean (HostCorsOptionsSetup).
+func ParseCORSSetting(origins, credentials string) (CORS, error) {
+	var c CORS
+	if strings.TrimSpace(origins) != "" {
+		if err := json.Unmarshal([]byte(origins), &c.Origins); err != nil {
+			return CORS{}, fmt.Errorf(`app setting CORS_ALLOWED_ORIGINS: want a JSON array such as ["https://example.com"]: %w`, err)
+		}
+	}
+	if strings.TrimSpace(credentials) != "" {
+		b, err := strconv.ParseBool(strings.TrimSpace(credentials))
+		if err != nil {
+			return CORS{}, fmt.Errorf("app setting CORS_SUPPORT_CREDENTIALS: %q is not true or false", credentials)
+		}
+		c.Credentials = b
+	}
+	return c, nil
+}
+
+// splitOrigins reads Host.CORS: origins separated by commas.
+func splitOrigins(s string) []string {
+	var out []string
+	for _, o := range strings.Split(s, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 type rawLocalSettings struct {
@@ -38,6 +90,14 @@ func ParseLocalSettings(file string, data []byte) (LocalSettings, error) {
 		return LocalSettings{}, fmt.Errorf("%s: %w", file, err)
 	}
 	ls := LocalSettings{Values: values, ConnectionStrings: raw.ConnectionStrings}
+	if len(raw.Host) > 0 && string(raw.Host) != "null" {
+		var h rawHostSection
+		if err := decodeJSON(raw.Host, &h); err != nil {
+			return LocalSettings{}, fmt.Errorf("%s: field \"Host\": %w", file, err)
+		}
+		ls.CORS = CORS{Origins: splitOrigins(h.CORS), Credentials: h.CORSCredentials}
+		ls.LocalHTTPPort = h.LocalHTTPPort
+	}
 	if ls.ConnectionStrings == nil {
 		ls.ConnectionStrings = map[string]string{}
 	}

@@ -38,6 +38,7 @@ type Options struct {
 	Disabled DisabledFunc
 	Logger   *slog.Logger
 	MaxBody  int64 // request body limit in payload mode (default 100 MiB)
+	CORS     CORSFunc
 	// MaxBodyInFlight bounds the body bytes of payload-mode requests
 	// being read or invoked at once (default DefaultMaxBodyInFlight); a
 	// request past it gets 503. Forwarded bodies stream and do not count.
@@ -173,6 +174,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a == nil {
 		writeError(w, http.StatusNotFound, "", "no function app is loaded in this region")
 		return
+	}
+	if g.cors(w, r, a.inv.App().Name) {
+		return // a preflight
 	}
 	fn, params, ok := a.match(r)
 	if !ok {

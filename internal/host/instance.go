@@ -27,6 +27,11 @@ type instance struct {
 	start time.Time
 	log   *slog.Logger
 
+	tailMu sync.Mutex
+	tail   []string // the last lines the handler printed, for start errors
+
+	outDone  chan struct{} // closed when the output streams have ended
+	outputs  []io.Closer   // the read ends, closed if a leftover child holds them open
 	launched chan struct{} // closed once cmd has started
 	exited   chan struct{} // closed when the process has exited (or never started)
 	exitErr  error
@@ -34,13 +39,17 @@ type instance struct {
 	startErr error         // set before ready is closed if it never got ready
 
 	// guarded by Pool.mu
-	inflight int
-	lastUsed time.Time
-	retiring bool
+	inflight     int
+	lastUsed     time.Time // the last request's end, or when it got ready
+	readyAt      time.Time // zero until ready
+	queuedAt     time.Time // when the pool decided to start it
+	delayedUntil time.Time // a crash-backoff delay before its start
+	crashes      int       // the pool's consecutive crashes when it was started
+	retiring     bool
 }
 
 func newInstance(id string, gen uint64, log *slog.Logger) *instance {
-	return &instance{id: id, gen: gen, log: log.With("instance", id), launched: make(chan struct{}), exited: make(chan struct{}), ready: make(chan struct{})}
+	return &instance{id: id, gen: gen, log: log.With("instance", id), launched: make(chan struct{}), exited: make(chan struct{}), ready: make(chan struct{}), outDone: make(chan struct{})}
 }
 
 // launch starts the handler process; it is not ready until waitReady.
@@ -49,51 +58,54 @@ func (i *instance) launch(spec processSpec, wg *sync.WaitGroup) error {
 	if err != nil {
 		return fmt.Errorf("pick handler port: %w", err)
 	}
-	cmd := exec.Command(spec.path, spec.args...)
+	vars := workerVars(port, i.id, spec.root)
+	env := processEnv(spec.env(), vars)
+	path, args := commandLine(spec, envMap(env), vars)
+	cmd := exec.Command(path, args...)
 	cmd.Dir = spec.dir
-	cmd.Env = append(spec.env(), handlerEnv(port, i.id, spec.root)...)
+	cmd.Env = env
 	// Own process group (so stop signals reach the handler's children), and
 	// SIGKILL if the region dies (kill -9 must not leave orphan handlers).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	stdout, stderr, err := pipes(cmd)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: spec.cred}
+	stdout, stderr, closeWriters, err := pipes(cmd)
 	if err != nil {
 		return err
 	}
 	i.port, i.base, i.cmd = port, "http://127.0.0.1:"+strconv.Itoa(port), cmd
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start handler %s: %w", spec.path, err)
+	err = cmd.Start()
+	closeWriters()
+	if err != nil {
+		stdout.Close()
+		stderr.Close()
+		return fmt.Errorf("start handler %s: %w", path, err)
 	}
 	i.start = time.Now()
 	close(i.launched)
 	i.log.Info("handler started", "pid", cmd.Process.Pid, "port", port)
+	i.outputs = []io.Closer{stdout, stderr}
 	i.capture(wg, stdout, stderr)
 	wg.Add(1)
 	go i.wait(wg)
 	return nil
 }
 
-func pipes(cmd *exec.Cmd) (io.ReadCloser, io.ReadCloser, error) {
-	stdout, err := cmd.StdoutPipe()
+// pipes gives the handler its own stdout and stderr pipes (plain files, so
+// cmd.Wait neither waits for nor cuts off the readers: the last lines a
+// dying handler printed are still read; see capture). The returned closer
+// closes the write ends in the region once the handler has started.
+func pipes(cmd *exec.Cmd) (io.ReadCloser, io.ReadCloser, func(), error) {
+	outR, outW, err := os.Pipe()
 	if err != nil {
-		return nil, nil, fmt.Errorf("handler stdout: %w", err)
+		return nil, nil, nil, fmt.Errorf("handler stdout: %w", err)
 	}
-	stderr, err := cmd.StderrPipe()
+	errR, errW, err := os.Pipe()
 	if err != nil {
-		return nil, nil, fmt.Errorf("handler stderr: %w", err)
+		outR.Close()
+		outW.Close()
+		return nil, nil, nil, fmt.Errorf("handler stderr: %w", err)
 	}
-	return stdout, stderr, nil
-}
-
-// handlerEnv is what the Azure host gives a custom handler.
-func handlerEnv(port int, id, root string) []string {
-	p := strconv.Itoa(port)
-	return []string{
-		"FUNCTIONS_CUSTOMHANDLER_PORT=" + p,
-		"FUNCTIONS_CUSTOMHANDLER_WORKER_ID=" + id,
-		"FUNCTIONS_HTTPWORKER_PORT=" + p,
-		"FUNCTIONS_HTTPWORKER_ID=" + id,
-		"FUNCTIONS_APP_ROOT_PATH=" + root,
-	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	return outR, errR, func() { outW.Close(); errW.Close() }, nil
 }
 
 func freePort() (int, error) {
@@ -105,25 +117,76 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// capture copies the handler's output lines into the region log.
-func (i *instance) capture(wg *sync.WaitGroup, stdout, stderr io.Reader) {
-	for name, r := range map[string]io.Reader{"stdout": stdout, "stderr": stderr} {
+// capture copies the handler's output lines into the region log until
+// every writer (the handler and any child it left behind) has closed them;
+// outDone is closed when both streams have ended.
+func (i *instance) capture(wg *sync.WaitGroup, stdout, stderr io.ReadCloser) {
+	var streams sync.WaitGroup
+	for name, r := range map[string]io.ReadCloser{"stdout": stdout, "stderr": stderr} {
 		wg.Add(1)
+		streams.Add(1)
 		go func() {
 			defer wg.Done()
+			defer streams.Done()
+			defer r.Close()
 			sc := bufio.NewScanner(r)
 			sc.Buffer(make([]byte, 64*1024), 1024*1024)
 			for sc.Scan() {
 				i.log.Info(sc.Text(), "stream", name)
+				i.remember(sc.Text())
 			}
 		}()
 	}
+	go func() {
+		streams.Wait()
+		close(i.outDone)
+	}()
+}
+
+// outputDone waits briefly for the output of an exited handler to be read
+// (not for long: a child it left behind may hold the pipes open).
+func (i *instance) outputDone() {
+	t := time.NewTimer(200 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-i.outDone:
+	case <-t.C:
+	}
+}
+
+// remember keeps the last few output lines.
+func (i *instance) remember(line string) {
+	i.tailMu.Lock()
+	defer i.tailMu.Unlock()
+	i.tail = append(i.tail, line)
+	if len(i.tail) > 5 {
+		i.tail = i.tail[len(i.tail)-5:]
+	}
+}
+
+// lastOutput is the handler's last output lines, for an error message.
+func (i *instance) lastOutput() string {
+	i.tailMu.Lock()
+	defer i.tailMu.Unlock()
+	if len(i.tail) == 0 {
+		return "it printed nothing"
+	}
+	return "its last output: " + strings.Join(i.tail, " | ")
 }
 
 func (i *instance) wait(wg *sync.WaitGroup) {
 	defer wg.Done()
 	i.exitErr = i.cmd.Wait()
 	close(i.exited)
+	t := time.NewTimer(time.Second)
+	select {
+	case <-i.outDone:
+	case <-t.C: // a child of the handler outlived it and holds the pipes: stop reading
+		for _, c := range i.outputs {
+			_ = c.Close()
+		}
+	}
+	t.Stop()
 	i.log.Info("handler exited", "status", exitStatus(i.exitErr), "uptime", time.Since(i.start).Round(time.Millisecond))
 }
 
@@ -152,7 +215,8 @@ func (i *instance) waitReady(ctx context.Context, client *http.Client, timeout t
 		case <-step.C:
 		case <-i.exited:
 			step.Stop()
-			i.startErr = fmt.Errorf("handler exited before it listened on port %d (%s)", i.port, exitStatus(i.exitErr))
+			i.outputDone()
+			i.startErr = fmt.Errorf("handler exited before it listened on port %d (%s; %s)", i.port, exitStatus(i.exitErr), i.lastOutput())
 			return
 		case <-deadline.C:
 			step.Stop()

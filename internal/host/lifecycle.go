@@ -46,6 +46,9 @@ func (p *Pool) sweep() {
 		if !in.isReady() {
 			continue
 		}
+		if p.crashes > 0 && !in.readyAt.IsZero() && now.Sub(in.readyAt) >= p.opts.StableAfter {
+			p.crashes = 0 // ready long enough: the crash loop, if any, is over
+		}
 		idle := in.inflight == 0 && now.Sub(in.lastUsed) >= p.opts.IdleTimeout
 		if in.inflight == 0 && (idle || in.retiring || in.gen != p.gen) {
 			if idle {

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -22,12 +23,21 @@ import (
 type Options struct {
 	App  string // app name, for logs and instance ids
 	Root string // FUNCTIONS_APP_ROOT_PATH
-	Path string // executable
-	Args []string
-	Dir  string // working directory
-	// Env returns the process environment (app settings included); it is
-	// called for every new instance so settings changes apply.
+	Path string // executable (%NAME% of a worker variable is replaced)
+	// Args are the host.json arguments; WorkerPath and WorkerArgs are
+	// defaultWorkerPath and workerArguments. See commandLine.
+	Args       []string
+	WorkerPath string
+	WorkerArgs []string
+	Dir        string // working directory
+	// Env returns the app's variables (settings, connection strings, site
+	// name), NAME=value; it is called for every new instance so settings
+	// changes apply. The pool adds a minimal base and the worker variables
+	// and drops TANDEM_* (see env.go).
 	Env func() []string
+	// Credential, when set, runs handlers as another OS user (the region
+	// must be allowed to switch users, typically as root).
+	Credential *syscall.Credential
 
 	IdleTimeout  time.Duration // stop an instance idle this long (default 5m)
 	MaxInstances int           // upper bound (default 4)
@@ -36,7 +46,10 @@ type Options struct {
 	ScaleOutAt   int
 	StartTimeout time.Duration // readiness deadline (default 30s)
 	StopGrace    time.Duration // SIGTERM to SIGKILL (default 5s)
-	Logger       *slog.Logger
+	// StableAfter: an instance ready this long ends a crash loop (the
+	// restart backoff starts over); default 30s.
+	StableAfter time.Duration
+	Logger      *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -55,6 +68,9 @@ func (o *Options) defaults() {
 	if o.StopGrace <= 0 {
 		o.StopGrace = 5 * time.Second
 	}
+	if o.StableAfter <= 0 {
+		o.StableAfter = 30 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -64,15 +80,20 @@ func (o *Options) defaults() {
 }
 
 type processSpec struct {
-	path, dir, root string
-	args            []string
-	env             func() []string
+	path, dir, root, workerPath string
+	args, workerArgs            []string
+	env                         func() []string
+	cred                        *syscall.Credential
 }
 
 // Errors a caller maps to 5xx responses.
 var (
 	ErrClosed  = errors.New("handler pool is shut down")
 	ErrCrashed = errors.New("handler process exited during the request")
+	// ErrNotReady: the request gave up while its handler instance was
+	// still starting, or waiting out a restart delay after crashes; the
+	// error says which.
+	ErrNotReady = errors.New("no handler instance was ready")
 )
 
 // Pool is the set of handler processes of one app.
@@ -100,8 +121,9 @@ type Pool struct {
 func New(opts Options) *Pool {
 	opts.defaults()
 	p := &Pool{
-		opts:    opts,
-		spec:    processSpec{path: opts.Path, dir: opts.Dir, root: opts.Root, args: opts.Args, env: opts.Env},
+		opts: opts,
+		spec: processSpec{path: opts.Path, dir: opts.Dir, root: opts.Root, args: opts.Args,
+			workerPath: opts.WorkerPath, workerArgs: opts.WorkerArgs, env: opts.Env, cred: opts.Credential},
 		log:     opts.Logger.With("app", opts.App),
 		stopJan: make(chan struct{}),
 	}
@@ -163,7 +185,7 @@ func (p *Pool) acquire(ctx context.Context) (*instance, error) {
 		select {
 		case <-wait.ready:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for handler start: %w", ctx.Err())
+			return nil, p.notReady(wait, ctx)
 		}
 		if wait.startErr != nil {
 			if overflow {
@@ -172,6 +194,19 @@ func (p *Pool) acquire(ctx context.Context) (*instance, error) {
 			overflow = true
 		}
 	}
+}
+
+// notReady explains why a request gave up waiting for inst.
+func (p *Pool) notReady(inst *instance, ctx context.Context) error {
+	p.mu.Lock()
+	until, crashes, since := inst.delayedUntil, inst.crashes, inst.queuedAt
+	p.mu.Unlock()
+	if time.Now().Before(until) {
+		return fmt.Errorf("%w: the handler is restarting after %d consecutive crashes and waits until %s before starting again (%v)",
+			ErrNotReady, crashes, until.UTC().Format(time.RFC3339Nano), context.Cause(ctx))
+	}
+	return fmt.Errorf("%w: the handler was still starting (started %s ago; start timeout %s) (%v)",
+		ErrNotReady, time.Since(since).Round(time.Millisecond), p.opts.StartTimeout, context.Cause(ctx))
 }
 
 // pick takes a slot on a ready instance, or returns one being started to
@@ -223,6 +258,11 @@ func (p *Pool) startLocked() *instance {
 	inst := newInstance(p.opts.App+"-"+strconv.Itoa(p.nextID), p.gen, p.log)
 	p.instances = append(p.instances, inst)
 	delay := backoff(p.crashes)
+	inst.crashes = p.crashes
+	inst.queuedAt = time.Now()
+	if delay > 0 {
+		inst.delayedUntil = inst.queuedAt.Add(delay)
+	}
 	p.wg.Add(1)
 	go p.run(inst, delay)
 	return inst
@@ -259,6 +299,11 @@ func (p *Pool) run(inst *instance, delay time.Duration) {
 	if inst.startErr != nil {
 		inst.log.Error("handler failed to start", "err", inst.startErr)
 		inst.stop(p.opts.StopGrace)
+	} else {
+		p.mu.Lock()
+		inst.readyAt = time.Now()
+		inst.lastUsed = inst.readyAt // idle from now, not since the zero time
+		p.mu.Unlock()
 	}
 	<-inst.exited
 	p.exitedInstance(inst, inst.startErr != nil)
@@ -286,7 +331,7 @@ func (p *Pool) exitedInstance(inst *instance, failedStart bool) {
 	}
 	switch {
 	case inst.retiring || p.closed:
-	case failedStart || time.Since(inst.start) < 30*time.Second:
+	case failedStart || time.Since(inst.start) < p.opts.StableAfter:
 		p.crashes++
 		inst.log.Warn("handler crashed", "status", exitStatus(inst.exitErr), "consecutiveCrashes", p.crashes)
 	default:

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tandemhq/tandem/internal/funcapp"
@@ -21,17 +23,20 @@ var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy
 func (iv *Invoker) Forward(w http.ResponseWriter, r *http.Request, fn *funcapp.Function) (string, error) {
 	id := NewGUID()
 	start := time.Now()
-	err := iv.forward(w, r, id)
+	err := iv.forward(w, r, fn, id)
 	iv.finish(fn, id, start, err)
 	return id, err
 }
 
-func (iv *Invoker) forward(w http.ResponseWriter, r *http.Request, id string) error {
+func (iv *Invoker) forward(w http.ResponseWriter, r *http.Request, fn *funcapp.Function, id string) error {
 	ctx, cancel := iv.withTimeout(r.Context())
 	defer cancel()
 	out := r.Clone(ctx)
 	out.RequestURI = ""
 	out.URL.Scheme, out.URL.Host = "", ""
+	if !iv.opts.App.Host.Handler.ForwardOriginalPath {
+		functionPath(out.URL, fn.Name)
+	}
 	for _, h := range hopHeaders {
 		out.Header.Del(h)
 	}
@@ -41,6 +46,9 @@ func (iv *Invoker) forward(w http.ResponseWriter, r *http.Request, id string) er
 		out.Body = nil
 	}
 	resp, err := iv.opts.Pool.Do(out)
+	if err == nil && !iv.opts.App.Host.Handler.ForwardOriginalPath {
+		resp, err = iv.followRedirects(out, resp)
+	}
 	if err != nil {
 		return iv.callError(ctx, id, err)
 	}
@@ -50,6 +58,78 @@ func (iv *Invoker) forward(w http.ResponseWriter, r *http.Request, id string) er
 		return iv.fail(id, 0, context.Cause(ctx)) // status already sent; the body was cut
 	}
 	return nil
+}
+
+// maxRedirects is how many redirects a legacy httpWorker forward follows
+// (.NET HttpClientHandler.MaxAutomaticRedirections).
+const maxRedirects = 50
+
+// followRedirects follows the handler's redirects as the host's HttpClient
+// does for the legacy httpWorker section (AllowAutoRedirect is on unless
+// forwarding was asked for): 301, 302 and 303 become a GET without a body;
+// 307 and 308 are followed only for a request without a body (it was
+// streamed, not kept). Only redirects to the handler itself (a path, or
+// its own address) are followed; others reach the caller as they are.
+func (iv *Invoker) followRedirects(req *http.Request, resp *http.Response) (*http.Response, error) {
+	for n := 0; n < maxRedirects; n++ {
+		next, ok := redirectRequest(req, resp)
+		if !ok {
+			return resp, nil
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		var err error
+		if resp, err = iv.opts.Pool.Do(next); err != nil {
+			return nil, err
+		}
+		req = next
+	}
+	return resp, nil
+}
+
+// redirectRequest is the request a redirect asks for, when it is one to
+// follow.
+func redirectRequest(req *http.Request, resp *http.Response) (*http.Request, bool) {
+	loc, err := resp.Location()
+	if err != nil || (loc.Host != "" && loc.Host != req.URL.Host) {
+		return nil, false
+	}
+	method := req.Method
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther:
+		if method != http.MethodHead {
+			method = http.MethodGet
+		}
+	case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		if req.Body != nil && req.Body != http.NoBody {
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+	next := req.Clone(req.Context())
+	next.Method, next.Body, next.ContentLength = method, nil, 0
+	next.Header.Del("Content-Length")
+	next.Header.Del("Content-Type")
+	next.URL = &url.URL{Path: loc.Path, RawPath: loc.RawPath, RawQuery: loc.RawQuery}
+	return next, true
+}
+
+// functionPath points u at /<FunctionName> with the query rebuilt from its
+// comma-joined values, as the host forwards for the legacy httpWorker
+// section (GetPathValue, then ToHttpRequestMessage's AddQueryString).
+func functionPath(u *url.URL, name string) {
+	u.Path, u.RawPath = "/"+name, ""
+	q := u.Query()
+	if len(q) == 0 {
+		u.RawQuery = ""
+		return
+	}
+	joined := url.Values{}
+	for k, v := range q {
+		joined.Set(k, strings.Join(v, ","))
+	}
+	u.RawQuery = joined.Encode()
 }
 
 func copyResponse(w http.ResponseWriter, resp *http.Response) {

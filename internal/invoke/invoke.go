@@ -20,6 +20,7 @@ import (
 
 	"github.com/tandemhq/tandem/internal/funcapp"
 	"github.com/tandemhq/tandem/internal/host"
+	"github.com/tandemhq/tandem/internal/hostjson"
 )
 
 // HostVersion is what Tandem reports as the Functions host version.
@@ -185,7 +186,7 @@ func (iv *Invoker) inputs(ctx context.Context, fn *funcapp.Function, e Expressio
 		if err != nil {
 			return fmt.Errorf("input binding %q: %w", b.Name, err)
 		}
-		data[b.Name] = v
+		data[b.Name] = hostjson.Value(v) // the host's rule: an entity stays an object, a list becomes a string
 	}
 	return nil
 }
@@ -231,6 +232,8 @@ func setInvocationHeaders(h http.Header, id string) {
 // callError maps a failed call: a timeout, a crash, a shut-down pool.
 func (iv *Invoker) callError(ctx context.Context, id string, err error) error {
 	switch {
+	case errors.Is(err, host.ErrNotReady): // says why (starting, or a restart delay), not just "timed out"
+		return iv.fail(id, http.StatusServiceUnavailable, err)
 	case errors.Is(context.Cause(ctx), ErrTimeout):
 		return iv.fail(id, http.StatusInternalServerError, context.Cause(ctx))
 	case errors.Is(err, host.ErrCrashed):

@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tandemhq/tandem/internal/hostjson"
 )
 
 func TestParseHTTPOutput(t *testing.T) {
@@ -80,8 +83,39 @@ func TestExpressions(t *testing.T) {
 	}
 }
 
+// TestExpressionsFromHostMetadata: metadata holds values as the host
+// serializes them ("\"42\"" for the string 42); binding expressions see
+// the values themselves.
+func TestExpressionsFromHostMetadata(t *testing.T) {
+	md := map[string]any{
+		"id":           hostjson.Text("42"),
+		"quoted":       hostjson.Text(`"x"`),
+		"DequeueCount": json.RawMessage(`"1"`),
+		"sys":          hostjson.Sys("f", time.Unix(0, 0)),
+	}
+	got, err := ExpressionsFrom(md).Resolve("{id}/{quoted}/{DequeueCount}")
+	if err != nil || got != `42/"x"/1` {
+		t.Fatalf("%q %v", got, err)
+	}
+}
+
+// TestHTTPTriggerShape: the Body is bytes (base64) for octet-stream and
+// multipart content, text otherwise (invalid UTF-8 replaced), as the
+// host's GetRequestAsJObject reads it.
 func TestHTTPTriggerShape(t *testing.T) {
+	for ctype, body := range map[string]string{"application/octet-stream": "//4=", "multipart/form-data; boundary=x": "//4=", "text/plain": "\ufffd\ufffd", "": "\ufffd\ufffd"} {
+		r, _ := http.NewRequest("POST", "http://h/api/x", strings.NewReader("\xff\xfe"))
+		r.Header.Set("Content-Type", ctype)
+		tr, err := NewHTTPTrigger(r, nil, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := tr.Body(); !ok || got != body {
+			t.Errorf("Content-Type %q: Body %q, want %q", ctype, got, body)
+		}
+	}
 	r, _ := http.NewRequest("POST", "http://example.test/api/items/7?a=1&a=2&b=x", strings.NewReader("\xff\xfe"))
+	r.Header.Set("Content-Type", "application/octet-stream")
 	r.Host = "example.test"
 	r.Header.Add("X-Multi", "1")
 	r.Header.Add("X-Multi", "2")
@@ -94,7 +128,7 @@ func TestHTTPTriggerShape(t *testing.T) {
 	_ = json.Unmarshal(b, &got)
 	want := map[string]any{
 		"Url": "http://example.test/api/items/7?a=1&a=2&b=x", "Method": "POST",
-		"Query": map[string]any{"a": "1,2", "b": "x"}, "Headers": map[string]any{"X-Multi": []any{"1", "2"}},
+		"Query": map[string]any{"a": "1,2", "b": "x"}, "Headers": map[string]any{"X-Multi": []any{"1", "2"}, "Content-Type": []any{"application/octet-stream"}},
 		"Params": map[string]any{"id": "7"}, "Identities": []any{}, "Body": "//4=",
 	}
 	if gb, wb := mustJSON(got), mustJSON(want); gb != wb {
@@ -103,8 +137,8 @@ func TestHTTPTriggerShape(t *testing.T) {
 	r2, _ := http.NewRequest("GET", "http://h/api/x", nil)
 	tr2, _ := NewHTTPTrigger(r2, nil, 10)
 	b2, _ := json.Marshal(tr2)
-	if strings.Contains(string(b2), "Body") || strings.Contains(string(b2), "Params") {
-		t.Fatalf("absent body/params present: %s", b2)
+	if strings.Contains(string(b2), "Body") || !strings.Contains(string(b2), `"Params":{}`) {
+		t.Fatalf("want no Body and empty Params (the host always sets route data): %s", b2)
 	}
 }
 

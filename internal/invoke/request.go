@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tandemhq/tandem/internal/hostjson"
 )
 
 // HTTPTrigger is the Data value of an httpTrigger binding in payload mode.
@@ -21,16 +24,18 @@ type HTTPTrigger struct {
 	Method     string              `json:"Method"`
 	Query      map[string]string   `json:"Query"`
 	Headers    map[string][]string `json:"Headers"`
-	Params     map[string]string   `json:"Params,omitempty"`
+	Params     map[string]string   `json:"Params"` // {} without route values, as the host always sets them
 	Identities []any               `json:"Identities"`
 
 	body   []byte // nil: no body
-	binary bool   // body is not UTF-8: sent base64-encoded
+	binary bool   // octet-stream or multipart content: sent base64-encoded
 }
 
-// NewHTTPTrigger describes r as the Azure host does. Repeated query values
-// are joined with commas; a body is present only when the request has one;
-// a body that is not UTF-8 text is base64-encoded.
+// NewHTTPTrigger describes r as the Azure host does (GetRequestAsJObject).
+// Repeated query values are joined with commas; Params is always present;
+// a body is present only when the request has one, as bytes (base64) for
+// application/octet-stream and multipart/* content, otherwise as text with
+// each invalid UTF-8 byte replaced by U+FFFD, as .NET decoding does.
 func NewHTTPTrigger(r *http.Request, params map[string]string, maxBody int64) (*HTTPTrigger, error) {
 	t := &HTTPTrigger{
 		URL:        requestURL(r),
@@ -45,21 +50,41 @@ func NewHTTPTrigger(r *http.Request, params map[string]string, maxBody int64) (*
 	for k, v := range r.Header {
 		t.Headers[k] = v
 	}
-	if len(params) > 0 {
-		t.Params = params
+	t.Params = make(map[string]string, len(params))
+	for k, v := range params {
+		t.Params[k] = v
 	}
 	body, err := readBody(r, maxBody)
 	if err != nil {
 		return nil, err
 	}
 	if len(body) > 0 {
-		t.body, t.binary = body, !utf8.Valid(body)
+		t.body, t.binary = body, binaryContent(r.Header.Get("Content-Type"))
+		if !t.binary && !utf8.Valid(body) {
+			t.body = replaceInvalidUTF8(body)
+		}
 	}
 	return t, nil
 }
 
-// Body is the request body as the handler receives it (base64 when it is
-// not UTF-8) and whether there is one.
+// replaceInvalidUTF8 replaces each invalid byte with U+FFFD.
+func replaceInvalidUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/2)
+	for _, r := range string(b) { // range yields U+FFFD per invalid byte
+		out = utf8.AppendRune(out, r)
+	}
+	return out
+}
+
+// binaryContent reports whether the host reads a body of this content type
+// as bytes (IsMediaTypeOctetOrMultipart).
+func binaryContent(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt == "application/octet-stream" || strings.HasPrefix(mt, "multipart/")
+}
+
+// Body is the request body as the handler receives it (base64 for binary
+// content) and whether there is one.
 func (t *HTTPTrigger) Body() (string, bool) {
 	if t.body == nil {
 		return "", false
@@ -174,31 +199,65 @@ func requestURL(r *http.Request) string {
 	return scheme + "://" + r.Host + r.URL.RequestURI()
 }
 
-// HTTPMetadata is the trigger metadata for an HTTP invocation: route
-// parameters and query values at the top level (as binding expressions see
-// them), plus Query, Headers and sys.
+// HTTPMetadata is the trigger metadata of an HTTP invocation as the Azure
+// host sends it: the HTTP extension's binding data (the properties of a
+// JSON object body, then query values except "code", then route values,
+// then "Query" and "Headers" objects unless a value of that name exists),
+// plus "sys"; each value through the host's rule (hostjson), so a route
+// value "ada" arrives as the JSON string "\"ada\"".
 func HTTPMetadata(t *HTTPTrigger, method string, now time.Time) map[string]any {
 	md := map[string]any{}
+	if t.body != nil { // the extension reads the body as text for binding data
+		for _, p := range hostjson.BindingProperties(t.body) {
+			setFold(md, p.Name, p.Value)
+		}
+	}
 	for k, v := range t.Query {
-		md[k] = v
+		if !strings.EqualFold(k, "code") {
+			setFold(md, k, hostjson.Text(v))
+		}
 	}
 	for k, v := range t.Params {
-		md[k] = v
+		setFold(md, k, hostjson.Text(v))
 	}
 	headers := map[string]string{}
 	for k, v := range t.Headers {
 		headers[k] = strings.Join(v, ",")
 	}
-	md["Query"] = t.Query
-	md["Headers"] = headers
-	md["sys"] = Sys(method, now)
+	addAbsent(md, "Query", t.Query)
+	addAbsent(md, "Headers", headers)
+	md["sys"] = hostjson.Sys(method, now)
+	for k := range md {
+		if strings.HasSuffix(strings.ToLower(k), "trigger") {
+			delete(md, k) // the host leaves these to Data
+		}
+	}
 	return md
 }
 
-// Sys is the "sys" metadata object every trigger carries.
-func Sys(method string, now time.Time) map[string]any {
-	return map[string]any{"MethodName": method, "UtcNow": now.UTC().Format(time.RFC3339Nano), "RandGuid": NewGUID()}
+// setFold sets key as a case-insensitive .NET dictionary does: an existing
+// key differing only in case keeps its spelling.
+func setFold(md map[string]any, key string, v any) {
+	for k := range md {
+		if strings.EqualFold(k, key) {
+			md[k] = v
+			return
+		}
+	}
+	md[key] = v
 }
+
+func addAbsent(md map[string]any, key string, v any) {
+	for k := range md {
+		if strings.EqualFold(k, key) {
+			return
+		}
+	}
+	md[key] = v
+}
+
+// Sys is the "sys" metadata object every trigger carries.
+func Sys(method string, now time.Time) json.RawMessage { return hostjson.Sys(method, now) }
 
 // NewGUID returns a random (version 4) GUID in its usual text form.
 func NewGUID() string {
@@ -230,15 +289,30 @@ func ExpressionsFrom(md map[string]any) Expressions {
 		case float64, int, int64, bool, json.Number:
 			e[k] = fmt.Sprint(x)
 		case json.RawMessage:
-			var v any
-			if json.Unmarshal(x, &v) == nil {
-				if s, ok := scalar(v); ok {
-					e[k] = s
-				}
+			if s, ok := rawScalar(x); ok {
+				e[k] = s
 			}
 		}
 	}
 	return e
+}
+
+// rawScalar is the expression value of a metadata value: metadata holds
+// the host's serialization of a string ("\"ada\""), so a string that is
+// itself a JSON string literal is unquoted once more.
+func rawScalar(raw json.RawMessage) (string, bool) {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return "", false
+	}
+	s, ok := scalar(v)
+	if str, isStr := v.(string); isStr && strings.HasPrefix(str, `"`) {
+		var inner string
+		if json.Unmarshal([]byte(str), &inner) == nil {
+			return inner, true
+		}
+	}
+	return s, ok
 }
 
 func scalar(v any) (string, bool) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/tandemhq/tandem/internal/hostjson"
 )
 
 // Message is one queue message as a function sees it.
@@ -133,6 +134,5 @@ func (m *Message) TriggerData() json.RawMessage {
 // a JSON string (Newtonsoft SerializeObject), itself sent as a JSON string.
 // A handler written against real Azure unquotes twice. See DESIGN.md.
 func (m *Message) HostTriggerData() json.RawMessage {
-	outer, _ := json.Marshal(netQuote(string(m.Body)))
-	return outer
+	return hostjson.Text(string(m.Body))
 }

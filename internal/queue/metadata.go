@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tandemhq/tandem/internal/hostjson"
 )
 
 // Metadata returns the queue trigger's "Metadata" object exactly as the
@@ -28,15 +30,15 @@ import (
 func (m *Message) Metadata(methodName string, now time.Time) map[string]any {
 	md := map[string]any{
 		"DequeueCount":    json.RawMessage(strconv.Quote(strconv.FormatInt(m.DequeueCount, 10))),
-		"ExpirationTime":  offsetTime(m.ExpirationTime),
-		"Id":              quoteRaw(m.ID),
-		"InsertionTime":   offsetTime(m.InsertionTime),
-		"NextVisibleTime": offsetTime(m.NextVisibleTime),
-		"PopReceipt":      quoteRaw(m.PopReceipt),
-		"sys":             sysData(methodName, now),
+		"ExpirationTime":  hostjson.OffsetTime(m.ExpirationTime),
+		"Id":              hostjson.String(m.ID),
+		"InsertionTime":   hostjson.OffsetTime(m.InsertionTime),
+		"NextVisibleTime": hostjson.OffsetTime(m.NextVisibleTime),
+		"PopReceipt":      hostjson.String(m.PopReceipt),
+		"sys":             hostjson.Sys(methodName, now),
 	}
-	for _, p := range bindingProperties(m.Body) {
-		setFold(md, p.name, p.value)
+	for _, p := range hostjson.BindingProperties(m.Body) {
+		setFold(md, p.Name, p.Value)
 	}
 	for k := range md {
 		if strings.HasSuffix(strings.ToLower(k), "trigger") {
@@ -56,29 +58,6 @@ func setFold(md map[string]any, key string, v json.RawMessage) {
 		}
 	}
 	md[key] = v
-}
-
-// offsetTime prints a DateTimeOffset as Json.NET does after the host's
-// DateTimeOffset.Parse(value.ToString()) round trip: whole seconds, UTC
-// offset spelled +00:00.
-func offsetTime(t time.Time) json.RawMessage {
-	s := t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05") + "+00:00"
-	return json.RawMessage(strconv.Quote(s))
-}
-
-// utcNow prints a UTC DateTime as Json.NET does: up to 7 fraction digits,
-// trailing zeros dropped, "Z".
-func utcNow(t time.Time) string {
-	return t.UTC().Truncate(100 * time.Nanosecond).Format("2006-01-02T15:04:05.9999999Z")
-}
-
-func sysData(methodName string, now time.Time) json.RawMessage {
-	out, _ := json.Marshal(struct {
-		MethodName string
-		UtcNow     string
-		RandGuid   string
-	}{methodName, utcNow(now), newID()})
-	return out
 }
 
 // String gives a short description for logs (never the body).

@@ -106,63 +106,6 @@ func TestMetadataGolden(t *testing.T) {
 	}
 }
 
-func TestUtcNowFormat(t *testing.T) {
-	tests := []struct {
-		t    time.Time
-		want string
-	}{
-		{time.Date(2024, 5, 10, 16, 13, 47, 175635200, time.UTC), "2024-05-10T16:13:47.1756352Z"},
-		{time.Date(2023, 9, 7, 11, 40, 45, 4275000, time.UTC), "2023-09-07T11:40:45.004275Z"},
-		{time.Date(2023, 9, 7, 11, 40, 45, 0, time.UTC), "2023-09-07T11:40:45Z"},
-		{time.Date(2023, 9, 7, 11, 40, 45, 123456789, time.FixedZone("x", 3600)), "2023-09-07T10:40:45.1234567Z"},
-	}
-	for _, tt := range tests {
-		if got := utcNow(tt.t); got != tt.want {
-			t.Errorf("utcNow(%v) = %s, want %s", tt.t, got, tt.want)
-		}
-	}
-}
-
-func TestNetConversions(t *testing.T) {
-	quotes := map[string]string{
-		"plain":          `"plain"`,
-		"a\"b\\c":        `"a\"b\\c"`,
-		"<&>":            `"<&>"`,
-		"\b\f\n\r\t\x01": `"\b\f\n\r\t\u0001"`,
-		"\u2028\u0085é":  `"\u2028\u0085é"`,
-		"bad\xffutf8":    "\"bad\uFFFDutf8\"",
-	}
-	for in, want := range quotes {
-		if got := netQuote(in); got != want {
-			t.Errorf("netQuote(%q) = %s, want %s", in, got, want)
-		}
-	}
-	numbers := map[string]string{
-		"12": "12", "-0": "0", "123456789012345678901234567890": "123456789012345678901234567890",
-		"1.5": "1.5", "1.0": "1", "1e3": "1000", "1e15": "1E+15", "1e14": "100000000000000",
-		"0.0001": "0.0001", "0.00001": "1E-05", "-2.5e-7": "-2.5E-07", "-0.0": "-0",
-		"1.2345678901234567e20": "1.2345678901234567E+20",
-	}
-	for in, want := range numbers {
-		if got := netNumber(in); got != want {
-			t.Errorf("netNumber(%s) = %s, want %s", in, got, want)
-		}
-	}
-	dates := map[string]string{
-		"2024-04-06T15:30:00Z":      "04/06/2024 15:30:00",
-		"2024-04-06T15:30:00.123":   "04/06/2024 15:30:00",
-		"2024-04-06T15:30:00-05:00": "04/06/2024 20:30:00",
-		"2024-04-06":                "2024-04-06",
-		"2024-04-06 15:30:00":       "2024-04-06 15:30:00",
-		"not a date at all, really": "not a date at all, really",
-	}
-	for in, want := range dates {
-		if got := netDateString(in); got != want {
-			t.Errorf("netDateString(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestTriggerData(t *testing.T) {
 	tests := []struct{ body, want, host string }{
 		{`{"a":1}`, `{"a":1}`, `"\"{\\\"a\\\":1}\""`},

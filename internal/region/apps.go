@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -51,6 +50,12 @@ func (r *Region) LoadApp(ctx context.Context, spec AppSpec) error {
 	app, err := funcapp.Load(spec.Name, spec.Dir)
 	if err != nil {
 		return err
+	}
+	for _, w := range app.Warnings {
+		r.log.Warn(w, "app", app.Name)
+	}
+	for _, fe := range app.Errors { // in error; the app's other functions run
+		r.log.Error("function cannot load", "app", app.Name, "function", fe.Name, "err", fe.Err)
 	}
 	routes, err := r.checkApp(app)
 	if err != nil {
@@ -163,8 +168,10 @@ func (r *Region) handOver(ctx context.Context, old, rt *appRuntime) error {
 func (r *Region) newRuntime(app *funcapp.App, routes *gateway.Routes) *appRuntime {
 	rt := &appRuntime{app: app, routes: routes}
 	rt.pool = host.New(host.Options{
-		App: app.Name, Root: app.Root, Path: app.ExecutablePath(), Args: r.expandArgs(app), Dir: app.WorkingDirectory(),
+		App: app.Name, Root: app.Root, Path: app.ExecutablePath(), Args: app.Host.Handler.Arguments,
+		WorkerPath: app.Host.Handler.WorkerPath, WorkerArgs: app.Host.Handler.WorkerArguments, Dir: app.WorkingDirectory(),
 		Env:         func() []string { return r.handlerEnv(app) },
+		Credential:  r.huser.credential(),
 		IdleTimeout: r.opts.IdleTimeout, MaxInstances: r.opts.MaxInstances, ScaleOutAt: r.scaleOutAt(app),
 		Logger: r.log,
 	})
@@ -250,11 +257,13 @@ func (r *Region) appNames() []string {
 	return names
 }
 
-// handlerEnv is the handler's environment: the region's own, then every
-// app setting, connection strings as CUSTOMCONNSTR_<name> (as App Service
-// sets them), and the site name.
+// handlerEnv is the app's part of the handler's environment: every app
+// setting, connection strings as CUSTOMCONNSTR_<name> (as App Service sets
+// them), the site name and the region's name (REGION_NAME, as App Service
+// sets it). The pool adds a minimal base and the worker variables; nothing
+// else of the region's own environment reaches a handler (host/env.go).
 func (r *Region) handlerEnv(app *funcapp.App) []string {
-	env := os.Environ()
+	var env []string
 	snap := r.svc.settings(app.Name)
 	for k, v := range snap.Values {
 		env = append(env, k+"="+v)
@@ -262,43 +271,11 @@ func (r *Region) handlerEnv(app *funcapp.App) []string {
 	for k, v := range snap.ConnectionStrings {
 		env = append(env, "CUSTOMCONNSTR_"+k+"="+v)
 	}
-	return append(env, "WEBSITE_SITE_NAME="+app.Name, "TANDEM_REGION="+r.opts.Name)
-}
-
-// expandArgs resolves %SETTING% in customHandler arguments.
-func (r *Region) expandArgs(app *funcapp.App) []string {
-	values := r.svc.settings(app.Name).Values
-	args := make([]string, len(app.Host.Handler.Arguments))
-	for i, a := range app.Host.Handler.Arguments {
-		args[i] = expandPercent(a, values)
+	env = append(env, "WEBSITE_SITE_NAME="+app.Name, "REGION_NAME="+r.opts.Name)
+	if r.huser != nil {
+		env = append(env, r.huser.env...) // HOME, USER, LOGNAME of the handler user
 	}
-	return args
-}
-
-// expandPercent replaces %NAME% with the setting's value, leaving unknown
-// names as written (as the Azure host does).
-func expandPercent(s string, values map[string]string) string {
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(s, '%')
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		j := strings.IndexByte(s[i+1:], '%')
-		if j < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		name := s[i+1 : i+1+j]
-		b.WriteString(s[:i])
-		if v, ok := values[name]; ok {
-			b.WriteString(v)
-		} else {
-			b.WriteString(s[i : i+j+2])
-		}
-		s = s[i+j+2:]
-	}
+	return env
 }
 
 // Instances is how many handler instances of app are running or starting.

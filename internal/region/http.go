@@ -17,6 +17,7 @@ func (r *Region) handler() http.Handler {
 	r.role.RegisterAdmin(r.admin)
 	r.meter.RegisterAdmin(r.admin)
 	r.svc.registerAdmin(r.admin)
+	r.registerFunctionsAdmin(r.admin)
 	r.admin.HandleFunc("GET /admin/apps", r.serveApps)
 	r.admin.HandleFunc("GET /admin/replication", func(w http.ResponseWriter, _ *http.Request) {
 		if r.repl == nil {

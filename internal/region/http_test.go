@@ -38,7 +38,7 @@ func TestPayloadModeShapes(t *testing.T) {
 		t.Errorf("Data.req\n got %s\nwant %s", canon(t, req), canon(t, want))
 	}
 	md := payload["Metadata"].(map[string]any)
-	if md["id"] != "42" || md["rest"] != "a/b" || canon(t, md["Query"]) != `{"x":"1,2","y":"z"}` {
+	if md["id"] != `"42"` || md["rest"] != `"a/b"` || canon(t, md["Query"]) != `{"x":"1,2","y":"z"}` {
 		t.Errorf("Metadata %s", canon(t, md))
 	}
 	sys := md["sys"].(map[string]any)

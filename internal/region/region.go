@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +71,9 @@ type Options struct {
 	// promoted primary before it is refused (default 5s).
 	WriteHold time.Duration
 
+	// HandlerUser runs handlers as this OS user (--handler-user); the
+	// region must run as root, and the data directory is made unlistable.
+	HandlerUser string
 	// HTTP bounds the region's HTTP connections; zero fields take
 	// DefaultHTTPTimeouts, negative ones mean no limit.
 	HTTP HTTPTimeouts
@@ -117,8 +121,9 @@ func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
 
 // Region is a running region.
 type Region struct {
-	opts Options
-	log  *slog.Logger
+	opts  Options
+	huser *handlerUser // nil: handlers run as the region's user
+	log   *slog.Logger
 
 	broker  *broker.Broker
 	role    *role.Manager
@@ -174,7 +179,11 @@ func New(opts Options) (*Region, error) {
 	if opts.Role.Role == "" {
 		opts.Role = role.State{Role: role.Primary}
 	}
-	return &Region{opts: opts, log: opts.Logger.With("region", opts.Name), apps: map[string]*appRuntime{}}, nil
+	hu, err := lookupHandlerUser(opts.HandlerUser)
+	if err != nil {
+		return nil, fmt.Errorf("new region: %w", err)
+	}
+	return &Region{opts: opts, huser: hu, log: opts.Logger.With("region", opts.Name), apps: map[string]*appRuntime{}}, nil
 }
 
 // Start brings the region up: store, services, apps, then the listener.
@@ -192,6 +201,14 @@ func (r *Region) Start(ctx context.Context) error {
 }
 
 func (r *Region) start(ctx context.Context) error {
+	if r.huser != nil {
+		if err := os.MkdirAll(r.opts.DataDir, 0o700); err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		if err := protectDataDir(r.opts.DataDir); err != nil {
+			return err
+		}
+	}
 	b, err := broker.Start(ctx, broker.Options{
 		Region: r.opts.Name, Dir: r.opts.DataDir, URL: r.opts.NATSURL, Creds: r.opts.NATSCreds,
 		Listen: r.opts.NATSListen, LeafListen: r.opts.LeafListen, LeafRemotes: r.opts.LeafRemotes, Replicas: r.opts.Replicas, SyncAlways: r.opts.SyncAlways, Logger: r.opts.Logger,
@@ -209,7 +226,7 @@ func (r *Region) start(ctx context.Context) error {
 	if err := r.startServices(ctx); err != nil {
 		return err
 	}
-	r.gateway = gateway.New(gateway.Options{Auth: r.svc.authorizer(), Disabled: r.svc.disabled, Logger: r.log, MaxBodyInFlight: r.opts.MaxBodyInFlight})
+	r.gateway = gateway.New(gateway.Options{Auth: r.svc.authorizer(), Disabled: r.svc.disabled, Logger: r.log, MaxBodyInFlight: r.opts.MaxBodyInFlight, CORS: r.corsFor})
 	for _, spec := range r.opts.Apps {
 		if err := r.LoadApp(ctx, spec); err != nil {
 			return err

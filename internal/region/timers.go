@@ -47,7 +47,7 @@ func (r *Region) startTimer(_ context.Context, rt *appRuntime, fn *funcapp.Funct
 			return err
 		}
 		md := map[string]any{"sys": invoke.Sys(fn.Name, time.Now())}
-		_, err = rt.inv.Invoke(ctx, fn, invoke.Trigger{Value: value, Metadata: md})
+		_, err = rt.inv.InvokeWithRetry(ctx, fn, invoke.Trigger{Value: value, Metadata: md}, rt.app.RetryFor(fn))
 		return err
 	}
 	if err := r.svc.timers.Add(rt.app.Name, fn.Name, spec, fire); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tandemhq/tandem/internal/funcapp"
+	"github.com/tandemhq/tandem/internal/hostjson"
 	"github.com/tandemhq/tandem/internal/invoke"
 	"github.com/tandemhq/tandem/internal/queue"
 )
@@ -108,8 +109,12 @@ func (r *Region) toggleListeners(ctx context.Context, rt *appRuntime, on bool) {
 // redelivery (and, past maxDequeueCount, the poison queue).
 func (r *Region) queueHandler(inv *invoke.Invoker, fn *funcapp.Function) queue.Handler {
 	return func(ctx context.Context, m *queue.Message) error {
+		value := m.HostTriggerData()
+		if fn.Trigger().DataType == "binary" {
+			value = hostjson.Bytes(m.Body)
+		}
 		t := invoke.Trigger{
-			Value:       m.TriggerData(),
+			Value:       value,
 			Metadata:    m.Metadata(fn.Name, time.Now()),
 			Expressions: invoke.Expressions{"queueTrigger": string(m.Body)},
 		}

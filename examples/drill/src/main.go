@@ -15,12 +15,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 )
 
 func main() {
 	http.HandleFunc("GET /api/ping", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(os.Getenv("TANDEM_REGION")))
+		_, _ = w.Write([]byte(os.Getenv("REGION_NAME")))
 	})
 	http.HandleFunc("POST /work", work)
 	http.HandleFunc("POST /deliver", deliver)
@@ -43,6 +44,19 @@ func decode(r *http.Request) (invocation, map[string]string) {
 	return in, req.Params
 }
 
+// hostString undoes the Functions host's serialization of a queue message:
+// a JSON string holding the JSON serialization of the text; decode twice.
+func hostString(raw json.RawMessage) []byte {
+	var outer, inner string
+	if json.Unmarshal(raw, &outer) != nil {
+		return raw
+	}
+	if strings.HasPrefix(outer, `"`) && json.Unmarshal([]byte(outer), &inner) == nil {
+		return []byte(inner)
+	}
+	return []byte(outer)
+}
+
 func reply(w http.ResponseWriter, outputs map[string]any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"Outputs": outputs})
@@ -62,14 +76,14 @@ func work(w http.ResponseWriter, r *http.Request) {
 func deliver(w http.ResponseWriter, r *http.Request) {
 	in, _ := decode(r)
 	var job struct{ ID string }
-	_ = json.Unmarshal(in.Data["job"], &job)
-	row := map[string]any{"PartitionKey": "id", "RowKey": job.ID + "." + nonce(), "Job": job.ID, "Region": os.Getenv("TANDEM_REGION")}
+	_ = json.Unmarshal(hostString(in.Data["job"]), &job)
+	row := map[string]any{"PartitionKey": "id", "RowKey": job.ID + "." + nonce(), "Job": job.ID, "Region": os.Getenv("REGION_NAME")}
 	reply(w, map[string]any{"delivery": row})
 }
 
 func entity(w http.ResponseWriter, r *http.Request) {
 	_, p := decode(r)
-	row := map[string]any{"PartitionKey": "e", "RowKey": p["id"], "Region": os.Getenv("TANDEM_REGION")}
+	row := map[string]any{"PartitionKey": "e", "RowKey": p["id"], "Region": os.Getenv("REGION_NAME")}
 	reply(w, map[string]any{"row": row, "res": map[string]any{"statusCode": 201}})
 }
 
@@ -78,7 +92,7 @@ func tick(w http.ResponseWriter, r *http.Request) {
 	var md struct{ Sys struct{ UtcNow time.Time } }
 	_ = json.Unmarshal(mustJSON(in.Metadata), &md)
 	second := md.Sys.UtcNow.Round(time.Second).UTC().Format("20060102T150405Z")
-	row := map[string]any{"PartitionKey": "t", "RowKey": second + "." + nonce(), "Second": second, "Region": os.Getenv("TANDEM_REGION")}
+	row := map[string]any{"PartitionKey": "t", "RowKey": second + "." + nonce(), "Second": second, "Region": os.Getenv("REGION_NAME")}
 	reply(w, map[string]any{"tick": row})
 }
 

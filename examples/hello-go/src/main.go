@@ -37,7 +37,7 @@ func hello(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = "world"
 	}
-	fmt.Fprintf(w, "%s, %s! (region %s)\n", os.Getenv("GREETING"), name, os.Getenv("TANDEM_REGION"))
+	fmt.Fprintf(w, "%s, %s! (region %s)\n", os.Getenv("GREETING"), name, os.Getenv("REGION_NAME"))
 }
 
 func stats(w http.ResponseWriter, r *http.Request) {
@@ -61,6 +61,22 @@ func decode(r *http.Request) (invocation, error) {
 	var in invocation
 	err := json.NewDecoder(r.Body).Decode(&in)
 	return in, err
+}
+
+// hostString undoes the Functions host's serialization of a non-HTTP
+// input: a queue message (or a missing table row) arrives as a JSON string
+// holding the JSON serialization of its text, so decode twice. An entity
+// (a JSON object) comes as it is.
+func hostString(raw json.RawMessage) []byte {
+	var outer string
+	if json.Unmarshal(raw, &outer) != nil {
+		return raw
+	}
+	var inner string
+	if strings.HasPrefix(outer, `"`) && json.Unmarshal([]byte(outer), &inner) == nil {
+		return []byte(inner)
+	}
+	return []byte(outer)
 }
 
 func reply(w http.ResponseWriter, outputs map[string]any, logs ...string) {
@@ -93,7 +109,7 @@ func processOrder(w http.ResponseWriter, r *http.Request) {
 		ID   string `json:"id"`
 		Body string `json:"body"`
 	}
-	if err := json.Unmarshal(in.Data["order"], &order); err != nil || order.ID == "" {
+	if err := json.Unmarshal(hostString(in.Data["order"]), &order); err != nil || order.ID == "" {
 		http.Error(w, "order message is not {id, body}", http.StatusBadRequest)
 		return
 	}
@@ -108,7 +124,7 @@ func orderStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	row := in.Data["row"]
-	if len(row) == 0 || strings.TrimSpace(string(row)) == "null" {
+	if len(row) == 0 || string(hostString(row)) == "null" {
 		reply(w, map[string]any{"res": map[string]any{"statusCode": 404, "body": "no such order yet"}})
 		return
 	}
@@ -124,5 +140,5 @@ func heartbeat(w http.ResponseWriter, r *http.Request) {
 	}
 	var tick struct{ IsPastDue bool }
 	json.Unmarshal(in.Data["tick"], &tick)
-	reply(w, map[string]any{}, fmt.Sprintf("heartbeat in region %s (past due: %v)", os.Getenv("TANDEM_REGION"), tick.IsPastDue))
+	reply(w, map[string]any{}, fmt.Sprintf("heartbeat in region %s (past due: %v)", os.Getenv("REGION_NAME"), tick.IsPastDue))
 }

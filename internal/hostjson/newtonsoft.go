@@ -1,4 +1,4 @@
-package queue
+package hostjson
 
 import (
 	"bytes"
@@ -13,15 +13,15 @@ import (
 )
 
 // This file reproduces the few Json.NET (Newtonsoft) conversions that shape
-// what the Azure Functions host sends a custom handler for a queue trigger,
-// so that handlers written against Azure see the same strings here.
+// what the Azure Functions host sends a custom handler, so that handlers
+// written against Azure see the same strings here.
 
-// netQuote is JsonConvert.SerializeObject(string): a JSON string literal
+// Quote is JsonConvert.SerializeObject(string): a JSON string literal
 // with Json.NET's default escaping (named escapes for \b \f \n \r \t,
 // lowercase \u00xx for other control characters and for U+0085, U+2028
 // and U+2029; '<', '>' and '&' left alone). Invalid UTF-8 becomes U+FFFD,
 // as .NET's UTF-8 decoding does.
-func netQuote(s string) string {
+func Quote(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
 	b.WriteByte('"')
@@ -61,19 +61,19 @@ func writeNetRune(b *strings.Builder, r rune) {
 	}
 }
 
-// jsonProperty is one top-level member of a JSON object, in document order.
-type jsonProperty struct {
-	name  string
-	value json.RawMessage
+// Property is one top-level member of a JSON object, in document order.
+type Property struct {
+	Name  string
+	Value json.RawMessage
 }
 
-// bindingProperties reproduces the host's ApplyBindingData for a JSON
+// BindingProperties reproduces the host's ApplyBindingData for a JSON
 // message: each top-level property becomes binding data; arrays and nulls
 // are dropped, objects stay objects, every other value becomes its .NET
 // string form (so numbers and booleans turn into strings, ISO dates into
 // "MM/dd/yyyy HH:mm:ss"). Only text starting with '{' and ending with '}'
 // after trimming is considered, as in the host's Utility.IsJson.
-func bindingProperties(body []byte) []jsonProperty {
+func BindingProperties(body []byte) []Property {
 	t := bytes.TrimSpace(body)
 	if len(t) < 2 || t[0] != '{' || t[len(t)-1] != '}' {
 		return nil
@@ -82,17 +82,17 @@ func bindingProperties(body []byte) []jsonProperty {
 	if err != nil {
 		return nil // the host ignores messages it cannot parse
 	}
-	var out []jsonProperty
+	var out []Property
 	for _, p := range props {
-		if v, ok := bindingValue(p.value); ok {
-			out = append(out, jsonProperty{p.name, v})
+		if v, ok := bindingValue(p.Value); ok {
+			out = append(out, Property{p.Name, v})
 		}
 	}
 	return out
 }
 
 // objectMembers lists a JSON object's members in order.
-func objectMembers(obj []byte) ([]jsonProperty, error) {
+func objectMembers(obj []byte) ([]Property, error) {
 	if !json.Valid(obj) {
 		return nil, fmt.Errorf("invalid JSON")
 	}
@@ -101,7 +101,7 @@ func objectMembers(obj []byte) ([]jsonProperty, error) {
 	if _, err := dec.Token(); err != nil { // '{'
 		return nil, err
 	}
-	var props []jsonProperty
+	var props []Property
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -111,7 +111,7 @@ func objectMembers(obj []byte) ([]jsonProperty, error) {
 		if err := dec.Decode(&v); err != nil {
 			return nil, err
 		}
-		props = append(props, jsonProperty{tok.(string), v})
+		props = append(props, Property{tok.(string), v})
 	}
 	return props, nil
 }
@@ -129,29 +129,29 @@ func bindingValue(v json.RawMessage) (json.RawMessage, bool) {
 		}
 		return buf.Bytes(), true
 	case 't':
-		return quoteRaw("True"), true
+		return String("True"), true
 	case 'f':
-		return quoteRaw("False"), true
+		return String("False"), true
 	case '"':
 		var s string
 		if json.Unmarshal(v, &s) != nil {
 			return nil, false
 		}
-		return quoteRaw(netDateString(s)), true
+		return String(DateString(s)), true
 	default:
-		return quoteRaw(netNumber(string(v))), true
+		return String(Number(string(v))), true
 	}
 }
 
-// quoteRaw is JsonConvert.SerializeObject(s) carried as a JSON string value.
-func quoteRaw(s string) json.RawMessage {
-	out, _ := json.Marshal(netQuote(s))
+// String is JsonConvert.SerializeObject(s) carried as a JSON string value.
+func String(s string) json.RawMessage {
+	out, _ := json.Marshal(Quote(s))
 	return out
 }
 
-// netNumber is (string)JValue for a JSON number: integers print in full,
+// Number is (string)JValue for a JSON number: integers print in full,
 // other numbers as .NET prints a double.
-func netNumber(lit string) string {
+func Number(lit string) string {
 	if !strings.ContainsAny(lit, ".eE") {
 		if n, ok := new(big.Int).SetString(lit, 10); ok {
 			return n.String()
@@ -191,11 +191,11 @@ func netDouble(f float64) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
-// netDateString returns s, or when Json.NET would have read s as a date
+// DateString returns s, or when Json.NET would have read s as a date
 // (ISO 8601 "yyyy-MM-ddTHH:mm:ss[.f][Z|±hh[:mm]]"), that date printed as
 // Convert.ToString(DateTime, InvariantCulture). Dates with an offset are
 // converted to local time by Json.NET; Azure hosts run in UTC, so UTC here.
-func netDateString(s string) string {
+func DateString(s string) string {
 	t, ok := parseNetISODate(s)
 	if !ok {
 		return s
