@@ -111,7 +111,8 @@ func leaseWatch(t *testing.T, r *region, epoch uint64) (stop func() string) {
 	return func() string { close(done); wg.Wait(); return lapse }
 }
 
-// TestManagersShareOneDecider: two traffic managers on a three-node
+// TestManagersShareOneDecider (lease 2 s: the next decider renews at most
+// 3/4 of a lease after the last renewal, leaving 500 ms): two traffic managers on a three-node
 // control cluster. Exactly one decides; both route to the primary. The
 // decider cut off from the quorum stops deciding at once and the other
 // takes over before the primary's lease runs out: the primary keeps its
@@ -119,7 +120,7 @@ func leaseWatch(t *testing.T, r *region, epoch uint64) (stop func() string) {
 func TestManagersShareOneDecider(t *testing.T) {
 	b := startBroker(t)
 	east, west := newRegion(t, b, "east", clock.Real{}), newRegion(t, b, "west", clock.Real{})
-	top := topologyFor(t, setup{lease: "1s", margin: "100ms"}, east, west)
+	top := topologyFor(t, setup{lease: "2s", margin: "100ms"}, east, west)
 	cc := startControlCluster(t, 3)
 	links1, urls1 := cc.links()
 	_, urls2 := cc.links()
@@ -143,7 +144,7 @@ func TestManagersShareOneDecider(t *testing.T) {
 	for _, l := range links1 {
 		l.Cut() // tm1 still reaches the regions, not the quorum
 	}
-	eventually(t, 2*time.Second, "tm1 stops deciding", func() bool { return !m1.Deciding() })
+	eventually(t, 2*time.Second, "tm1 stops deciding", func() bool { return !m1.Deciding() }) // within a tick (lease/4)
 	eventually(t, 5*time.Second, "tm2 decides", m2.Deciding)
 	renewed := east.roles.State().LeaseUntil
 	eventually(t, 5*time.Second, "tm2 renews east's lease", func() bool { return east.roles.State().LeaseUntil.After(renewed) })
