@@ -34,15 +34,16 @@ Example (three nodes on three machines):
 
 func runControl(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("tandem control", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, controlUsage+"\nFlags:\n"); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), controlUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	var routes stringList
 	name := fs.String("name", "", "node name, unique in the control cluster (required)")
 	data := fs.String("data", "", "data directory (required)")
 	listen := fs.String("listen", "127.0.0.1:4222", "client address traffic managers and regions dial")
 	clusterAddr := fs.String("cluster", "", "cluster (route) address; empty runs a one-node cluster")
 	fs.Var(&routes, "route", "route URL of a cluster member, nats://host:port (repeatable; may include this node)")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := parseFlags(fs, args); err != nil {
+	var logf logFlags
+	logf.register(fs)
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *name == "" || *data == "" {
@@ -50,7 +51,7 @@ func runControl(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	logger, err := newLogger(*level)
+	logger, err := logf.logger()
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func runDeploy(ctx context.Context, args []string) error {
 func parseDeployArgs(args []string) (*deployArgs, error) {
 	a := &deployArgs{}
 	fs := flag.NewFlagSet("tandem deploy", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, deployUsage+"\nFlags:\n"); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), deployUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	fs.StringVar(&a.app, "app", "", "app name (default: the folder's name)")
 	fs.StringVar(&a.topology, "topology", "", "deployment file listing the regions (required)")
 	fs.BoolVar(&a.catchUp, "catch-up", false, "copy the newest deploy of each drifted app to the regions missing it")
@@ -216,7 +216,7 @@ func failedRegions(what string, errs map[string]error, total int) error {
 
 func runStatus(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("tandem status", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, statusUsage+"\nFlags:\n"); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), statusUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	path := fs.String("topology", "", "deployment file listing the regions (required)")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	if err := parseFlags(fs, args); err != nil {

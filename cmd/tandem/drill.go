@@ -42,7 +42,7 @@ Examples:
 
 func runDrill(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("tandem drill", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, drillUsage+"\nFlags:\n"); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), drillUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	var o drill.Options
 	fs.StringVar(&o.Topology, "topology", ".tandem/topology.yaml", "deployment file written by tandem up")
 	fs.StringVar(&o.Fault, "fault", "kill", "kill (SIGKILL), hang (SIGSTOP), partition (cut its network links), failover (planned switches, see --cycles), traffic-kill, traffic-hang, traffic-partition or control-node")
@@ -53,7 +53,7 @@ func runDrill(ctx context.Context, args []string) error {
 	fs.IntVar(&o.GetRate, "get-rate", 100, "GETs per second")
 	fs.IntVar(&o.PostRate, "post-rate", 20, "POSTs (queued work) per second")
 	fs.IntVar(&o.PutRate, "put-rate", 10, "PUTs (table writes) per second")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	switch o.Fault {

@@ -57,13 +57,13 @@ func runFailover(ctx context.Context, args []string) error {
 func parseFailoverArgs(args []string) (*failoverArgs, error) {
 	a := &failoverArgs{}
 	fs := flag.NewFlagSet("tandem failover", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, failoverUsage+"\nFlags:\n"); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), failoverUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	fs.StringVar(&a.to, "to", "", "region to promote (required)")
 	fs.BoolVar(&a.planned, "planned", false, "wait for the old primary to confirm it stepped down")
 	fs.StringVar(&a.trafficURL, "traffic", "", "traffic manager admin URL (required)")
 	fs.StringVar(&a.key, "key", "", "traffic manager admin key (default $TANDEM_TRAFFIC_KEY)")
 	fs.DurationVar(&a.timeout, "timeout", time.Minute, "give up after this long")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return nil, err
 	}
 	if a.key == "" {

@@ -72,7 +72,7 @@ func runQueue(ctx context.Context, args []string) error {
 func parseQueueArgs(verb string, args []string) (*queueArgs, error) {
 	a := &queueArgs{}
 	fs := flag.NewFlagSet("queue "+verb, flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, queueUsage+"\nFlags:\n"); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), queueUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	fs.StringVar(&a.region, "region", "", "the region's base URL, e.g. http://127.0.0.1:7071 (required)")
 	fs.StringVar(&a.app, "app", "", "function app name (required)")
 	fs.StringVar(&a.queue, "queue", "", "queue name (required except for list)")

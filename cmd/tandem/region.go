@@ -77,8 +77,9 @@ func runRegion(ctx context.Context, args []string) error {
 	fs.StringVar(&opts.Control, "control", "", "control cluster URLs (comma-separated): also follow the stored role state, stepping down when a newer epoch names another primary")
 	fs.StringVar(&opts.ControlCreds, "control-creds", "", "credentials file for --control")
 	standby := fs.Bool("standby", false, "start as a secondary and wait for the traffic manager to grant the primary role")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := parseFlags(fs, args); err != nil {
+	var logf logFlags
+	logf.register(fs)
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if opts.DataDir == "" {
@@ -89,7 +90,7 @@ func runRegion(ctx context.Context, args []string) error {
 	}
 	opts.Apps = apps
 	opts.MasterKeyEnv = os.Getenv("TANDEM_MASTER_KEY")
-	logger, err := newLogger(*level)
+	logger, err := logf.logger()
 	if err != nil {
 		return err
 	}
@@ -111,10 +112,27 @@ func serveRegion(ctx context.Context, opts region.Options) error {
 	return r.Shutdown(sctx)
 }
 
-func newLogger(level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+// logFlags are every daemon's --log-level and --log-format.
+type logFlags struct{ level, format string }
+
+func (l *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&l.level, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&l.format, "log-format", "text", "text (key=value) or json (one object a line)")
+}
+
+func (l logFlags) logger() (*slog.Logger, error) { return newLogger(l.level, l.format) }
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level %q: use debug, info, warn or error", errUsageMsg, level)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	o := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(os.Stderr, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, o)), nil
+	}
+	return nil, fmt.Errorf("%w: --log-format %q: use text or json", errUsageMsg, format)
 }

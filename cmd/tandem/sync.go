@@ -78,7 +78,7 @@ func runSync(ctx context.Context, args []string) error {
 func parseSyncArgs(args []string) (*syncArgs, error) {
 	a := &syncArgs{}
 	fs := flag.NewFlagSet("tandem sync", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, syncUsage+"\nFlags:\n"); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), syncUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	fs.StringVar(&a.topology, "topology", "", "deployment file listing the regions (required)")
 	fs.StringVar(&a.app, "app", "", "only this app (default: every app of the primary)")
 	fs.StringVar(&a.from, "from", "", "copy from this region instead of the one reporting the primary role")

@@ -37,10 +37,11 @@ SIGHUP reloads the file without dropping traffic.
 
 func runTraffic(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("tandem traffic", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, trafficUsage+"\nFlags:\n"); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), trafficUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	config := fs.String("config", "", "topology file (YAML, required)")
 	data := fs.String("data", "", "data directory for the witness state (default: traffic-data beside the config file)")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
+	var logf logFlags
+	logf.register(fs)
 	var o traffic.Options
 	fs.StringVar(&o.Control, "control", "", "control cluster client URLs, comma-separated (default: embedded one-node cluster in --data)")
 	fs.StringVar(&o.ControlCreds, "control-creds", "", "credentials file for the control cluster")
@@ -49,7 +50,7 @@ func runTraffic(ctx context.Context, args []string) error {
 	fs.StringVar(&o.Listen.HTTP, "http", "", "proxy address (overrides traffic.listen.http)")
 	fs.StringVar(&o.Listen.Admin, "admin", "", "admin address (overrides traffic.listen.admin)")
 	fs.StringVar(&o.Listen.DNS, "dns", "", "DNS address (overrides traffic.listen.dns)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *config == "" {
@@ -60,7 +61,7 @@ func runTraffic(ctx context.Context, args []string) error {
 	if *data == "" {
 		*data = filepath.Join(filepath.Dir(*config), "traffic-data")
 	}
-	logger, err := newLogger(*level)
+	logger, err := logf.logger()
 	if err != nil {
 		return err
 	}

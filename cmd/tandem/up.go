@@ -27,7 +27,7 @@ type upFlags struct {
 	regions, managers, nodes int
 	regionPort               int
 	apps                     []string
-	level                    string
+	log                      logFlags
 }
 
 func runUp(ctx context.Context, args []string) error {
@@ -46,8 +46,8 @@ func runUp(ctx context.Context, args []string) error {
 	fs.IntVar(&f.nodes, "control-nodes", 3, "number of control nodes (1 or 3; each its own process)")
 	fs.IntVar(&f.regionPort, "region-port", 7101, "first region's port; the others follow")
 	fs.Var(&apps, "app", "app folder to deploy (repeatable; default the examples)")
-	fs.StringVar(&f.level, "log-level", "info", "debug, info, warn or error")
-	if err := parseFlags(fs, args); err != nil {
+	f.log.register(fs)
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if f.regions < 1 {
@@ -66,7 +66,7 @@ func runUp(ctx context.Context, args []string) error {
 }
 
 func up(ctx context.Context, f upFlags) error {
-	logger, err := newLogger(f.level)
+	logger, err := f.log.logger()
 	if err != nil {
 		return err
 	}
