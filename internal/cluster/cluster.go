@@ -90,6 +90,7 @@ type Cluster struct {
 	traffic  *traffic.Manager
 	topoPath string
 	keyPath  string
+	spawn    *spawner
 
 	once sync.Once
 }
@@ -98,7 +99,7 @@ type Cluster struct {
 // starts the traffic manager. A failure stops what had started.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	opts.defaults()
-	c := &Cluster{opts: opts, log: opts.Logger, regions: map[string]*Region{}}
+	c := &Cluster{opts: opts, log: opts.Logger, regions: map[string]*Region{}, spawn: startSpawner()}
 	if err := c.start(ctx); err != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
@@ -212,6 +213,7 @@ func (c *Cluster) Shutdown(ctx context.Context) error {
 		for _, r := range c.regions {
 			errs = append(errs, r.stop(ctx))
 		}
+		c.spawn.stop()
 	})
 	return errors.Join(errs...)
 }
