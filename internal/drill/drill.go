@@ -30,6 +30,9 @@ type Options struct {
 	PostRate int           // POSTs per second
 	PutRate  int           // PUTs per second
 	Progress io.Writer     // a progress line per second; nil for none
+	// RunID prefixes this run's work ids and entity keys; default a fresh
+	// one, so drills in a row on one deployment never share ids.
+	RunID string
 }
 
 func (o *Options) defaults() {
@@ -38,6 +41,9 @@ func (o *Options) defaults() {
 	}
 	if o.Target == "" {
 		o.Target = "primary"
+	}
+	if o.RunID == "" {
+		o.RunID = newRunID()
 	}
 	setDur(&o.Duration, 10*time.Second)
 	setDur(&o.Warmup, 3*time.Second)
@@ -62,11 +68,14 @@ func setInt(i *int, v int) {
 // Run performs a drill and returns its report.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	opts.defaults()
+	if err := validRunID(opts.RunID); err != nil {
+		return nil, err
+	}
 	d, err := openDeployment(opts.Topology)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{opts: opts, d: d, load: newLoader(d.public)}
+	r := &run{opts: opts, d: d, load: newLoader(d.public, opts.RunID)}
 	return r.do(ctx)
 }
 
@@ -79,6 +88,7 @@ type run struct {
 	fault  time.Time
 	heal   time.Time
 	back   time.Time
+	end    time.Time // the load stopped
 	phase  atomic.Pointer[string]
 	// handovers are the changes of primary the timer must survive.
 	handovers []handover
@@ -104,6 +114,7 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 	}
 	stopLoad()
 	r.load.wait()
+	r.end = time.Now()
 	r.setPhase("settling")
 	return r.report(ctx)
 }

@@ -25,6 +25,7 @@ type record struct {
 // work) and PUT /api/entity/{id} (table writes), each at its own rate.
 type loader struct {
 	base   string
+	runID  string // the run id every work and entity id starts with
 	client *http.Client
 	seq    atomic.Int64
 
@@ -33,8 +34,8 @@ type loader struct {
 	wg      sync.WaitGroup
 }
 
-func newLoader(base string) *loader {
-	return &loader{base: strings.TrimRight(base, "/"), client: &http.Client{
+func newLoader(base, run string) *loader {
+	return &loader{base: strings.TrimRight(base, "/"), runID: run, client: &http.Client{
 		Timeout:   5 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64, Proxy: nil},
 	}}
@@ -81,14 +82,14 @@ func (l *loader) get(ctx context.Context) {
 }
 
 func (l *loader) post(ctx context.Context) {
-	id := fmt.Sprintf("w%06d", l.seq.Add(1))
+	id := fmt.Sprintf("%s-w%06d", l.runID, l.seq.Add(1))
 	sent := time.Now()
 	_, ok := l.do(ctx, http.MethodPost, "/api/work/"+id, http.StatusAccepted)
 	l.add(record{method: http.MethodPost, sent: sent, at: time.Now(), ok: ok, id: id})
 }
 
 func (l *loader) put(ctx context.Context) {
-	id := fmt.Sprintf("e%06d", l.seq.Add(1))
+	id := fmt.Sprintf("%s-e%06d", l.runID, l.seq.Add(1))
 	sent := time.Now()
 	_, ok := l.do(ctx, http.MethodPut, "/api/entity/"+id, http.StatusCreated)
 	l.add(record{method: http.MethodPut, sent: sent, at: time.Now(), ok: ok, id: id})
