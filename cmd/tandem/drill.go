@@ -31,7 +31,7 @@ func runDrill(ctx context.Context, args []string) error {
 	fs.Usage = func() { fmt.Fprint(os.Stderr, drillUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	var o drill.Options
 	fs.StringVar(&o.Topology, "topology", ".tandem/topology.yaml", "deployment file written by tandem up")
-	fs.StringVar(&o.Fault, "fault", "kill", "kill (SIGKILL), hang (SIGSTOP), partition (cut its network links), or failover (planned switches, see --cycles)")
+	fs.StringVar(&o.Fault, "fault", "kill", "kill (SIGKILL), hang (SIGSTOP), partition (cut its network links), destroy (SIGKILL and delete its data; restored as a brand-new standby), or failover (planned switches, see --cycles)")
 	fs.IntVar(&o.Cycles, "cycles", 1, "with --fault failover: switches to the other region and back")
 	fs.StringVar(&o.Target, "target", "primary", "region to fault: primary or a region name")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long the fault lasts before the region is restored")
@@ -43,9 +43,9 @@ func runDrill(ctx context.Context, args []string) error {
 		return err
 	}
 	switch o.Fault {
-	case "kill", "hang", "partition", "failover":
+	case "kill", "hang", "partition", "destroy", "failover":
 	default:
-		return fmt.Errorf("--fault %q: use kill, hang, partition or failover", o.Fault)
+		return fmt.Errorf("--fault %q: use kill, hang, partition, destroy or failover", o.Fault)
 	}
 	o.Progress = os.Stdout
 	fmt.Printf("Drill: %s the %s for %s under load...\n", o.Fault, o.Target, o.Duration)

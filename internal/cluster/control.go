@@ -124,6 +124,8 @@ func (c *Cluster) Inject(fault, region string) error {
 		return c.HangRegion(region)
 	case "partition":
 		return c.PartitionRegion(region)
+	case "destroy":
+		return c.DestroyRegion(region)
 	default:
 		return fmt.Errorf("fault %q: use kill, hang or partition", fault)
 	}
@@ -139,6 +141,8 @@ func (c *Cluster) Restore(ctx context.Context, fault, region string) error {
 		return c.ResumeRegion(region)
 	case "partition":
 		return c.HealRegion(region)
+	case "destroy":
+		return c.RebuildRegion(ctx, region)
 	default:
 		return errors.New("restore: fault must be kill, hang or partition")
 	}

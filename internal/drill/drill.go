@@ -20,7 +20,7 @@ const App = "drill"
 // Options configures a drill.
 type Options struct {
 	Topology string        // deployment file (written by tandem up)
-	Fault    string        // kill, hang, partition, or failover (planned switches)
+	Fault    string        // kill, hang, partition, destroy, or failover (planned switches)
 	Cycles   int           // with Fault "failover": switches there and back
 	Target   string        // "primary" or a region name
 	Duration time.Duration // how long the fault lasts
@@ -89,7 +89,10 @@ type run struct {
 	heal   time.Time
 	back   time.Time
 	end    time.Time // the load stopped
-	phase  atomic.Pointer[string]
+	// restore is when the restore was asked for; ready when the restored
+	// region was a seeded secondary.
+	restore, ready time.Time
+	phase          atomic.Pointer[string]
 	// handovers are the changes of primary the timer must survive.
 	handovers []handover
 }
@@ -138,6 +141,7 @@ func (r *run) sequence(ctx context.Context, original string) error {
 		return err
 	}
 	r.setPhase("restore " + r.target)
+	r.restore = time.Now()
 	if err := r.d.fault(ctx, "/restore", r.opts.Fault, r.target); err != nil {
 		return fmt.Errorf("drill: restore %s: %w", r.target, err)
 	}
@@ -158,6 +162,9 @@ func (r *run) failback(ctx context.Context, original string) error {
 		return err == nil && healthySecondary(st, original)
 	}); err != nil {
 		return fmt.Errorf("drill: %s did not rejoin as a healthy secondary: %w", original, err)
+	}
+	if err := r.waitStandby(ctx, original); err != nil {
+		return err
 	}
 	r.setPhase("failback to " + original)
 	r.back = time.Now()

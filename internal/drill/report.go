@@ -16,19 +16,23 @@ type Report struct {
 	// RTO is from the fault to the earliest successful GET answered by
 	// another region, among those sent after the last GET that failed.
 	// SlowestGET is the longest GET sent during the fault.
-	RTO, SlowestGET       time.Duration
-	Requests, Failed      map[string]int // by method
-	FailedDuringFault     map[string]int
-	MessagesAcked         int
-	MessagesLost          []string
-	Duplicates            int // deliveries beyond the first
-	EntitiesAcked         int
-	EntitiesLost          []string
-	Ticks                 int
-	TicksTwice            []string
-	TicksMissed           int // seconds with no tick outside the two handovers
-	TicksMissedAt         []string
-	FaultAt, FailbackAt   time.Time
+	RTO, SlowestGET     time.Duration
+	Requests, Failed    map[string]int // by method
+	FailedDuringFault   map[string]int
+	MessagesAcked       int
+	MessagesLost        []string
+	Duplicates          int // deliveries beyond the first
+	EntitiesAcked       int
+	EntitiesLost        []string
+	Ticks               int
+	TicksTwice          []string
+	TicksMissed         int // seconds with no tick outside the two handovers
+	TicksMissedAt       []string
+	FaultAt, FailbackAt time.Time
+	// StandbyReady is from asking for the restore (for destroy: starting a
+	// brand-new region) until the region was a seeded secondary; 0 when it
+	// did not have to be one.
+	StandbyReady          time.Duration
 	TicksMissedInHandover int
 	SyncMode              bool
 }
@@ -44,7 +48,7 @@ func (r *run) report(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Fault: r.opts.Fault, Target: r.target, RunID: r.opts.RunID, SyncMode: r.d.top.Replication.AppMode(App) == "sync", FaultAt: r.fault, FailbackAt: r.back}
+	rep := &Report{Fault: r.opts.Fault, Target: r.target, RunID: r.opts.RunID, StandbyReady: r.standbyReady(), SyncMode: r.d.top.Replication.AppMode(App) == "sync", FaultAt: r.fault, FailbackAt: r.back}
 	recs := r.load.snapshot()
 	r.countRequests(rep, recs)
 	rep.RTO = r.rto(recs)
@@ -288,6 +292,9 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  RTO (fault to first success elsewhere) %s   slowest GET during the fault %s\n", fmtRTO(rep.RTO), rep.SlowestGET.Round(time.Millisecond))
 	for _, m := range []string{"GET", "POST", "PUT"} {
 		fmt.Fprintf(w, "  %-5s requests %6d   failed %4d   (during the fault %d)\n", m, rep.Requests[m], rep.Failed[m], rep.FailedDuringFault[m])
+	}
+	if rep.StandbyReady > 0 {
+		fmt.Fprintf(w, "  restored %s a healthy standby after %s\n", rep.Target, rep.StandbyReady.Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "  messages acknowledged %d, lost %d, delivered twice %d\n", rep.MessagesAcked, len(rep.MessagesLost), rep.Duplicates)
 	fmt.Fprintf(w, "  entities acknowledged %d, lost %d\n", rep.EntitiesAcked, len(rep.EntitiesLost))
