@@ -92,7 +92,10 @@ type run struct {
 	// restore is when the restore was asked for; ready when the restored
 	// region was a seeded secondary.
 	restore, ready time.Time
-	phase          atomic.Pointer[string]
+	// lagAtFault is the other region's mirror lag, in messages, just
+	// before the fault: in async mode, the most a destroy can lose.
+	lagAtFault int
+	phase      atomic.Pointer[string]
 	// handovers are the changes of primary the timer must survive.
 	handovers []handover
 }
@@ -132,6 +135,7 @@ func (r *run) sequence(ctx context.Context, original string) error {
 		return r.cycles(ctx, original)
 	}
 	r.setPhase("fault:" + r.opts.Fault + " " + r.target)
+	r.lagAtFault = r.d.lag(ctx, r.otherRegion(r.target))
 	r.fault = time.Now()
 	r.handovers = append(r.handovers, handover{at: r.fault, from: r.target})
 	if err := r.d.fault(ctx, "/fault", r.opts.Fault, r.target); err != nil {

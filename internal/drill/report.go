@@ -33,6 +33,7 @@ type Report struct {
 	// brand-new region) until the region was a seeded secondary; 0 when it
 	// did not have to be one.
 	StandbyReady          time.Duration
+	LagAtFault            int // the standby's lag in messages just before the fault (-1 unknown)
 	TicksMissedInHandover int
 	SyncMode              bool
 }
@@ -48,7 +49,7 @@ func (r *run) report(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Fault: r.opts.Fault, Target: r.target, RunID: r.opts.RunID, StandbyReady: r.standbyReady(), SyncMode: r.d.top.Replication.AppMode(App) == "sync", FaultAt: r.fault, FailbackAt: r.back}
+	rep := &Report{Fault: r.opts.Fault, Target: r.target, RunID: r.opts.RunID, StandbyReady: r.standbyReady(), LagAtFault: r.lagAtFault, SyncMode: r.d.top.Replication.AppMode(App) == "sync", FaultAt: r.fault, FailbackAt: r.back}
 	recs := r.load.snapshot()
 	r.countRequests(rep, recs)
 	rep.RTO = r.rto(recs)
@@ -293,8 +294,11 @@ func (rep *Report) Print(w io.Writer) {
 	for _, m := range []string{"GET", "POST", "PUT"} {
 		fmt.Fprintf(w, "  %-5s requests %6d   failed %4d   (during the fault %d)\n", m, rep.Requests[m], rep.Failed[m], rep.FailedDuringFault[m])
 	}
+	if rep.LagAtFault >= 0 && rep.Fault != "failover" {
+		fmt.Fprintf(w, "  standby lag just before the fault %d messages\n", rep.LagAtFault)
+	}
 	if rep.StandbyReady > 0 {
-		fmt.Fprintf(w, "  restored %s a healthy standby after %s\n", rep.Target, rep.StandbyReady.Round(time.Millisecond))
+		fmt.Fprintf(w, "  restored %s a seeded standby %s after the restore began\n", rep.Target, rep.StandbyReady.Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "  messages acknowledged %d, lost %d, delivered twice %d\n", rep.MessagesAcked, len(rep.MessagesLost), rep.Duplicates)
 	fmt.Fprintf(w, "  entities acknowledged %d, lost %d\n", rep.EntitiesAcked, len(rep.EntitiesLost))

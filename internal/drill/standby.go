@@ -8,31 +8,50 @@ import (
 	"time"
 )
 
+// lag is how many of the primary's messages region's mirrors had not
+// stored at their last poll, summed over the mirrors (-1 when unknown).
+func (d *deployment) lag(ctx context.Context, region string) int {
+	st, ok := d.mirrorStatus(ctx, region)
+	if !ok || st.Mirrors == nil {
+		return -1
+	}
+	n := 0
+	for _, m := range st.Mirrors.Mirrors {
+		n += int(m.LagMessages)
+	}
+	return n
+}
+
+type mirrorStatus struct {
+	Mode    string `json:"mode"`
+	Mirrors *struct {
+		Ready   bool `json:"ready"`
+		Mirrors []struct {
+			LagMessages uint64 `json:"lagMessages"`
+		} `json:"mirrors"`
+	} `json:"mirrors"`
+}
+
+func (d *deployment) mirrorStatus(ctx context.Context, region string) (mirrorStatus, bool) {
+	var st mirrorStatus
+	r := d.region(region)
+	if r == nil {
+		return st, false
+	}
+	key, err := r.AdminKey()
+	if err != nil {
+		return st, false
+	}
+	err = d.call(ctx, http.MethodGet, strings.TrimRight(r.AdminURL, "/")+"/admin/replication", key, nil, &st)
+	return st, err == nil
+}
+
 // seeded reports whether region is a secondary whose mirrors all exist and
 // hold everything the primary had at their last poll: a ready standby. For
 // a region rebuilt after destroy, that is the end of its seeding.
 func (d *deployment) seeded(ctx context.Context, region string) bool {
-	r := d.region(region)
-	if r == nil {
-		return false
-	}
-	key, err := r.AdminKey()
-	if err != nil {
-		return false
-	}
-	var st struct {
-		Mode    string `json:"mode"`
-		Mirrors *struct {
-			Ready   bool `json:"ready"`
-			Mirrors []struct {
-				LagMessages uint64 `json:"lagMessages"`
-			} `json:"mirrors"`
-		} `json:"mirrors"`
-	}
-	if err := d.call(ctx, http.MethodGet, strings.TrimRight(r.AdminURL, "/")+"/admin/replication", key, nil, &st); err != nil {
-		return false
-	}
-	if st.Mode != "secondary" || st.Mirrors == nil || !st.Mirrors.Ready || len(st.Mirrors.Mirrors) == 0 {
+	st, ok := d.mirrorStatus(ctx, region)
+	if !ok || st.Mode != "secondary" || st.Mirrors == nil || !st.Mirrors.Ready || len(st.Mirrors.Mirrors) == 0 {
 		return false
 	}
 	for _, m := range st.Mirrors.Mirrors {
