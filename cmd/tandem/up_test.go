@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,7 +53,8 @@ func TestUpRefusesBusyPort(t *testing.T) {
 }
 
 // TestUpRegionsDieWithIt: a `tandem up` killed with SIGKILL (no chance to
-// stop anything) takes its region processes with it.
+// stop anything) takes its region processes with it, and they their
+// handler processes.
 func TestUpRegionsDieWithIt(t *testing.T) {
 	up := exec.Command(testbin.Build(t, "cmd/tandem"), "up", "--dir", t.TempDir(), "--regions", "2", "--app", cliApp(t, 1),
 		"--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dns", "127.0.0.1:0", "--region-port", "0")
@@ -68,10 +70,14 @@ func TestUpRegionsDieWithIt(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = up.Process.Kill(); _ = up.Wait() })
 	var ready atomic.Bool
+	var public atomic.Pointer[string]
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Tandem is up") {
+			if f := strings.Fields(sc.Text()); len(f) >= 3 && f[0] == "public" && f[1] == "URL" {
+				public.Store(&f[2])
+			}
+			if strings.Contains(sc.Text(), "Ctrl-C stops everything") {
 				ready.Store(true)
 			}
 		}
@@ -81,8 +87,17 @@ func TestUpRegionsDieWithIt(t *testing.T) {
 	if len(regions) != 2 {
 		t.Fatalf("tandem up has %d child processes, want its 2 regions: %v", len(regions), regions)
 	}
+	waitWithin(t, "the app to answer (its handler started)", time.Minute, func() bool { return get(*public.Load()+"/api/hello") == http.StatusOK })
+	var handlers []int
+	for _, r := range regions {
+		handlers = append(handlers, childrenOf(t, r)...)
+	}
+	if len(handlers) == 0 {
+		t.Fatal("no handler process under the regions after a request")
+	}
+	procs := append(regions, handlers...)
 	t.Cleanup(func() { // only matters when the test fails: no orphans left behind
-		for _, pid := range regions {
+		for _, pid := range procs {
 			if alive(pid) {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
@@ -92,9 +107,18 @@ func TestUpRegionsDieWithIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = up.Wait()
-	for _, pid := range regions {
-		waitWithin(t, "region process "+strconv.Itoa(pid)+" to die with tandem up", 10*time.Second, func() bool { return !alive(pid) })
+	for _, pid := range procs {
+		waitWithin(t, "process "+strconv.Itoa(pid)+" to die with tandem up", 10*time.Second, func() bool { return !alive(pid) })
 	}
+}
+
+func get(url string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // childrenOf lists the processes whose parent is pid (from /proc).
