@@ -89,15 +89,16 @@ type run struct {
 	heal   time.Time
 	back   time.Time
 	end    time.Time // the load stopped
+	phase  atomic.Pointer[string]
+	// handovers are the changes of primary the timer must survive.
+	handovers []handover
+
 	// restore is when the restore was asked for; ready when the restored
 	// region was a seeded secondary.
 	restore, ready time.Time
 	// lagAtFault is the other region's mirror lag, in messages, just
 	// before the fault: in async mode, the most a destroy can lose.
 	lagAtFault int
-	phase      atomic.Pointer[string]
-	// handovers are the changes of primary the timer must survive.
-	handovers []handover
 }
 
 func (r *run) do(ctx context.Context) (*Report, error) {

@@ -12,30 +12,31 @@ import (
 // Report is what a drill measured.
 type Report struct {
 	Fault, Target, Failover string
-	RunID                   string // the prefix of this run's ids
 	// RTO is from the fault to the earliest successful GET answered by
 	// another region, among those sent after the last GET that failed.
 	// SlowestGET is the longest GET sent during the fault.
-	RTO, SlowestGET     time.Duration
-	Requests, Failed    map[string]int // by method
-	FailedDuringFault   map[string]int
-	MessagesAcked       int
-	MessagesLost        []string
-	Duplicates          int // deliveries beyond the first
-	EntitiesAcked       int
-	EntitiesLost        []string
-	Ticks               int
-	TicksTwice          []string
-	TicksMissed         int // seconds with no tick outside the two handovers
-	TicksMissedAt       []string
-	FaultAt, FailbackAt time.Time
+	RTO, SlowestGET       time.Duration
+	Requests, Failed      map[string]int // by method
+	FailedDuringFault     map[string]int
+	MessagesAcked         int
+	MessagesLost          []string
+	Duplicates            int // deliveries beyond the first
+	EntitiesAcked         int
+	EntitiesLost          []string
+	Ticks                 int
+	TicksTwice            []string
+	TicksMissed           int // seconds with no tick outside the two handovers
+	TicksMissedAt         []string
+	FaultAt, FailbackAt   time.Time
+	TicksMissedInHandover int
+	SyncMode              bool
+
+	RunID string // the prefix of this run's ids
 	// StandbyReady is from asking for the restore (for destroy: starting a
 	// brand-new region) until the region was a seeded secondary; 0 when it
 	// did not have to be one.
-	StandbyReady          time.Duration
-	LagAtFault            int // the standby's lag in messages just before the fault (-1 unknown)
-	TicksMissedInHandover int
-	SyncMode              bool
+	StandbyReady time.Duration
+	LagAtFault   int // the standby's lag in messages just before the fault (-1 unknown)
 }
 
 // Broken reports whether the drill found a correctness failure: a tick run
