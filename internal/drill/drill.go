@@ -97,7 +97,8 @@ type run struct {
 	// region was a seeded secondary.
 	restore, ready time.Time
 	// lagAtFault is the other region's mirror lag, in messages, just
-	// before the fault: in async mode, the most a destroy can lose.
+	// before the fault (as of its last poll): in async mode, about what a
+	// destroy can lose.
 	lagAtFault int
 }
 
