@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,17 @@ import (
 type natsNode struct {
 	name string
 	url  string
+	log  string // its output
 	cmd  *exec.Cmd
+	// exited is closed once the process has ended and been reaped.
+	exited chan struct{}
+}
+
+// tail is the end of the node's output.
+func (n *natsNode) tail() string {
+	b, _ := os.ReadFile(n.log)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.Join(lines[max(len(lines)-15, 0):], "\n")
 }
 
 // crash kills the node with SIGKILL: no leader step-down, no goodbye to
@@ -30,7 +41,7 @@ func (n *natsNode) crash(t *testing.T) {
 	if err := n.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatalf("kill nats node %s: %v", n.name, err)
 	}
-	_ = n.cmd.Wait()
+	<-n.exited
 }
 
 // startNATSProcesses starts an n-node JetStream cluster of real
@@ -51,7 +62,12 @@ func startNATSProcesses(t *testing.T, n int) ([]*natsNode, string) {
 		urls[i] = nodes[i].url
 	}
 	url := strings.Join(urls, ",")
-	waitJetStream(t, url)
+	if err := waitJetStream(url); err != nil {
+		for _, n := range nodes {
+			t.Logf("nats node %s output:\n%s", n.name, n.tail())
+		}
+		t.Fatal(err)
+	}
 	return nodes, url
 }
 
@@ -60,17 +76,33 @@ func startNATSProcess(t *testing.T, exe, name string, port, clusterPort int, rou
 	cmd := exec.Command(exe, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-n", name, "-js",
 		"-sd", filepath.Join(t.TempDir(), name), "--cluster_name", "tandem-test",
 		"--cluster", fmt.Sprintf("nats://127.0.0.1:%d", clusterPort), "--routes", routes)
+	node := &natsNode{name: name, url: fmt.Sprintf("nats://127.0.0.1:%d", port), log: filepath.Join(t.TempDir(), name+".log"), cmd: cmd}
+	out, err := os.Create(node.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close() // the child has its own descriptor
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start nats node %s: %v", name, err)
 	}
-	node := &natsNode{name: name, url: fmt.Sprintf("nats://127.0.0.1:%d", port), cmd: cmd}
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		select {
+		case <-node.exited:
+		default:
 			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+			<-node.exited
 		}
 	})
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }() // reaped here; crash waits on exited
+	node.exited = exited
 	eventually(t, "nats node "+name+" accepting clients", func() bool {
+		select {
+		case <-exited:
+			t.Fatalf("nats node %s exited at start:\n%s", name, node.tail())
+		default:
+		}
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 		if err == nil {
 			c.Close()
@@ -96,20 +128,30 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-func waitJetStream(t *testing.T, url string) {
-	t.Helper()
-	nc, err := nats.Connect(url)
+// waitJetStream waits until the cluster has formed and elected a JetStream
+// meta leader. Forming takes routes between all nodes and then a raft
+// election (4 to 9 s of election timeout, a second round on a split vote),
+// so it has a deadline of its own, well above the test's usual 15 s.
+func waitJetStream(url string) error {
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1))
 	if err != nil {
-		t.Fatal(err)
+		return fmt.Errorf("wait for jetstream: %w", err)
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	eventually(t, "a JetStream meta leader", func() bool {
+	deadline := time.Now().Add(time.Minute)
+	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
 		_, err := js.AccountInfo(ctx)
-		return err == nil
-	})
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no JetStream meta leader within a minute: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval
+	}
 }
 
 // streamLeader names the node that leads the stream whose subjects include
