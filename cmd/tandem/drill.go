@@ -45,7 +45,7 @@ func runDrill(ctx context.Context, args []string) error {
 	fs.Usage = func() { fmt.Fprint(fs.Output(), drillUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	var o drill.Options
 	fs.StringVar(&o.Topology, "topology", ".tandem/topology.yaml", "deployment file written by tandem up")
-	fs.StringVar(&o.Fault, "fault", "kill", "kill (SIGKILL), hang (SIGSTOP), partition (cut its network links), failover (planned switches, see --cycles), traffic-kill, traffic-hang, traffic-partition or control-node")
+	fs.StringVar(&o.Fault, "fault", "kill", "kill (SIGKILL), hang (SIGSTOP), partition (cut its network links), destroy (SIGKILL and delete its data; restored as a brand-new standby), failover (planned switches, see --cycles), traffic-kill, traffic-hang, traffic-partition or control-node")
 	fs.IntVar(&o.Cycles, "cycles", 1, "with --fault failover: switches to the other region and back")
 	fs.StringVar(&o.Target, "target", "primary", "what to fault: primary (the primary region; for control-plane faults the deciding traffic manager or the control leader), a region, a traffic manager id or a control node name")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long the fault lasts before the region is restored")
@@ -57,9 +57,9 @@ func runDrill(ctx context.Context, args []string) error {
 		return err
 	}
 	switch o.Fault {
-	case "kill", "hang", "partition", "failover", "traffic-kill", "traffic-hang", "traffic-partition", "control-node":
+	case "kill", "hang", "partition", "destroy", "failover", "traffic-kill", "traffic-hang", "traffic-partition", "control-node":
 	default:
-		return fmt.Errorf("--fault %q: use kill, hang, partition, failover, traffic-kill, traffic-hang, traffic-partition or control-node", o.Fault)
+		return fmt.Errorf("--fault %q: use kill, hang, partition, destroy, failover, traffic-kill, traffic-hang, traffic-partition or control-node", o.Fault)
 	}
 	o.Progress = os.Stdout
 	fmt.Printf("Drill: %s the %s for %s under load...\n", o.Fault, o.Target, o.Duration)

@@ -70,6 +70,9 @@ func up(ctx context.Context, f upFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := checkPortsFree(f); err != nil {
+		return err
+	}
 	apps, err := upApps(f.apps)
 	if err != nil {
 		return err

@@ -105,6 +105,7 @@ type Cluster struct {
 	managers []*TrafficManager
 	topoPath string
 	keyPath  string
+	spawn    *spawner
 
 	once sync.Once
 }
@@ -114,7 +115,7 @@ type Cluster struct {
 // started.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	opts.defaults()
-	c := &Cluster{opts: opts, log: opts.Logger, regions: map[string]*Region{}}
+	c := &Cluster{opts: opts, log: opts.Logger, regions: map[string]*Region{}, spawn: startSpawner()}
 	if err := c.start(ctx); err != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
@@ -250,6 +251,7 @@ func (c *Cluster) Shutdown(ctx context.Context) error {
 		for _, n := range c.control {
 			errs = append(errs, n.stop(ctx))
 		}
+		c.spawn.stop()
 	})
 	return errors.Join(errs...)
 }

@@ -140,6 +140,8 @@ func (c *Cluster) Inject(fault, target string) error {
 		return c.PartitionTraffic(target)
 	case "control-node":
 		return c.KillControlNode(target)
+	case "destroy":
+		return c.DestroyRegion(target)
 	default:
 		return fmt.Errorf("fault %q: use %s", fault, Faults)
 	}
@@ -163,6 +165,8 @@ func (c *Cluster) Restore(ctx context.Context, fault, target string) error {
 		return c.HealTraffic(target)
 	case "control-node":
 		return c.RestartControlNode(ctx, target)
+	case "destroy":
+		return c.RebuildRegion(ctx, target)
 	default:
 		return errors.New("restore: fault must be one of " + Faults)
 	}

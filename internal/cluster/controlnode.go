@@ -45,7 +45,7 @@ func (c *Cluster) startControlNode(n *ControlNode) error {
 			args = append(args, "--route", "nats://127.0.0.1:"+strconv.Itoa(peer.ClusterPort))
 		}
 	}
-	return n.start(c.opts.Binary, args, nil)
+	return n.start(c.spawn, c.opts.Binary, args, nil)
 }
 
 // startControl starts every control node and waits until each accepts

@@ -22,7 +22,9 @@ type proc struct {
 	logOut  io.WriteCloser
 }
 
-func (p *proc) start(binary string, args []string, env []string) error {
+// start starts the process through spawn (the cluster's spawner, which
+// forks from a locked thread so that Pdeathsig holds).
+func (p *proc) start(spawn *spawner, binary string, args []string, env []string) error {
 	if err := os.MkdirAll(filepath.Dir(p.logPath), 0o755); err != nil {
 		return err
 	}
@@ -33,8 +35,7 @@ func (p *proc) start(binary string, args []string, env []string) error {
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := spawn.start(cmd); err != nil {
 		out.Close()
 		return fmt.Errorf("start %s: %w", p.what, err)
 	}

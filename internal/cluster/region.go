@@ -191,7 +191,7 @@ func (r *Region) launch() error {
 		return err
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	if err := r.c.spawn.start(cmd); err != nil {
 		return fmt.Errorf("start region %s: %w", r.Name, err)
 	}
 	r.cmd, r.exited, r.logOut = cmd, make(chan struct{}), out

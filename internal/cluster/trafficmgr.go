@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -97,7 +99,7 @@ func (t *TrafficManager) AdminURL() string { return "http://" + t.Listen.Admin }
 // launch starts the process and waits until its /healthz answers.
 func (t *TrafficManager) launch(ctx context.Context) error {
 	args := []string{"traffic", "--config", t.c.topoPath, "--id", t.ID, "--data", t.DataDir, "--control", t.controlURLs()}
-	if err := t.start(t.c.opts.Binary, args, nil); err != nil {
+	if err := t.start(t.c.spawn, t.c.opts.Binary, args, nil); err != nil {
 		return err
 	}
 	err := poll(ctx, 60*time.Second, t.what+" to be ready", func() bool { return !t.running() || t.ready() })
@@ -271,4 +273,38 @@ func (c *Cluster) ReloadTraffic(ctx context.Context, want string) error {
 		}
 	}
 	return nil
+}
+
+// Failover asks the traffic managers for a failover to the region named to
+// (POST /failover on the first that answers; a manager that does not
+// decide redirects to the one that does).
+func (c *Cluster) Failover(ctx context.Context, to string, planned bool) error {
+	key, err := os.ReadFile(c.keyPath)
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(traffic.FailoverRequest{To: to, Planned: planned})
+	var errs []string
+	for _, t := range c.managers {
+		if !t.running() {
+			continue
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.AdminURL()+"/failover", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("x-functions-key", strings.TrimSpace(string(key)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return nil
+		}
+		errs = append(errs, fmt.Sprintf("%s: %s %s", t.ID, resp.Status, bytes.TrimSpace(b)))
+	}
+	return fmt.Errorf("failover to %s: %s", to, strings.Join(errs, "; "))
 }

@@ -131,6 +131,12 @@ func (d *deployment) failover(ctx context.Context, to string) error {
 
 // entities reads every entity of a table of the drill app from a region.
 func (d *deployment) entities(ctx context.Context, region, table string) ([]map[string]any, error) {
+	return d.entitiesWhere(ctx, region, table, "")
+}
+
+// entitiesWhere reads the rows of the drill app's table that match filter
+// (OData, "" for all).
+func (d *deployment) entitiesWhere(ctx context.Context, region, table, filter string) ([]map[string]any, error) {
 	r := d.region(region)
 	if r == nil {
 		return nil, fmt.Errorf("no region %q in the topology", region)
@@ -142,6 +148,9 @@ func (d *deployment) entities(ctx context.Context, region, table string) ([]map[
 	var all []map[string]any
 	next := url.Values{}
 	for {
+		if filter != "" {
+			next.Set("filter", filter)
+		}
 		var page struct {
 			Entities         []map[string]any `json:"entities"`
 			NextPartitionKey string           `json:"nextPartitionKey"`

@@ -20,9 +20,9 @@ const App = "drill"
 // Options configures a drill.
 type Options struct {
 	Topology string // deployment file (written by tandem up)
-	// Fault is kill, hang, partition, failover (planned switches), or a
-	// control-plane fault: traffic-kill, traffic-hang, traffic-partition,
-	// control-node.
+	// Fault is kill, hang, partition, destroy, failover (planned
+	// switches), or a control-plane fault: traffic-kill, traffic-hang,
+	// traffic-partition, control-node.
 	Fault  string
 	Cycles int // with Fault "failover": switches there and back
 	// Target is "primary" (for a control-plane fault: the deciding traffic
@@ -35,6 +35,9 @@ type Options struct {
 	PostRate int           // POSTs per second
 	PutRate  int           // PUTs per second
 	Progress io.Writer     // a progress line per second; nil for none
+	// RunID prefixes this run's work ids and entity keys; default a fresh
+	// one, so drills in a row on one deployment never share ids.
+	RunID string
 }
 
 func (o *Options) defaults() {
@@ -43,6 +46,9 @@ func (o *Options) defaults() {
 	}
 	if o.Target == "" {
 		o.Target = "primary"
+	}
+	if o.RunID == "" {
+		o.RunID = newRunID()
 	}
 	setDur(&o.Duration, 10*time.Second)
 	setDur(&o.Warmup, 3*time.Second)
@@ -67,11 +73,14 @@ func setInt(i *int, v int) {
 // Run performs a drill and returns its report.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	opts.defaults()
+	if err := validRunID(opts.RunID); err != nil {
+		return nil, err
+	}
 	d, err := openDeployment(opts.Topology)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{opts: opts, d: d, load: newLoader(d.publics)}
+	r := &run{opts: opts, d: d, load: newLoader(d.publics, opts.RunID)}
 	return r.do(ctx)
 }
 
@@ -84,6 +93,7 @@ type run struct {
 	fault  time.Time
 	heal   time.Time
 	back   time.Time
+	end    time.Time // the load stopped
 	phase  atomic.Pointer[string]
 	// handovers are the changes of primary the timer must survive.
 	handovers []handover
@@ -92,6 +102,14 @@ type run struct {
 	before       status
 	newDecider   time.Duration
 	deciderAfter string
+
+	// restore is when the restore was asked for; ready when the restored
+	// region was a seeded secondary.
+	restore, ready time.Time
+	// lagAtFault is the other region's mirror lag, in messages, just
+	// before the fault (as of its last poll): in async mode, about what a
+	// destroy can lose.
+	lagAtFault int
 }
 
 func (r *run) do(ctx context.Context) (*Report, error) {
@@ -119,6 +137,7 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 	}
 	stopLoad()
 	r.load.wait()
+	r.end = time.Now()
 	r.setPhase("settling")
 	rep, err := r.report(ctx)
 	if err == nil {
@@ -144,6 +163,7 @@ func (r *run) sequence(ctx context.Context, original string) error {
 		return r.controlSequence(ctx, st)
 	}
 	r.setPhase("fault:" + r.opts.Fault + " " + r.target)
+	r.lagAtFault = r.d.lag(ctx, r.otherRegion(r.target))
 	r.fault = time.Now()
 	r.handovers = append(r.handovers, handover{at: r.fault, from: r.target})
 	if err := r.d.fault(ctx, "/fault", r.opts.Fault, r.target); err != nil {
@@ -153,6 +173,7 @@ func (r *run) sequence(ctx context.Context, original string) error {
 		return err
 	}
 	r.setPhase("restore " + r.target)
+	r.restore = time.Now()
 	if err := r.d.fault(ctx, "/restore", r.opts.Fault, r.target); err != nil {
 		return fmt.Errorf("drill: restore %s: %w", r.target, err)
 	}
@@ -173,6 +194,9 @@ func (r *run) failback(ctx context.Context, original string) error {
 		return err == nil && healthySecondary(st, original)
 	}); err != nil {
 		return fmt.Errorf("drill: %s did not rejoin as a healthy secondary: %w", original, err)
+	}
+	if err := r.waitStandby(ctx, original); err != nil {
+		return err
 	}
 	r.setPhase("failback to " + original)
 	r.back = time.Now()

@@ -36,6 +36,7 @@ type record struct {
 type loader struct {
 	bases  []string
 	pref   atomic.Int32 // index of the address that answered last
+	runID  string       // the run id every work and entity id starts with
 	client *http.Client
 	seq    atomic.Int64
 
@@ -49,8 +50,8 @@ type loader struct {
 // hung traffic manager is left for the next address.
 const attemptTimeout = 4 * time.Second
 
-func newLoader(bases []string) *loader {
-	l := &loader{client: &http.Client{
+func newLoader(bases []string, run string) *loader {
+	l := &loader{runID: run, client: &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64, Proxy: nil},
 	}}
 	for _, b := range bases {
@@ -100,14 +101,14 @@ func (l *loader) get(ctx context.Context) {
 }
 
 func (l *loader) post(ctx context.Context) {
-	id := fmt.Sprintf("w%06d", l.seq.Add(1))
+	id := fmt.Sprintf("%s-w%06d", l.runID, l.seq.Add(1))
 	sent := time.Now()
 	_, ok, lost := l.do(ctx, http.MethodPost, "/api/work/"+id, http.StatusAccepted)
 	l.add(record{method: http.MethodPost, sent: sent, at: time.Now(), ok: ok, id: id, lost: lost})
 }
 
 func (l *loader) put(ctx context.Context) {
-	id := fmt.Sprintf("e%06d", l.seq.Add(1))
+	id := fmt.Sprintf("%s-e%06d", l.runID, l.seq.Add(1))
 	sent := time.Now()
 	_, ok, lost := l.do(ctx, http.MethodPut, "/api/entity/"+id, http.StatusCreated)
 	l.add(record{method: http.MethodPut, sent: sent, at: time.Now(), ok: ok, id: id, lost: lost})

@@ -46,6 +46,13 @@ type Report struct {
 	EpochBefore, EpochAfter     uint64
 	DeciderBefore, DeciderAfter string
 	NewDecider                  time.Duration
+
+	RunID string // the prefix of this run's ids
+	// StandbyReady is from asking for the restore (for destroy: starting a
+	// brand-new region) until the region was a seeded secondary; 0 when it
+	// did not have to be one.
+	StandbyReady time.Duration
+	LagAtFault   int // the standby's lag in messages just before the fault (-1 unknown)
 }
 
 // Broken reports whether the drill found a correctness failure: a tick run
@@ -61,7 +68,7 @@ func (r *run) report(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Fault: r.opts.Fault, Target: r.target, SyncMode: r.d.top.Replication.AppMode(App) == "sync", FaultAt: r.fault, FailbackAt: r.back}
+	rep := &Report{Fault: r.opts.Fault, Target: r.target, RunID: r.opts.RunID, StandbyReady: r.standbyReady(), LagAtFault: r.lagAtFault, SyncMode: r.d.top.Replication.AppMode(App) == "sync", FaultAt: r.fault, FailbackAt: r.back}
 	recs := r.load.snapshot()
 	r.countRequests(rep, recs)
 	rep.RTO = r.rto(recs)
@@ -143,7 +150,7 @@ func (r *run) settle(ctx context.Context, primary string, recs []record) error {
 	last, stable := -1, 0
 	deadline := time.Now().Add(r.opts.Settle)
 	for time.Now().Before(deadline) && stable < 20 {
-		rows, err := r.d.entities(ctx, primary, "Deliveries")
+		rows, err := r.ownEntities(ctx, primary, "Deliveries")
 		if err != nil {
 			// The region may still be finishing its promotion; try again.
 			if err := sleep(ctx, 250*time.Millisecond); err != nil {
@@ -178,28 +185,28 @@ func acked(recs []record, method string) []string {
 }
 
 func (r *run) countData(ctx context.Context, rep *Report, primary string, recs []record) error {
-	deliveries, err := r.d.entities(ctx, primary, "Deliveries")
+	deliveries, err := r.ownEntities(ctx, primary, "Deliveries")
 	if err != nil {
 		return fmt.Errorf("drill: read deliveries: %w", err)
 	}
-	entities, err := r.d.entities(ctx, primary, "Entities")
+	entities, err := r.ownEntities(ctx, primary, "Entities")
 	if err != nil {
 		return fmt.Errorf("drill: read entities: %w", err)
 	}
-	ticks, err := r.d.entities(ctx, primary, "Ticks")
+	ticks, err := r.d.entitiesWhere(ctx, primary, "Ticks", tickKeys(r.start.Truncate(time.Second), r.end.Truncate(time.Second).Add(time.Second)))
 	if err != nil {
 		return fmt.Errorf("drill: read ticks: %w", err)
 	}
-	countMessages(rep, acked(recs, "POST"), deliveries)
+	countMessages(rep, r.opts.RunID, acked(recs, "POST"), deliveries)
 	countEntities(rep, acked(recs, "PUT"), entities)
 	r.countTicks(rep, ticks)
 	return nil
 }
 
-func countMessages(rep *Report, ackedIDs []string, rows []map[string]any) {
+func countMessages(rep *Report, run string, ackedIDs []string, rows []map[string]any) {
 	seen := map[string]int{}
 	for _, row := range rows {
-		if job, ok := row["Job"].(string); ok {
+		if job, ok := row["Job"].(string); ok && ownJob(run, job) {
 			seen[job]++
 		}
 	}
@@ -244,9 +251,10 @@ func (r *run) countTicks(rep *Report, rows []map[string]any) {
 		}
 	}
 	for s, regs := range per {
-		if t, err := time.Parse("20060102T150405Z", s); err == nil && !t.Before(r.start) {
-			rep.Ticks += len(regs)
+		if t, err := time.Parse("20060102T150405Z", s); err != nil || !r.during(t) {
+			continue // another drill's, or between drills
 		}
+		rep.Ticks += len(regs)
 		if len(regs) > 1 {
 			rep.TicksTwice = append(rep.TicksTwice, s)
 		}
@@ -265,6 +273,12 @@ func (r *run) countTicks(rep *Report, rows []map[string]any) {
 			rep.TicksMissedAt = append(rep.TicksMissedAt, t.UTC().Format("15:04:05"))
 		}
 	}
+}
+
+// during reports whether second t is within this run's load: the timer
+// runs between drills too, and each drill judges only its own seconds.
+func (r *run) during(t time.Time) bool {
+	return !t.Before(r.start.Truncate(time.Second)) && !t.After(r.end)
 }
 
 // handover is a change of primary: from at, until the region taking over
@@ -307,7 +321,7 @@ func (r *run) inHandover(t time.Time, per map[string][]string) bool {
 
 // Print writes the report as a person reads it.
 func (rep *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "\nDrill report: %s of %s\n\n", rep.Fault, rep.Target)
+	fmt.Fprintf(w, "\nDrill report: %s of %s (run %s)\n\n", rep.Fault, rep.Target, rep.RunID)
 	if rep.Control {
 		rep.printControl(w)
 	} else {
@@ -316,6 +330,12 @@ func (rep *Report) Print(w io.Writer) {
 	for _, m := range []string{"GET", "POST", "PUT"} {
 		fmt.Fprintf(w, "  %-5s requests %6d   failed %4d   (during the fault %d, unanswered by the first address %d)\n",
 			m, rep.Requests[m], rep.Failed[m], rep.FailedDuringFault[m], rep.FailedUnanswered[m])
+	}
+	if rep.LagAtFault >= 0 && rep.Fault != "failover" {
+		fmt.Fprintf(w, "  standby lag just before the fault %d messages\n", rep.LagAtFault)
+	}
+	if rep.StandbyReady > 0 {
+		fmt.Fprintf(w, "  restored %s a seeded standby %s after the restore began\n", rep.Target, rep.StandbyReady.Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "  messages acknowledged %d, lost %d, delivered twice %d\n", rep.MessagesAcked, len(rep.MessagesLost), rep.Duplicates)
 	fmt.Fprintf(w, "  entities acknowledged %d, lost %d\n", rep.EntitiesAcked, len(rep.EntitiesLost))

@@ -8,7 +8,7 @@ import (
 func TestTickClassification(t *testing.T) {
 	base := time.Date(2026, 11, 23, 21, 20, 50, 0, time.UTC)
 	at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
-	r := &run{start: at(0), fault: at(5).Add(682 * time.Millisecond), back: at(12).Add(934 * time.Millisecond)}
+	r := &run{start: at(0), fault: at(5).Add(682 * time.Millisecond), back: at(12).Add(934 * time.Millisecond), end: at(16).Add(20 * time.Millisecond)}
 	r.handovers = []handover{{at: r.fault, from: "east"}, {at: r.back, to: "east"}}
 	per := map[string]int{}
 	region := map[string]string{}
@@ -18,6 +18,9 @@ func TestTickClassification(t *testing.T) {
 	}
 	// 6: the faulted east still ran before its lease ran out: not the takeover.
 	per[at(9).Format("20060102T150405Z")] = 2 // one second ran twice
+	// Seconds of the drill before and after this one, whatever they hold,
+	// are not this drill's to count.
+	per[at(-3).Format("20060102T150405Z")], per[at(17).Format("20060102T150405Z")] = 2, 2
 	rep := &Report{}
 	rowsFor := func() []map[string]any {
 		var rows []map[string]any
@@ -34,6 +37,9 @@ func TestTickClassification(t *testing.T) {
 	}
 	if len(rep.TicksTwice) != 1 || rep.TicksTwice[0] != at(9).Format("20060102T150405Z") {
 		t.Fatalf("twice %v", rep.TicksTwice)
+	}
+	if rep.Ticks != 13 { // the 12 seconds 2..15 but 7 and 13, 9 twice
+		t.Fatalf("%d timer runs counted, want the 13 of this drill", rep.Ticks)
 	}
 	delete(per, at(10).Format("20060102T150405Z")) // a miss after ticks resumed is a real miss
 	rep = &Report{}

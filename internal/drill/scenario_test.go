@@ -76,10 +76,37 @@ func TestStoryTwentyPlannedCycles(t *testing.T) {
 	}
 }
 
+// TestStoryDrillsRepeat: two drills in a row on one deployment both report
+// cleanly: the second sends ids of its own (no PUT meets an entity of the
+// first), counts only its own deliveries, and judges the timer only over
+// its own seconds.
+func TestStoryDrillsRepeat(t *testing.T) {
+	c := startDeployment(t, nil)
+	for i := 1; i <= 2; i++ {
+		start := time.Now()
+		rep := drillOn(t, c, Options{Fault: "failover", Cycles: 1})
+		took := time.Since(start)
+		noFailed(t, rep, "GET", "PUT")
+		noLoss(t, rep)
+		noTickTwice(t, rep)
+		if rep.Duplicates != 0 {
+			t.Errorf("drill %d: %d messages delivered twice in planned switches", i, rep.Duplicates)
+		}
+		if most := int(took/time.Second) + 2; rep.Ticks > most {
+			t.Errorf("drill %d counted %d timer runs in %s: not only its own", i, rep.Ticks, took.Round(time.Second))
+		}
+	}
+}
+
 // story starts the deployment, runs the drill and returns its report.
 func story(t *testing.T, o Options, mut func(*cluster.Options)) *Report {
 	t.Helper()
-	c := startDeployment(t, mut)
+	return drillOn(t, startDeployment(t, mut), o)
+}
+
+// drillOn runs a drill on a started deployment and returns its report.
+func drillOn(t *testing.T, c *cluster.Cluster, o Options) *Report {
+	t.Helper()
 	o.Topology = c.TopologyFile()
 	o.Duration, o.Warmup, o.Settle = 5*time.Second, 2*time.Second, 30*time.Second
 	if testing.Verbose() {

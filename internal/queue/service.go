@@ -331,7 +331,7 @@ func (s *Service) publish(ctx context.Context, app, queue string, body []byte, o
 	}
 	msg.Header.Set(nats.MsgIdHdr, o.id)
 	msg.Header.Set(hdrInserted, now.Format(time.RFC3339Nano))
-	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(s.StreamName(app, queue)))
+	ack, err := s.publishAcked(ctx, msg, s.StreamName(app, queue))
 	if err != nil {
 		if errors.Is(err, jetstream.ErrNoStreamResponse) {
 			s.forgetStream(app, queue) // deleted underneath us: recreate next time

@@ -26,14 +26,7 @@ func Build(t testing.TB, pkg string) string {
 	if p, ok := built[pkg]; ok {
 		return p
 	}
-	if dir == "" {
-		d, err := os.MkdirTemp("", "tandem-testbin-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = d
-	}
-	out := filepath.Join(dir, filepath.Base(pkg))
+	out := filepath.Join(buildDir(t), filepath.Base(pkg))
 	cmd := exec.Command("go", "build", "-o", out, "./"+pkg)
 	cmd.Dir = ModuleRoot()
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -47,4 +40,37 @@ func Build(t testing.TB, pkg string) string {
 func ModuleRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// BuildModule compiles the main package importPath of a module this one
+// requires (such as "github.com/nats-io/nats-server/v2"), at the version
+// go.mod pins, into a binary called name.
+func BuildModule(t testing.TB, importPath, name string) string {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if p, ok := built[importPath]; ok {
+		return p
+	}
+	out := filepath.Join(buildDir(t), name)
+	cmd := exec.Command("go", "build", "-o", out, importPath)
+	cmd.Dir = ModuleRoot()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", importPath, err, b)
+	}
+	built[importPath] = out
+	return out
+}
+
+// buildDir is the directory binaries are built into; call with mu held.
+func buildDir(t testing.TB) string {
+	t.Helper()
+	if dir == "" {
+		d, err := os.MkdirTemp("", "tandem-testbin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = d
+	}
+	return dir
 }

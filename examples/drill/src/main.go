@@ -91,7 +91,12 @@ func tick(w http.ResponseWriter, r *http.Request) {
 	in, _ := decode(r)
 	var md struct{ Sys struct{ UtcNow time.Time } }
 	_ = json.Unmarshal(mustJSON(in.Metadata), &md)
-	second := md.Sys.UtcNow.Round(time.Second).UTC().Format("20060102T150405Z")
+	// The second the run was due: a run starts no earlier than its tick and
+	// the next tick is the first occurrence after it claimed this one, so
+	// truncating names each tick once even when a run is late (rounding
+	// named a run 0.5 s late after the next second, which then looked run
+	// twice).
+	second := md.Sys.UtcNow.Truncate(time.Second).UTC().Format("20060102T150405Z")
 	row := map[string]any{"PartitionKey": "t", "RowKey": second + "." + nonce(), "Second": second, "Region": os.Getenv("REGION_NAME")}
 	reply(w, map[string]any{"tick": row})
 }
