@@ -108,6 +108,9 @@ func (s *Store) openBucket(ctx context.Context) error {
 	for {
 		cctx, cancel := context.WithTimeout(ctx, max(2*s.opts.CallTimeout, connectTimeout))
 		kv, err := s.bucket(cctx)
+		if err == nil {
+			err = answers(cctx, kv)
+		}
 		cancel()
 		if err == nil {
 			s.kv = kv
@@ -120,6 +123,16 @@ func (s *Store) openBucket(ctx context.Context) error {
 		case <-time.After(100 * time.Millisecond): // the cluster may still be electing a leader
 		}
 	}
+}
+
+// answers reports whether the bucket serves reads: a bucket just created
+// has no stream leader yet, and a read then finds no responders.
+func answers(ctx context.Context, kv jetstream.KeyValue) error {
+	_, err := kv.Get(ctx, keyRole)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	return err
 }
 
 func (s *Store) bucket(ctx context.Context) (jetstream.KeyValue, error) {

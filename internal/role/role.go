@@ -136,6 +136,11 @@ func (r Request) Validate() error {
 	return nil
 }
 
+// renewal reports whether r renews the primary role cur holds.
+func renewal(cur State, r Request) bool {
+	return r.Role == Primary && cur.Role == Primary && r.Epoch == cur.Epoch
+}
+
 // admits says whether cur accepts r: a newer epoch always; the same epoch
 // only to renew the same role or to step down from primary.
 func admits(cur State, r Request) bool {
@@ -321,6 +326,12 @@ func (m *Manager) Apply(ctx context.Context, r Request) (State, error) {
 			next.LeaseUntil = time.Time{}
 		} else {
 			next.Primary = m.opts.Region
+		}
+		if renewal(cur, r) && cur.LeaseUntil.After(next.LeaseUntil) {
+			// A lease only grows within an epoch: a renewal that arrives
+			// late (its sender hung between deciding and sending) must not
+			// cut short the lease a newer renewal granted.
+			next.LeaseUntil = cur.LeaseUntil
 		}
 		if next.Primary == "" && r.Epoch == cur.Epoch {
 			next.Primary = cur.Primary // a renewal or step-down keeps what is known

@@ -196,3 +196,26 @@ func TestTermsRecordEveryPrimaryEpoch(t *testing.T) {
 		t.Fatalf("a stepped-down term ends at the step-down: %v", end)
 	}
 }
+
+// TestLateRenewalDoesNotShortenLease: a renewal that arrives after a newer
+// one (a traffic manager hung between deciding and sending) leaves the
+// longer lease in place; a step-down still ends it.
+func TestLateRenewalDoesNotShortenLease(t *testing.T) {
+	clk := clock.NewFake(t0)
+	m := startManager(t, startBroker(t, t.TempDir()), clk)
+	ctx := context.Background()
+	for _, until := range []time.Time{t0.Add(10 * time.Second), t0.Add(-time.Second), t0.Add(5 * time.Second)} {
+		if _, err := m.Apply(ctx, Request{Role: Primary, Epoch: 1, LeaseUntil: until}); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.State().LeaseUntil; !got.Equal(t0.Add(10 * time.Second)) {
+			t.Fatalf("after a renewal until %v the lease runs until %v", until, got)
+		}
+	}
+	if _, err := m.Apply(ctx, Request{Role: Secondary, Epoch: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Active() {
+		t.Fatal("active after stepping down")
+	}
+}
