@@ -234,6 +234,7 @@ func runStatus(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	printStatus(regions, collect(ctx, regions))
+	printServedApps(ctx, deployStdout, regions)
 	printReplication(deployStdout, collectReplication(ctx, regions))
 	fes, errs := collectFunctionErrors(ctx, regions)
 	printFunctionErrors(deployStdout, fes, errs)

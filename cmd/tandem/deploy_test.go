@@ -29,12 +29,13 @@ const deployTestKey = "deploy-test-master-key-0123456789abcdefghijklmnopqrstu"
 // cliRegion is an in-process region the CLI talks to.
 type cliRegion struct {
 	name, data string
+	apps       []region.AppSpec // loaded from folders, as --app does
 	r          *region.Region
 }
 
 func (c *cliRegion) start(t *testing.T) {
 	t.Helper()
-	r, err := region.New(region.Options{Name: c.name, HTTPAddr: "127.0.0.1:0", DataDir: c.data, MasterKeyEnv: deployTestKey,
+	r, err := region.New(region.Options{Name: c.name, HTTPAddr: "127.0.0.1:0", DataDir: c.data, MasterKeyEnv: deployTestKey, Apps: c.apps,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+
+	"github.com/tandemhq/tandem/internal/region"
 	"path/filepath"
 	"testing"
 )
@@ -25,4 +27,15 @@ func TestStatusListsFunctionsInError(t *testing.T) {
 	}
 	_, out := tandem(t, "status", "--topology", top)
 	expectOutput(t, out, "FUNCTIONS IN ERROR", "east    shop  bus", `"serviceBusTrigger" is not supported by Tandem`)
+}
+
+// TestStatusListsAppsLoadedFromFolders: issue 14 item 7. An app loaded
+// with --app (no package) is listed by tandem status.
+func TestStatusListsAppsLoadedFromFolders(t *testing.T) {
+	east := &cliRegion{name: "east", data: t.TempDir(), apps: []region.AppSpec{{Name: "folder", Dir: cliApp(t, 1)}}}
+	east.start(t)
+	top := filepath.Join(t.TempDir(), "deploy.yaml")
+	writeDeployTopology(t, top, east)
+	_, out := tandem(t, "status", "--topology", top)
+	expectOutput(t, out, "no app packages deployed", "Apps served (deployed or loaded with --app):", "east     folder (")
 }
