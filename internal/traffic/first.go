@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tandemhq/tandem/internal/role"
 )
@@ -22,7 +23,7 @@ import (
 func (w *witness) first(ctx context.Context, t *table) {
 	states, missing := w.askAll(ctx, t)
 	if epoch, holder := highest(states); epoch > 0 {
-		w.adopt(ctx, t, epoch, holder)
+		w.adopt(ctx, t, epoch, holder, states[holder].LeaseUntil)
 		return
 	}
 	if len(missing) > 0 && !w.fenceFirst(t, missing) {
@@ -106,14 +107,15 @@ func highest(states map[string]role.State) (uint64, string) {
 
 // adopt takes over an epoch found at the regions, fencing a whole lease in
 // case a region other than holder was granted one by a previous witness.
-func (w *witness) adopt(ctx context.Context, t *table, epoch uint64, holder string) {
+func (w *witness) adopt(ctx context.Context, t *table, epoch uint64, holder string, held time.Time) {
 	now := w.m.clk.Now()
 	next := w.state()
 	next.Epoch = epoch
 	if holder != "" {
 		next.Primary = holder
 	}
-	next.LeaseUntil = latest(next.LeaseUntil, now.Add(t.top.Traffic.Lease))
+	next.LeaseUntil = latest(next.LeaseUntil, held, now.Add(t.top.Traffic.Lease))
+	w.noteGrant(held) // the lease the holder reports: no failover before it ends
 	next.Record(Failover{At: now, To: next.Primary, Epoch: epoch, Kind: "resync",
 		Reason: fmt.Sprintf("no stored witness state; adopted epoch %d from the regions", epoch)})
 	if err := w.save(ctx, next); err != nil {

@@ -208,9 +208,12 @@ func (w *witness) renew(ctx context.Context, t *table, e *endpoint) {
 
 // grant sends one role to one region and records how it went.
 func (w *witness) grant(ctx context.Context, t *table, e *endpoint, req role.Request) bool {
-	_, err := w.rc.post(ctx, e, req, w.callTimeout(t))
+	s, err := w.rc.post(ctx, e, req, w.callTimeout(t))
 	if se, ok := asStale(err); ok {
 		w.conflict(ctx, t, e, req, se)
+	}
+	if err == nil && s.Role == role.Primary && s.Epoch == req.Epoch {
+		w.noteGrant(s.LeaseUntil) // the lease the region holds, which may be longer than asked (leases only grow)
 	}
 	w.noteRefusal(e, err)
 	w.mu.Lock()

@@ -5,7 +5,7 @@
 //   - GET  /api/ping         forwarded; answers with the region's name
 //   - POST /api/work/{id}    queues {"id"} on drill-work
 //   - drill-work trigger     writes Deliveries(id, <id>.<random>): one row per delivery
-//   - PUT  /api/entity/{id}  writes Entities(e, <id>)
+//   - PUT  /api/entity/{id}  writes Entities(e, <id>) unless it is there (idempotent)
 //   - timer every second     writes Ticks(t, <second>.<random>): one row per run
 package main
 
@@ -81,10 +81,24 @@ func deliver(w http.ResponseWriter, r *http.Request) {
 	reply(w, map[string]any{"delivery": row})
 }
 
+// entity makes PUT idempotent, as HTTP says it is: a PUT the proxy resends
+// to another region after it landed (the first region hung before
+// answering) finds its row and answers the same, writing nothing twice.
 func entity(w http.ResponseWriter, r *http.Request) {
-	_, p := decode(r)
+	in, p := decode(r)
+	if exists(in.Data["existing"]) {
+		reply(w, map[string]any{"res": map[string]any{"statusCode": 201}})
+		return
+	}
 	row := map[string]any{"PartitionKey": "e", "RowKey": p["id"], "Region": os.Getenv("REGION_NAME")}
 	reply(w, map[string]any{"row": row, "res": map[string]any{"statusCode": 201}})
+}
+
+// exists reports whether a table input found its row (the host sends a
+// missing one as null, or the string "null").
+func exists(raw json.RawMessage) bool {
+	s := strings.TrimSpace(string(raw))
+	return s != "" && s != "null" && s != `"null"`
 }
 
 func tick(w http.ResponseWriter, r *http.Request) {
