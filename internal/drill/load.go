@@ -24,6 +24,7 @@ type record struct {
 	// lost: the first address took the request and never answered (a hung
 	// or killed traffic manager); a failure then is that address's.
 	lost bool
+	why  string // for a failure: the status and body, or the error
 }
 
 // loader drives client load: GET /api/ping, POST /api/work/{id} (queued
@@ -96,43 +97,56 @@ func (l *loader) wait() { l.wg.Wait() }
 
 func (l *loader) get(ctx context.Context) {
 	sent := time.Now()
-	body, ok, lost := l.do(ctx, http.MethodGet, "/api/ping", http.StatusOK)
-	l.add(record{method: http.MethodGet, sent: sent, at: time.Now(), ok: ok, region: strings.TrimSpace(body), lost: lost})
+	res := l.do(ctx, http.MethodGet, "/api/ping", http.StatusOK)
+	l.add(record{method: http.MethodGet, sent: sent, at: time.Now(), ok: res.ok, region: strings.TrimSpace(res.body), lost: res.lost, why: res.why})
 }
 
 func (l *loader) post(ctx context.Context) {
 	id := fmt.Sprintf("%s-w%06d", l.runID, l.seq.Add(1))
 	sent := time.Now()
-	_, ok, lost := l.do(ctx, http.MethodPost, "/api/work/"+id, http.StatusAccepted)
-	l.add(record{method: http.MethodPost, sent: sent, at: time.Now(), ok: ok, id: id, lost: lost})
+	res := l.do(ctx, http.MethodPost, "/api/work/"+id, http.StatusAccepted)
+	l.add(record{method: http.MethodPost, sent: sent, at: time.Now(), ok: res.ok, id: id, lost: res.lost, why: res.why})
 }
 
 func (l *loader) put(ctx context.Context) {
 	id := fmt.Sprintf("%s-e%06d", l.runID, l.seq.Add(1))
 	sent := time.Now()
-	_, ok, lost := l.do(ctx, http.MethodPut, "/api/entity/"+id, http.StatusCreated)
-	l.add(record{method: http.MethodPut, sent: sent, at: time.Now(), ok: ok, id: id, lost: lost})
+	res := l.do(ctx, http.MethodPut, "/api/entity/"+id, http.StatusCreated)
+	l.add(record{method: http.MethodPut, sent: sent, at: time.Now(), ok: res.ok, id: id, lost: res.lost, why: res.why})
 }
 
-// do sends the request; lost reports that the first address took it and
-// never answered.
-func (l *loader) do(ctx context.Context, method, path string, want int) (body string, ok, lost bool) {
+// result is one request's outcome: lost says the first address took it
+// and never answered; why says what a failure was.
+type result struct {
+	body     string
+	ok, lost bool
+	why      string
+}
+
+// do sends the request to the preferred address, then the next ones.
+func (l *loader) do(ctx context.Context, method, path string, want int) result {
+	var res result
 	first := int(l.pref.Load())
 	for i := range l.bases {
 		at := (first + i) % len(l.bases)
 		body, code, err := l.attempt(ctx, l.bases[at]+path, method)
 		if err == nil {
 			l.pref.Store(int32(at))
-			return body, code == want, lost
+			res.body, res.ok = body, code == want
+			if !res.ok {
+				res.why = fmt.Sprintf("%d %.160s", code, strings.TrimSpace(body))
+			}
+			return res
 		}
+		res.why = err.Error()
 		if i == 0 && !neverSent(err) {
-			lost = true
+			res.lost = true
 		}
 		if !neverSent(err) && method == http.MethodPost {
-			return "", false, lost // it may have been processed: not retried
+			return res // it may have been processed: not retried
 		}
 	}
-	return "", false, lost
+	return res
 }
 
 func (l *loader) attempt(ctx context.Context, u, method string) (string, int, error) {

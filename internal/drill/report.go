@@ -18,6 +18,9 @@ type Report struct {
 	RTO, SlowestGET   time.Duration
 	Requests, Failed  map[string]int // by method
 	FailedDuringFault map[string]int
+	// FailedSamples are the first failed writes of each method (POST, PUT)
+	// with why they failed, for a person chasing a failure.
+	FailedSamples []string
 	// FailedUnanswered are the failures of requests whose first address
 	// took them and never answered (a hung or killed traffic manager): the
 	// client cannot know whether they were processed, so POSTs are not
@@ -99,6 +102,9 @@ func (r *run) countRequests(rep *Report, recs []record) {
 		rep.Failed[x.method]++
 		if x.lost {
 			rep.FailedUnanswered[x.method]++
+		}
+		if x.method != "GET" && rep.Failed[x.method] <= 4 { // the first four of each write method
+			rep.FailedSamples = append(rep.FailedSamples, fmt.Sprintf("%s %s sent %s: %s", x.method, x.id, x.sent.UTC().Format("15:04:05.000"), x.why))
 		}
 		if !x.sent.Before(r.fault) && x.sent.Before(r.heal) {
 			rep.FailedDuringFault[x.method]++
@@ -341,6 +347,9 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  entities acknowledged %d, lost %d\n", rep.EntitiesAcked, len(rep.EntitiesLost))
 	fmt.Fprintf(w, "  timer runs %d, seconds run twice %d, missed in handovers %d, missed otherwise %d\n",
 		rep.Ticks, len(rep.TicksTwice), rep.TicksMissedInHandover, rep.TicksMissed)
+	for _, f := range rep.FailedSamples {
+		fmt.Fprintf(w, "  failed: %s\n", f)
+	}
 	if len(rep.MessagesLost) > 0 {
 		fmt.Fprintf(w, "  lost messages: %s\n", clip(rep.MessagesLost))
 	}
