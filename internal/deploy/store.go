@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tandemhq/tandem/internal/broker"
 )
 
 // Package describes an app's deployed version in one region.
@@ -153,7 +155,13 @@ func (s store) list(ctx context.Context) ([]Package, error) {
 }
 
 func (s store) listInfos(ctx context.Context) ([]*jetstream.ObjectInfo, error) {
-	infos, err := s.obs.List(ctx)
+	var infos []*jetstream.ObjectInfo
+	// A read: safe to repeat while a replicated store elects its leader.
+	err := broker.RetryTransient(ctx, "list packages", func(ctx context.Context) error {
+		var err error
+		infos, err = s.obs.List(ctx)
+		return err
+	})
 	if errors.Is(err, jetstream.ErrNoObjectsFound) {
 		return nil, nil
 	}

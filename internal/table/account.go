@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tandemhq/tandem/internal/broker"
 )
 
 const accountKind = "TA"
@@ -68,7 +70,13 @@ func (s *Service) ensureAccount(ctx context.Context, app string) (Account, error
 	if err != nil {
 		return Account{}, err
 	}
-	if _, err := kv.Create(ctx, app, data); errors.Is(err, jetstream.ErrKeyExists) {
+	// Creating is safe to repeat: a try that stored the account but lost
+	// its answer makes the next one find it (ErrKeyExists, loaded below).
+	err = broker.RetryTransient(ctx, "create storage account "+app, func(ctx context.Context) error {
+		_, err := kv.Create(ctx, app, data)
+		return err
+	})
+	if errors.Is(err, jetstream.ErrKeyExists) {
 		return s.loadAccount(ctx, kv, app) // created concurrently
 	} else if err != nil {
 		return Account{}, err
