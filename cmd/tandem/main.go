@@ -123,6 +123,7 @@ Examples:
   tandem up                                  everything on this machine: regions, control nodes, traffic managers
   tandem drill --fault kill                  kill -9 the primary under load and report
   tandem status --topology .tandem/topology.yaml
+  tandem new myapp --lang python             a runnable custom-handler app; then tandem up --app myapp
 
 Run 'tandem <command> --help' for a command's flags; 'tandem version' for the build.
 `)
