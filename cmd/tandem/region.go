@@ -76,6 +76,7 @@ func runRegion(ctx context.Context, args []string) error {
 	})
 	fs.StringVar(&opts.Control, "control", "", "control cluster URLs (comma-separated): also follow the stored role state, stepping down when a newer epoch names another primary")
 	fs.StringVar(&opts.ControlCreds, "control-creds", "", "credentials file for --control")
+	accessLog := fs.Bool("access-log", true, "log one line per invocation at info (app, function, trigger, status, duration, invocation id)")
 	standby := fs.Bool("standby", false, "start as a secondary and wait for the traffic manager to grant the primary role")
 	var logf logFlags
 	logf.register(fs)
@@ -85,6 +86,7 @@ func runRegion(ctx context.Context, args []string) error {
 	if opts.DataDir == "" {
 		return errors.New("--data is required")
 	}
+	opts.NoAccessLog = !*accessLog
 	if *standby {
 		opts.Role = role.State{Role: role.Secondary}
 	}

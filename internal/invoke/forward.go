@@ -23,10 +23,42 @@ var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy
 func (iv *Invoker) Forward(w http.ResponseWriter, r *http.Request, fn *funcapp.Function) (string, error) {
 	id := NewGUID()
 	start := time.Now()
-	err := iv.forward(w, r, fn, id)
-	iv.finish(fn, id, start, err)
+	sw := &statusWriter{ResponseWriter: w}
+	err := iv.forward(sw, r, fn, id)
+	iv.finish(fn, id, start, sw.status, err)
 	return id, err
 }
+
+// statusWriter remembers the status a forwarded response was sent with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush passes a flush on, so streamed responses keep streaming.
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes,
+// hijacks for upgrades).
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (iv *Invoker) forward(w http.ResponseWriter, r *http.Request, fn *funcapp.Function, id string) error {
 	ctx, cancel := iv.withTimeout(r.Context())

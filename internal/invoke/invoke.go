@@ -44,6 +44,9 @@ type Options struct {
 	Binders map[string]Binder // by funcapp binding kind ("queue", "table")
 	Meter   Meter
 	Logger  *slog.Logger
+	// NoAccessLog turns off the info line logged for every invocation
+	// (function, status, duration, invocation id).
+	NoAccessLog bool
 	// MaxReply bounds a handler reply body (default 100 MiB).
 	MaxReply int64
 }
@@ -120,7 +123,11 @@ func (iv *Invoker) Invoke(ctx context.Context, fn *funcapp.Function, t Trigger) 
 	id := NewGUID()
 	start := time.Now()
 	res, err := iv.invoke(ctx, fn, t, id)
-	iv.finish(fn, id, start, err)
+	status := 0
+	if res != nil && res.HTTP != nil {
+		status = res.HTTP.StatusCode
+	}
+	iv.finish(fn, id, start, status, err)
 	return res, err
 }
 
@@ -313,15 +320,23 @@ func setHTTP(res *Result, v json.RawMessage, ok bool) error {
 }
 
 // finish logs a failure and meters the invocation.
-func (iv *Invoker) finish(fn *funcapp.Function, id string, start time.Time, err error) {
+// finish logs and meters an invocation: an access line at info (off with
+// NoAccessLog) with the HTTP status when there is one, the error when it
+// failed.
+func (iv *Invoker) finish(fn *funcapp.Function, id string, start time.Time, status int, err error) {
 	var ie *Error
 	if errors.As(err, &ie) && ie.NotRun {
 		iv.log.Info("invocation refused before it ran", "function", fn.Name, "invocationId", id, "err", err)
 		return // not an execution: nothing ran
 	}
+	if errors.As(err, &ie) && ie.Status != 0 {
+		status = ie.Status
+	}
 	d := time.Since(start)
 	if err != nil {
-		iv.log.Error("invocation failed", "function", fn.Name, "invocationId", id, "duration", d, "err", err)
+		iv.log.Error("invocation failed", "function", fn.Name, "invocationId", id, "duration", d, "status", status, "err", err)
+	} else if !iv.opts.NoAccessLog {
+		iv.log.Info("invocation", "function", fn.Name, "trigger", fn.Trigger().Type, "status", status, "duration", d, "invocationId", id)
 	}
 	if iv.opts.Meter != nil {
 		iv.opts.Meter.Observe(iv.opts.App.Name, fn.Name, d, err == nil, iv.opts.Pool.MemoryBytes())

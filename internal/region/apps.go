@@ -175,7 +175,8 @@ func (r *Region) newRuntime(app *funcapp.App, routes *gateway.Routes) *appRuntim
 		IdleTimeout: r.opts.IdleTimeout, MaxInstances: r.opts.MaxInstances, ScaleOutAt: r.scaleOutAt(app),
 		Logger: r.log,
 	})
-	rt.inv = invoke.New(invoke.Options{App: app, Pool: rt.pool, Binders: r.svc.binders(), Meter: r.meter, Logger: r.log})
+	rt.inv = invoke.New(invoke.Options{App: app, Pool: rt.pool, Binders: r.svc.binders(), Meter: r.meter, Logger: r.log,
+		NoAccessLog: r.opts.NoAccessLog})
 	rt.unsub = r.svc.onSettingsChange(app.Name, func() {
 		r.bg.Add(1)
 		go func() {

@@ -82,6 +82,10 @@ type Options struct {
 	// gateway.DefaultMaxBodyInFlight).
 	MaxBodyInFlight int64
 
+	// NoAccessLog turns off the info line logged per invocation (app,
+	// function, trigger, status, duration, invocation id).
+	NoAccessLog bool
+
 	IdleTimeout  time.Duration
 	MaxInstances int
 	ScaleOutAt   int
