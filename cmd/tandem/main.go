@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -132,7 +133,9 @@ Run 'tandem <command> --help' for a command's flags; 'tandem version' for the bu
 func commandNames() []string {
 	names := make([]string, 0, len(commands))
 	for n := range commands {
-		names = append(names, n)
+		if !strings.HasPrefix(n, "__") { // hidden
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return names

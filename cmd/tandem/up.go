@@ -73,15 +73,15 @@ func up(ctx context.Context, f upFlags) error {
 	if err := checkPortsFree(f); err != nil {
 		return err
 	}
-	apps, err := upApps(f.apps)
-	if err != nil {
-		return err
-	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the tandem binary: %w", err)
 	}
 	dir, _ := filepath.Abs(f.dir)
+	apps, err := upApps(f.apps, dir, self)
+	if err != nil {
+		return err
+	}
 	fmt.Printf("Starting %d regions, %d control nodes and %d traffic managers (state in %s)...\n", f.regions, f.nodes, f.managers, dir)
 	listen := []topology.Listen{{HTTP: f.http, Admin: f.admin, DNS: f.dns}, {HTTP: f.http2, Admin: f.admin2, DNS: f.dns2}}
 	c, err := cluster.Start(ctx, cluster.Options{
@@ -115,11 +115,12 @@ func regionNames(n int) []string {
 	return names[:n]
 }
 
-// upApps returns absolute app folders, the examples by default, building a
-// Go handler from the app's src folder when its executable is missing.
-func upApps(given []string) ([]string, error) {
+// upApps returns absolute app folders: the user's (building a Go handler
+// from the app's src folder), or by default the examples embedded in this
+// binary, written under dir/apps.
+func upApps(given []string, dir, self string) ([]string, error) {
 	if len(given) == 0 {
-		given = []string{filepath.Join("examples", "hello-go"), filepath.Join("examples", "hello-python"), filepath.Join("examples", "drill")}
+		return writeExamples(dir, self)
 	}
 	var out []string
 	for _, d := range given {
@@ -167,16 +168,7 @@ func printUp(c *cluster.Cluster, apps []string) {
 		fmt.Fprintf(&b, "  region %-8s %s  master key in %s, log %s\n", r.Name, r.DirectURL(), r.MasterKeyFile(), filepath.Join(r.DataDir, "region.log"))
 	}
 	fmt.Fprintf(&b, "  primary         %s\n  apps            %s\n", c.Primary(), appNames(apps))
-	east := c.Regions()[0]
-	fmt.Fprintf(&b, "\nTry:\n  curl %s/api/hello/you\n", c.URL())
-	fmt.Fprintf(&b, "  curl -H 'Host: hello-python.localhost' %s/api/greet/ada\n", c.URL())
-	fmt.Fprintf(&b, "  KEY=$(curl -s -H \"x-functions-key: $(cat %s)\" %s/admin/apps/hello-go/host/functionkeys/default | sed 's/.*\"value\":\"\\([^\"]*\\)\".*/\\1/')\n", east.MasterKeyFile(), east.DirectURL())
-	fmt.Fprintf(&b, "  curl -X POST -H \"x-functions-key: $KEY\" -d 'two apples' %s/api/orders/1\n", c.URL())
-	fmt.Fprintf(&b, "  curl -H \"x-functions-key: $KEY\" %s/api/orders/1\n", c.URL())
-	fmt.Fprintf(&b, "  curl -s %s/status -H \"x-functions-key: $(cat %s)\"\n", c.AdminURL(), c.TrafficKeyFile())
-	fmt.Fprintf(&b, "  go run ./cmd/tandem failover --to west --traffic %s --key $(cat %s)\n", c.AdminURL(), c.TrafficKeyFile())
-	fmt.Fprintf(&b, "  go run ./cmd/tandem drill --fault kill --topology %s\n", c.TopologyFile())
-	fmt.Fprintf(&b, "  go run ./cmd/tandem drill --fault traffic-kill --topology %s   # kill -9 the deciding traffic manager\n\nCtrl-C stops everything.\n", c.TopologyFile())
+	printTry(&b, c, apps)
 	fmt.Print(b.String())
 }
 
@@ -186,4 +178,38 @@ func appNames(apps []string) string {
 		names[i] = filepath.Base(a)
 	}
 	return strings.Join(names, ", ")
+}
+
+var exampleApp = map[string]bool{"hello-go": true, "hello-python": true, "drill": true}
+
+// printTry prints what to try, with this binary's name and only the
+// example apps actually loaded.
+func printTry(b *strings.Builder, c *cluster.Cluster, apps []string) {
+	bin, loaded := binaryName(), map[string]bool{}
+	for _, a := range apps {
+		loaded[filepath.Base(a)] = true
+	}
+	east := c.Regions()[0]
+	fmt.Fprintf(b, "\nTry:\n")
+	if loaded["hello-go"] {
+		fmt.Fprintf(b, "  curl %s/api/hello/you\n", c.URL())
+		fmt.Fprintf(b, "  KEY=$(curl -s -H \"x-functions-key: $(cat %s)\" %s/admin/apps/hello-go/host/functionkeys/default | sed 's/.*\"value\":\"\\([^\"]*\\)\".*/\\1/')\n", east.MasterKeyFile(), east.DirectURL())
+		fmt.Fprintf(b, "  curl -X POST -H \"x-functions-key: $KEY\" -d 'two apples' %s/api/orders/1\n", c.URL())
+		fmt.Fprintf(b, "  curl -H \"x-functions-key: $KEY\" %s/api/orders/1\n", c.URL())
+	}
+	if loaded["hello-python"] {
+		fmt.Fprintf(b, "  curl -H 'Host: hello-python.localhost' %s/api/greet/ada\n", c.URL())
+	}
+	for _, a := range apps {
+		if name := filepath.Base(a); !exampleApp[name] {
+			fmt.Fprintf(b, "  curl -H 'Host: %s.localhost' %s/api/...   (app %s; its routes are in its function.json files)\n", name, c.URL(), name)
+		}
+	}
+	fmt.Fprintf(b, "  status page: %s/ui   (sign in with the key in %s)\n", c.AdminURL(), c.TrafficKeyFile())
+	fmt.Fprintf(b, "  %s failover --to west --planned --traffic %s --key $(cat %s)\n", bin, c.AdminURL(), c.TrafficKeyFile())
+	if loaded["drill"] {
+		fmt.Fprintf(b, "  %s drill --fault kill --topology %s\n", bin, c.TopologyFile())
+		fmt.Fprintf(b, "  %s drill --fault traffic-kill --topology %s   # kill -9 the deciding traffic manager\n", bin, c.TopologyFile())
+	}
+	fmt.Fprintf(b, "\nCtrl-C stops everything.\n")
 }

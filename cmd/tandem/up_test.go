@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -174,5 +176,79 @@ func waitWithin(t *testing.T, what string, limit time.Duration, cond func() bool
 			t.Fatalf("timed out after %s waiting for %s", limit, what)
 		}
 		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+}
+
+// TestUpFromEmptyFolderWithoutGo: issue 14 item 1. `tandem up` run from an
+// empty folder, with a PATH that has no Go toolchain, serves the embedded
+// examples (the Go handlers by the binary itself) and prints lines naming
+// the binary and the apps it loaded.
+func TestUpFromEmptyFolderWithoutGo(t *testing.T) {
+	bin := testbin.Build(t, "cmd/tandem")
+	dir := t.TempDir()
+	up := exec.Command(bin, "up", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dns", "127.0.0.1:0", "--region-port", "0",
+		"--http2", "127.0.0.1:0", "--admin2", "127.0.0.1:0", "--dns2", "127.0.0.1:0")
+	up.Dir = dir
+	up.Env = append(os.Environ(), "PATH=/usr/bin:/bin")
+	for _, p := range filepath.SplitList("/usr/bin:/bin") {
+		if _, err := os.Stat(filepath.Join(p, "go")); err == nil {
+			t.Fatalf("%s/go exists: this test needs a PATH without Go", p)
+		}
+	}
+	stdout, err := up.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = up.Process.Signal(syscall.SIGINT); _ = up.Wait() })
+	var mu sync.Mutex
+	var printed strings.Builder
+	var ready atomic.Bool
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			mu.Lock()
+			printed.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if strings.Contains(sc.Text(), "Ctrl-C stops everything") {
+				ready.Store(true)
+			}
+		}
+	}()
+	waitWithin(t, "tandem up to be up", 2*time.Minute, ready.Load)
+	mu.Lock()
+	out := printed.String()
+	mu.Unlock()
+	wantApps := "hello-go, hello-python, drill"
+	if _, err := exec.LookPath("python3"); err != nil {
+		wantApps = "hello-go, drill"
+	}
+	for _, want := range []string{"apps            " + wantApps, bin + " drill --fault kill"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("tandem up printed no %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "go run") {
+		t.Fatalf("tandem up printed go run lines for a built binary:\n%s", out)
+	}
+	var public string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) >= 3 && f[0] == "public" && f[1] == "URLs" {
+			public = f[2]
+		}
+	}
+	resp, err := http.Get(public + "/api/hello/you")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Hello") {
+		t.Fatalf("the embedded hello-go example: %d %s", resp.StatusCode, body)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".tandem", "apps", "hello-go", "host.json")); err != nil {
+		t.Fatalf("the examples were not written under the state directory: %v", err)
 	}
 }
