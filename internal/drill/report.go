@@ -18,8 +18,9 @@ type Report struct {
 	RTO, SlowestGET   time.Duration
 	Requests, Failed  map[string]int // by method
 	FailedDuringFault map[string]int
-	// FailedSamples are the first failed writes of each method (POST, PUT)
-	// with why they failed, for a person chasing a failure.
+	// FailedSamples are a few failed requests of each method and kind
+	// (answered, or never answered by the first address) with why they
+	// failed, for a person chasing a failure.
 	FailedSamples []string
 	// FailedUnanswered are the failures of requests whose first address
 	// took them and never answered (a hung or killed traffic manager): the
@@ -103,8 +104,13 @@ func (r *run) countRequests(rep *Report, recs []record) {
 		if x.lost {
 			rep.FailedUnanswered[x.method]++
 		}
-		if x.method != "GET" && rep.Failed[x.method] <= 4 { // the first four of each write method
-			rep.FailedSamples = append(rep.FailedSamples, fmt.Sprintf("%s %s sent %s: %s", x.method, x.id, x.sent.UTC().Format("15:04:05.000"), x.why))
+		answered := rep.Failed[x.method] - rep.FailedUnanswered[x.method]
+		if (x.lost && rep.FailedUnanswered[x.method] <= 2) || (!x.lost && answered <= 4) { // a few of each kind and method
+			lost := ""
+			if x.lost {
+				lost = " (the first address never answered)"
+			}
+			rep.FailedSamples = append(rep.FailedSamples, fmt.Sprintf("%s %s sent %s%s: %s", x.method, x.id, x.sent.UTC().Format("15:04:05.000"), lost, x.why))
 		}
 		if !x.sent.Before(r.fault) && x.sent.Before(r.heal) {
 			rep.FailedDuringFault[x.method]++

@@ -129,7 +129,9 @@ func TestManagersShareOneDecider(t *testing.T) {
 		return m1.Deciding() && roleString(east.roles.State()) == "primary@1"
 	})
 	m2 := startManagerOn(t, Options{Topology: top, Control: urls2, ID: "tm2"})
-	eventually(t, 10*time.Second, "tm2 follows", func() bool { return m2.Status().Epoch == 1 && m2.Status().Decider == "tm1" })
+	eventually(t, 10*time.Second, "tm2 follows, its probes done", func() bool {
+		return m2.Status().Epoch == 1 && m2.Status().Decider == "tm1" && m2.Ready() && m2.endpointHealth("east").Up
+	})
 	for _, m := range []*Manager{m1, m2} {
 		if code, from := get(t, m, "GET"); code != 200 || from != "east" {
 			t.Fatalf("%s routes to %q (%d)", m.ID(), from, code)
