@@ -62,7 +62,13 @@ func (s *Service) ensureAccount(ctx context.Context, app string) (Account, error
 	if err != nil {
 		return Account{}, err
 	}
-	a, err := s.loadAccount(ctx, kv, app)
+	// A bucket just created on a cluster may not answer yet (no stream
+	// leader: no responders): reading is safe to repeat.
+	var a Account
+	err = broker.RetryTransient(ctx, "read storage account "+app, func(ctx context.Context) error {
+		a, err = s.loadAccount(ctx, kv, app)
+		return err
+	})
 	if !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return a, err
 	}
