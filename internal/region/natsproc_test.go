@@ -50,16 +50,22 @@ func (n *natsNode) crash(t *testing.T) {
 func startNATSProcesses(t *testing.T, n int) ([]*natsNode, string) {
 	t.Helper()
 	exe := testbin.BuildModule(t, "github.com/nats-io/nats-server/v2", "nats-server")
-	client, cluster := freePorts(t, n), freePorts(t, n)
-	routes := make([]string, n)
-	for i := range routes {
-		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", cluster[i])
+	var nodes []*natsNode
+	var err error
+	for attempt := 1; ; attempt++ {
+		nodes, err = tryNATSProcesses(t, exe, n)
+		if err == nil {
+			break
+		}
+		// A port picked free was taken by another program before the node
+		// bound it: pick new ones.
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
 	}
-	nodes := make([]*natsNode, n)
 	urls := make([]string, n)
-	for i := range nodes {
-		nodes[i] = startNATSProcess(t, exe, fmt.Sprintf("n%d", i), client[i], cluster[i], strings.Join(routes, ","))
-		urls[i] = nodes[i].url
+	for i, node := range nodes {
+		urls[i] = node.url
 	}
 	url := strings.Join(urls, ",")
 	if err := waitJetStream(url); err != nil {
@@ -71,7 +77,30 @@ func startNATSProcesses(t *testing.T, n int) ([]*natsNode, string) {
 	return nodes, url
 }
 
-func startNATSProcess(t *testing.T, exe, name string, port, clusterPort int, routes string) *natsNode {
+// tryNATSProcesses starts n nodes on ports free a moment ago; on an error
+// the nodes it started are stopped.
+func tryNATSProcesses(t *testing.T, exe string, n int) ([]*natsNode, error) {
+	t.Helper()
+	client, cluster := freePorts(t, n), freePorts(t, n)
+	routes := make([]string, n)
+	for i := range routes {
+		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", cluster[i])
+	}
+	var nodes []*natsNode
+	for i := 0; i < n; i++ {
+		node, err := startNATSProcess(t, exe, fmt.Sprintf("n%d", i), client[i], cluster[i], strings.Join(routes, ","))
+		if err != nil {
+			for _, started := range nodes {
+				started.crash(t)
+			}
+			return nil, err
+		}
+		nodes = append(nodes, node)
+	}
+	return nodes, nil
+}
+
+func startNATSProcess(t *testing.T, exe, name string, port, clusterPort int, routes string) (*natsNode, error) {
 	t.Helper()
 	cmd := exec.Command(exe, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-n", name, "-js",
 		"-sd", filepath.Join(t.TempDir(), name), "--cluster_name", "tandem-test",
@@ -97,10 +126,12 @@ func startNATSProcess(t *testing.T, exe, name string, port, clusterPort int, rou
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }() // reaped here; crash waits on exited
 	node.exited = exited
+	var died bool
 	eventually(t, "nats node "+name+" accepting clients", func() bool {
 		select {
 		case <-exited:
-			t.Fatalf("nats node %s exited at start:\n%s", name, node.tail())
+			died = true
+			return true
 		default:
 		}
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
@@ -109,7 +140,10 @@ func startNATSProcess(t *testing.T, exe, name string, port, clusterPort int, rou
 		}
 		return err == nil
 	})
-	return node
+	if died {
+		return nil, fmt.Errorf("nats node %s exited at start:\n%s", name, node.tail())
+	}
+	return node, nil
 }
 
 // freePorts returns n ports that were free a moment ago (the server
