@@ -76,6 +76,7 @@ func runRegion(ctx context.Context, args []string) error {
 	})
 	fs.StringVar(&opts.Control, "control", "", "control cluster URLs (comma-separated): also follow the stored role state, stepping down when a newer epoch names another primary")
 	fs.StringVar(&opts.ControlCreds, "control-creds", "", "credentials file for --control")
+	fs.DurationVar(&opts.WriteHold, "write-hold", 5*time.Second, "how long a write reaching a region about to become primary waits for its promotion before it is refused (503, not run); keep it below the traffic manager's retry.responseTimeout so the refusal, not a timeout, reaches the proxy")
 	accessLog := fs.Bool("access-log", true, "log one line per invocation at info (app, function, trigger, status, duration, invocation id)")
 	standby := fs.Bool("standby", false, "start as a secondary and wait for the traffic manager to grant the primary role")
 	var logf logFlags

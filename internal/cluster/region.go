@@ -174,6 +174,10 @@ func (r *Region) launch() error {
 	for _, app := range r.c.opts.SyncApps {
 		args = append(args, "--sync-app", app)
 	}
+	// A write held by a standby about to be promoted is refused (not run)
+	// before the proxy's response timeout, so the proxy sends it round
+	// again instead of answering 504.
+	args = append(args, "--write-hold", writeHold(r.c.opts.ResponseTimeout).String())
 	if urls := linkURLs(r.ctl); urls != "" {
 		args = append(args, "--control", urls)
 	}
@@ -321,4 +325,10 @@ func (r *Region) stop(ctx context.Context) error {
 		<-r.exited
 	}
 	return r.logOut.Close()
+}
+
+// writeHold is a region's write hold for a proxy response timeout: half a
+// second less, at least one second.
+func writeHold(response time.Duration) time.Duration {
+	return max(response-500*time.Millisecond, time.Second)
 }
