@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -50,13 +51,37 @@ func (c *Cluster) startControlNode(n *ControlNode) error {
 
 // startControl starts every control node and waits until each accepts
 // connections (the bucket is created by the first traffic manager, once
-// the cluster has a leader).
+// the cluster has a leader). A port picked free and taken by another
+// program meanwhile makes the whole cluster start again on new ports, as
+// every node's routes name every other node's.
 func (c *Cluster) startControl(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		err := c.startControlOnce(ctx)
+		if err == nil {
+			return nil
+		}
+		busy := false
+		for _, n := range c.control {
+			_ = n.stop(ctx)
+			busy = busy || strings.Contains(n.logTail(), "address already in use")
+		}
+		if attempt >= 3 || !busy {
+			return err
+		}
+		for _, n := range c.control {
+			_ = os.RemoveAll(n.DataDir) // nothing is stored yet: start the cluster afresh
+		}
+		c.control = nil
+	}
+}
+
+func (c *Cluster) startControlOnce(ctx context.Context) error {
 	for i := range c.opts.ControlNodes {
 		n, err := c.newControlNode(i)
 		if err != nil {
 			return err
 		}
+		_ = os.Remove(n.logPath) // a previous attempt's log would be read as this one's
 		c.control = append(c.control, n)
 	}
 	for _, n := range c.control {

@@ -24,6 +24,7 @@ import (
 type TrafficManager struct {
 	ID      string
 	Listen  topology.Listen // bound addresses (ports picked up front)
+	want    topology.Listen // as asked ("host:0": any free port)
 	DataDir string
 	links   []*faultnet.Link // to each control node, in order
 	c       *Cluster
@@ -32,18 +33,15 @@ type TrafficManager struct {
 
 func (c *Cluster) newTrafficManager(i int) (*TrafficManager, error) {
 	id := fmt.Sprintf("tm%d", i+1)
-	l := topology.Listen{HTTP: "127.0.0.1:0", Admin: "127.0.0.1:0", DNS: "127.0.0.1:0"}
+	want := topology.Listen{HTTP: "127.0.0.1:0", Admin: "127.0.0.1:0", DNS: "127.0.0.1:0"}
 	if i < len(c.opts.Traffic) {
-		l = c.opts.Traffic[i]
-	}
-	var err error
-	for _, a := range []*string{&l.HTTP, &l.Admin, &l.DNS} {
-		if *a, err = resolvePort(*a); err != nil {
-			return nil, err
-		}
+		want = c.opts.Traffic[i]
 	}
 	dir := filepath.Join(c.opts.Dir, "traffic", id)
-	t := &TrafficManager{ID: id, Listen: l, DataDir: dir, c: c, proc: proc{what: "traffic manager " + id, logPath: filepath.Join(dir, "traffic.log")}}
+	t := &TrafficManager{ID: id, want: want, DataDir: dir, c: c, proc: proc{what: "traffic manager " + id, logPath: filepath.Join(dir, "traffic.log")}}
+	if err := t.pickPorts(); err != nil {
+		return nil, err
+	}
 	links, err := c.controlLinks()
 	if err != nil {
 		return nil, err
@@ -52,20 +50,17 @@ func (c *Cluster) newTrafficManager(i int) (*TrafficManager, error) {
 	return t, nil
 }
 
-// controlLinks opens one link to each control node.
-func (c *Cluster) controlLinks() ([]*faultnet.Link, error) {
-	var links []*faultnet.Link
-	for _, n := range c.control {
-		link, err := faultnet.Listen("127.0.0.1:0", n.ClientAddr(), c.log)
-		if err != nil {
-			for _, l := range links {
-				_ = l.Close()
-			}
-			return nil, err
+// pickPorts resolves the wanted addresses ("host:0": a free port now).
+func (t *TrafficManager) pickPorts() error {
+	l := t.want
+	var err error
+	for _, a := range []*string{&l.HTTP, &l.Admin, &l.DNS} {
+		if *a, err = resolvePort(*a); err != nil {
+			return err
 		}
-		links = append(links, link)
 	}
-	return links, nil
+	t.Listen = l
+	return nil
 }
 
 // resolvePort turns "host:0" into a free port on host, so the address can
@@ -96,8 +91,28 @@ func linkURLs(links []*faultnet.Link) string {
 func (t *TrafficManager) URL() string      { return "http://" + t.Listen.HTTP }
 func (t *TrafficManager) AdminURL() string { return "http://" + t.Listen.Admin }
 
-// launch starts the process and waits until its /healthz answers.
+// launch starts the process and waits until its /healthz answers. A port
+// picked free and taken by another program before the manager bound it
+// makes it pick new ones (when it was asked for any port) and try again.
 func (t *TrafficManager) launch(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		err := t.launchOnce(ctx)
+		if err == nil {
+			return nil
+		}
+		if attempt >= 3 || t.running() || !strings.Contains(t.logTail(), "address already in use") || t.want == t.Listen {
+			return err
+		}
+		if err := t.pickPorts(); err != nil {
+			return err
+		}
+		if err := t.c.writeTopology(); err != nil {
+			return err
+		}
+	}
+}
+
+func (t *TrafficManager) launchOnce(ctx context.Context) error {
 	args := []string{"traffic", "--config", t.c.topoPath, "--id", t.ID, "--data", t.DataDir, "--control", t.controlURLs()}
 	if err := t.start(t.c.spawn, t.c.opts.Binary, args, nil); err != nil {
 		return err
@@ -307,4 +322,20 @@ func (c *Cluster) Failover(ctx context.Context, to string, planned bool) error {
 		errs = append(errs, fmt.Sprintf("%s: %s %s", t.ID, resp.Status, bytes.TrimSpace(b)))
 	}
 	return fmt.Errorf("failover to %s: %s", to, strings.Join(errs, "; "))
+}
+
+// controlLinks opens one link to each control node.
+func (c *Cluster) controlLinks() ([]*faultnet.Link, error) {
+	var links []*faultnet.Link
+	for _, n := range c.control {
+		link, err := faultnet.Listen("127.0.0.1:0", n.ClientAddr(), c.log)
+		if err != nil {
+			for _, l := range links {
+				_ = l.Close()
+			}
+			return nil, err
+		}
+		links = append(links, link)
+	}
+	return links, nil
 }
