@@ -62,24 +62,28 @@ func runControl(ctx context.Context, args []string) error {
 	}
 	defer n.Shutdown()
 	logger.Info("control node started", "name", *name, "client", n.ClientURL(), "cluster", *clusterAddr, "routes", strings.Join(routes, ","))
-	go logReady(ctx, n, *name) // ends with ctx
-	<-ctx.Done()
-	return nil
+	return watchNode(ctx, n, *name)
 }
 
-// logReady says once when the node has joined a cluster with a leader.
-func logReady(ctx context.Context, n *control.Node, name string) {
+// watchNode says once when the node has joined a cluster with a leader,
+// and ends the command (non-zero) when nats-server found something fatal,
+// such as its cluster port in use.
+func watchNode(ctx context.Context, n *control.Node, name string) error {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	said := false
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
-			if n.Ready() {
-				fmt.Fprintf(os.Stderr, "control node %s ready\n", name)
-				return
-			}
+		}
+		if err := n.Err(); err != nil {
+			return err
+		}
+		if !said && n.Ready() {
+			fmt.Fprintf(os.Stderr, "control node %s ready\n", name)
+			said = true
 		}
 	}
 }

@@ -200,3 +200,25 @@ func TestDrillReportsKept(t *testing.T) {
 		t.Fatal("an id with spaces was accepted")
 	}
 }
+
+// TestNodeSaysWhenItsClusterPortIsTaken: nats-server would exit on a
+// cluster port in use; a node reports it (Err) instead of running on
+// without routes, so `tandem control` exits and the harness picks anew.
+func TestNodeSaysWhenItsClusterPortIsTaken(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	n := NewNode(NodeOptions{Name: "c1", Dir: t.TempDir(), Listen: "127.0.0.1:0", ClusterListen: busy.Addr().String(),
+		Routes: []string{"nats://" + busy.Addr().String()}})
+	err = n.Start(context.Background())
+	defer n.Shutdown()
+	if err == nil {
+		eventually(t, 10*time.Second, "the node to report its port in use", func() bool { return n.Err() != nil })
+		err = n.Err()
+	}
+	if !strings.Contains(err.Error(), "address already in use") || n.Ready() {
+		t.Fatalf("a cluster port in use: err %v, ready %v", err, n.Ready())
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -32,9 +33,10 @@ type NodeOptions struct {
 
 // Node is a running control node.
 type Node struct {
-	opts NodeOptions
-	ns   *server.Server
-	once sync.Once
+	opts  NodeOptions
+	ns    *server.Server
+	once  sync.Once
+	fatal atomic.Pointer[string] // what nats-server called fatal (a port in use)
 }
 
 // NewNode returns a node; Start runs it.
@@ -57,16 +59,36 @@ func (n *Node) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("control node %s: %w", n.opts.Name, err)
 	}
-	ns.SetLoggerV2(natsLog{n.opts.Logger.With("component", "control", "node", n.opts.Name)}, false, false, false)
+	ns.SetLoggerV2(natsLog{l: n.opts.Logger.With("component", "control", "node", n.opts.Name), fatal: &n.fatal}, false, false, false)
 	n.ns = ns
 	go ns.Start() // nats-server owns this goroutine; Shutdown+WaitForShutdown joins it
 	wait := 30 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		wait = time.Until(d)
 	}
-	if !ns.ReadyForConnections(wait) {
+	deadline := time.Now().Add(wait)
+	for !ns.ReadyForConnections(100 * time.Millisecond) {
+		if err := n.Err(); err != nil {
+			n.Shutdown()
+			return err
+		}
+		if time.Now().After(deadline) {
+			n.Shutdown()
+			return fmt.Errorf("control node %s: not accepting connections within %s", n.opts.Name, wait)
+		}
+	}
+	if err := n.Err(); err != nil {
 		n.Shutdown()
-		return fmt.Errorf("control node %s: not accepting connections within %s", n.opts.Name, wait)
+		return err
+	}
+	return nil
+}
+
+// Err is what nats-server found fatal (a client or cluster port in use,
+// say), nil while nothing was. A node with an error must be stopped.
+func (n *Node) Err() error {
+	if msg := n.fatal.Load(); msg != nil {
+		return fmt.Errorf("control node %s: %s", n.opts.Name, *msg)
 	}
 	return nil
 }
@@ -114,7 +136,7 @@ func hostPort(addr string) (string, int, error) {
 // Ready reports whether the node serves clients with JetStream and, in a
 // cluster, knows the current meta leader.
 func (n *Node) Ready() bool {
-	if n.ns == nil || !n.ns.Running() || !n.ns.JetStreamEnabled() {
+	if n.ns == nil || !n.ns.Running() || !n.ns.JetStreamEnabled() || n.fatal.Load() != nil {
 		return false
 	}
 	return !n.ns.JetStreamIsClustered() || n.ns.JetStreamIsCurrent()
@@ -133,11 +155,21 @@ func (n *Node) Shutdown() {
 	})
 }
 
-type natsLog struct{ l *slog.Logger }
+type natsLog struct {
+	l     *slog.Logger
+	fatal *atomic.Pointer[string]
+}
 
 func (s natsLog) Noticef(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
 func (s natsLog) Warnf(format string, v ...any)   { s.l.Warn(fmt.Sprintf(format, v...)) }
-func (s natsLog) Fatalf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
-func (s natsLog) Errorf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
-func (s natsLog) Debugf(format string, v ...any)  { s.l.Debug(fmt.Sprintf(format, v...)) }
-func (s natsLog) Tracef(string, ...any)           {}
+
+// Fatalf records what nats-server cannot go on with (it would exit the
+// process with its own logger); Start and Ready report it.
+func (s natsLog) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	s.l.Error(msg)
+	s.fatal.CompareAndSwap(nil, &msg)
+}
+func (s natsLog) Errorf(format string, v ...any) { s.l.Error(fmt.Sprintf(format, v...)) }
+func (s natsLog) Debugf(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
+func (s natsLog) Tracef(string, ...any)          {}
