@@ -43,6 +43,12 @@ func (b *Broker) leafOptions(so *server.Options) error {
 			return fmt.Errorf("leaf listen %q: %w", b.opts.LeafListen, err)
 		}
 		so.LeafNode.Host, so.LeafNode.Port = host, port
+		// A region's links to other regions are exactly the URLs the
+		// topology gives (--leaf-remote): a proxy, a NAT address, the
+		// drills' fault links. Advertised, the listener's own address
+		// would join every remote's URL list, and a link cut on its
+		// configured path would reconnect around it within a second.
+		so.LeafNode.NoAdvertise = true
 	}
 	for _, raw := range b.opts.LeafRemotes {
 		u, err := url.Parse(raw)
