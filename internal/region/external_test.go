@@ -71,13 +71,15 @@ func enqueue(t *testing.T, tr *testRegion, n int) {
 // second has two runs (a tick fired by both nodes would).
 //
 // useMonitor is off for sub-minute schedules (ScheduleStatus is null), so
-// a run is known by its invocation time (sys.UtcNow), and the due second
-// it ran for is that time truncated, not rounded: a run claims its tick
-// (status compare-and-set) no earlier than the tick is due, the next tick
-// is the first occurrence after that claim, and a timer's runs never
-// overlap, so runs of distinct ticks fall in distinct seconds even when a
-// run is late (during the NATS election one ran 0.57 s late, which rounding
-// counted as the next second's tick).
+// a run is known by its invocation time (sys.UtcNow), which is when the
+// scheduler took the tick (timer.Info.ClaimedAt), and the due second it
+// ran for is that time truncated, not rounded: a tick is taken no earlier
+// than it is due and the next tick is the first occurrence after that, so
+// runs of distinct ticks fall in distinct seconds however late they run.
+// (sys.UtcNow used to be read when the run started, after the status
+// compare-and-set: during the NATS election that write took seconds, the
+// run of tick T and the now past-due run of T+1 started within the same
+// second, and this check counted them as one tick run twice.)
 func assertTicksOnce(t *testing.T, tr *testRegion) {
 	t.Helper()
 	var page struct {

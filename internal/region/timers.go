@@ -46,7 +46,7 @@ func (r *Region) startTimer(_ context.Context, rt *appRuntime, fn *funcapp.Funct
 		if err != nil {
 			return err
 		}
-		md := map[string]any{"sys": invoke.Sys(fn.Name, time.Now())}
+		md := map[string]any{"sys": invoke.Sys(fn.Name, info.ClaimedAt)}
 		_, err = rt.inv.InvokeWithRetry(ctx, fn, invoke.Trigger{Value: value, Metadata: md}, rt.app.RetryFor(fn))
 		return err
 	}

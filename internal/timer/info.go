@@ -17,6 +17,12 @@ type Info struct {
 	Schedule       ScheduleInfo `json:"Schedule"`
 	ScheduleStatus *Status      `json:"ScheduleStatus"`
 	IsPastDue      bool         `json:"IsPastDue"`
+	// ClaimedAt is when the scheduler took this tick (its clock's time
+	// when it decided to run it, before the status compare-and-set): the
+	// invocation's time (sys.UtcNow), as the moment Azure's timer fires.
+	// The next tick is the schedule's first occurrence after it. Not part
+	// of the payload.
+	ClaimedAt time.Time `json:"-"`
 }
 
 // ScheduleInfo is what Azure serialises of the schedule object.

@@ -24,13 +24,13 @@ func TestInfoJSON(t *testing.T) {
 		name string
 		info Info
 	}{
-		{"scheduled", Info{ScheduleInfo{true}, &Status{Last: at, Next: due, LastUpdated: at}, false}},
-		{"first-run", Info{ScheduleInfo{true}, &Status{Next: due, LastUpdated: at}, false}},
-		{"past-due", Info{ScheduleInfo{true}, &Status{Last: due.Add(-time.Hour), Next: due.Add(-59 * time.Minute), LastUpdated: due.Add(-time.Hour)}, true}},
-		{"no-monitor", Info{ScheduleInfo{true}, nil, false}},
-		{"paris", Info{ScheduleInfo{true}, status(record{Last: at, Next: due, LastUpdated: at}, paris, true), false}},
-		{"paris-first-run", Info{ScheduleInfo{true}, status(record{Next: due, LastUpdated: at}, paris, true), false}},
-		{"los-angeles-first-run", Info{ScheduleInfo{true}, status(record{Next: due, LastUpdated: at}, la, true), false}},
+		{"scheduled", Info{ScheduleInfo{true}, &Status{Last: at, Next: due, LastUpdated: at}, false, at}},                                                        // ClaimedAt: not in the payload
+		{"first-run", Info{ScheduleInfo{true}, &Status{Next: due, LastUpdated: at}, false, at}},                                                                  // ClaimedAt: not in the payload
+		{"past-due", Info{ScheduleInfo{true}, &Status{Last: due.Add(-time.Hour), Next: due.Add(-59 * time.Minute), LastUpdated: due.Add(-time.Hour)}, true, at}}, // ClaimedAt: not in the payload
+		{"no-monitor", Info{ScheduleInfo{true}, nil, false, at}},                                                                                                 // ClaimedAt: not in the payload
+		{"paris", Info{ScheduleInfo{true}, status(record{Last: at, Next: due, LastUpdated: at}, paris, true), false, at}},                                        // ClaimedAt: not in the payload
+		{"paris-first-run", Info{ScheduleInfo{true}, status(record{Next: due, LastUpdated: at}, paris, true), false, at}},                                        // ClaimedAt: not in the payload
+		{"los-angeles-first-run", Info{ScheduleInfo{true}, status(record{Next: due, LastUpdated: at}, la, true), false, at}},                                     // ClaimedAt: not in the payload
 	}
 	for _, c := range cases {
 		got, err := json.Marshal(c.info)

@@ -202,7 +202,7 @@ func (t *timer) invoke(now time.Time, rec record, rev uint64, pastDue bool) (tim
 		}
 		return t.retry(now, "record run", err), false
 	}
-	info := Info{Schedule: ScheduleInfo{AdjustForDST: true}, ScheduleStatus: status(rec, t.sched.Location(), t.monitor), IsPastDue: pastDue}
+	info := Info{Schedule: ScheduleInfo{AdjustForDST: true}, ScheduleStatus: status(rec, t.sched.Location(), t.monitor), IsPastDue: pastDue, ClaimedAt: now}
 	t.startRun(info, now)
 	return t.earliest(next.Next), true
 }

@@ -24,9 +24,9 @@ func wantCalls(t *testing.T, got []call, times []time.Time, pastDue []bool) {
 		t.Fatalf("%d calls at %v, want %d", len(got), at, len(times))
 	}
 	for i, c := range got {
-		if !c.at.Equal(times[i]) || c.info.IsPastDue != pastDue[i] {
-			t.Fatalf("call %d at %s pastDue=%v, want %s pastDue=%v", i, c.at.Format(time.TimeOnly),
-				c.info.IsPastDue, times[i].Format(time.TimeOnly), pastDue[i])
+		if !c.at.Equal(times[i]) || !c.info.ClaimedAt.Equal(c.at) || c.info.IsPastDue != pastDue[i] {
+			t.Fatalf("call %d at %s (claimed %s) pastDue=%v, want %s pastDue=%v", i, c.at.Format(time.TimeOnly),
+				c.info.ClaimedAt.Format(time.TimeOnly), c.info.IsPastDue, times[i].Format(time.TimeOnly), pastDue[i])
 		}
 	}
 }
