@@ -41,6 +41,7 @@ func runControl(ctx context.Context, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:4222", "client address traffic managers and regions dial")
 	clusterAddr := fs.String("cluster", "", "cluster (route) address; empty runs a one-node cluster")
 	fs.Var(&routes, "route", "route URL of a cluster member, nats://host:port (repeatable; may include this node)")
+	leaf := fs.String("leaf-listen", "", "leafnode address regions link to when there are three or more (the control cluster is their hub), e.g. 0.0.0.0:7422")
 	var logf logFlags
 	logf.register(fs)
 	if err := parseNoArgs(fs, args); err != nil {
@@ -56,12 +57,12 @@ func runControl(ctx context.Context, args []string) error {
 		return err
 	}
 	n := control.NewNode(control.NodeOptions{Name: *name, Dir: *data, Listen: *listen, ClusterListen: *clusterAddr,
-		Routes: routes, Logger: logger})
+		Routes: routes, LeafListen: *leaf, Logger: logger})
 	if err := n.Start(ctx); err != nil {
 		return err
 	}
 	defer n.Shutdown()
-	logger.Info("control node started", "name", *name, "client", n.ClientURL(), "cluster", *clusterAddr, "routes", strings.Join(routes, ","))
+	logger.Info("control node started", "name", *name, "client", n.ClientURL(), "cluster", *clusterAddr, "routes", strings.Join(routes, ","), "leaf", *leaf)
 	return watchNode(ctx, n, *name)
 }
 

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/tandemhq/tandem/internal/drill"
@@ -47,6 +48,7 @@ func runDrill(ctx context.Context, args []string) error {
 	fs.StringVar(&o.Topology, "topology", ".tandem/topology.yaml", "deployment file written by tandem up")
 	fs.StringVar(&o.Fault, "fault", "kill", "kill (SIGKILL), hang (SIGSTOP), partition (cut its network links), destroy (SIGKILL and delete its data; restored as a brand-new standby), failover (planned switches, see --cycles), traffic-kill, traffic-hang, traffic-partition or control-node")
 	fs.IntVar(&o.Cycles, "cycles", 1, "with --fault failover: switches to the other region and back")
+	fs.IntVar(&o.Chain, "chain", 1, "with kill, hang, partition or destroy: how many primaries to fault in a row, each once the region that took over from the last is primary (2 with three regions: the third leads)")
 	fs.StringVar(&o.Target, "target", "primary", "what to fault: primary (the primary region; for control-plane faults the deciding traffic manager or the control leader), a region, a traffic manager id or a control node name")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long the fault lasts before the region is restored")
 	fs.DurationVar(&o.Warmup, "warmup", 3*time.Second, "load before the fault")
@@ -60,6 +62,9 @@ func runDrill(ctx context.Context, args []string) error {
 	case "kill", "hang", "partition", "destroy", "failover", "traffic-kill", "traffic-hang", "traffic-partition", "control-node":
 	default:
 		return fmt.Errorf("--fault %q: use kill, hang, partition, destroy, failover, traffic-kill, traffic-hang, traffic-partition or control-node", o.Fault)
+	}
+	if o.Chain < 1 || (o.Chain > 1 && !slices.Contains([]string{"kill", "hang", "partition", "destroy"}, o.Fault)) {
+		return fmt.Errorf("--chain %d: at least 1, and more only with kill, hang, partition or destroy", o.Chain)
 	}
 	o.Progress = os.Stdout
 	fmt.Printf("Drill: %s the %s for %s under load...\n", o.Fault, o.Target, o.Duration)

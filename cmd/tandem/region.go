@@ -62,7 +62,7 @@ func runRegion(ctx context.Context, args []string) error {
 	fs.IntVar(&opts.ScaleOutAt, "scale-out-at", 16, "requests in flight per instance that start another (host.json extensions.http.maxConcurrentRequests wins)")
 	fs.Float64Var(&opts.Prices.PerMillionExecutions, "price-executions", metering.DefaultPrices.PerMillionExecutions, "price per million executions, for /admin/usage")
 	fs.Float64Var(&opts.Prices.PerGBSecond, "price-gb-second", metering.DefaultPrices.PerGBSecond, "price per GB-second, for /admin/usage")
-	fs.Func("leaf-remote", "leafnode URL of another region to link to (repeatable), e.g. nats-leaf://127.0.0.1:7422", func(v string) error {
+	fs.Func("leaf-remote", "leafnode link (repeatable): another region's leafnode URL (two regions link directly), e.g. nats-leaf://127.0.0.1:7422, or with three or more regions every control node's leafnode URL, comma-separated, as one link to the hub", func(v string) error {
 		opts.LeafRemotes = append(opts.LeafRemotes, v)
 		return nil
 	})
@@ -74,6 +74,7 @@ func runRegion(ctx context.Context, args []string) error {
 		opts.SyncApps = append(opts.SyncApps, v)
 		return nil
 	})
+	fs.StringVar(&opts.SyncStandbys, "sync-standbys", "quorum", "how many peers must have stored a sync-mode write before it is acknowledged: one, quorum (with the primary a majority of the regions: 1 of 1 or 2 peers, 2 of 3 or 4), all, or a number")
 	fs.StringVar(&opts.Control, "control", "", "control cluster URLs (comma-separated): also follow the stored role state, stepping down when a newer epoch names another primary")
 	fs.StringVar(&opts.ControlCreds, "control-creds", "", "credentials file for --control")
 	fs.DurationVar(&opts.WriteHold, "write-hold", 5*time.Second, "how long a write reaching a region about to become primary waits for its promotion before it is refused (503, not run); keep it below the traffic manager's retry.responseTimeout so the refusal, not a timeout, reaches the proxy")

@@ -36,7 +36,10 @@ type Options struct {
 	Listen string
 	// LeafListen, when set, accepts leafnode links from other regions.
 	LeafListen string
-	// LeafRemotes are leafnode URLs of other regions to link to.
+	// LeafRemotes are the leafnode links to make: each the URL of another
+	// region (two regions link directly), or the comma-separated leafnode
+	// URLs of every control node, the hub through which three or more
+	// regions link (one link, to whichever node answers).
 	LeafRemotes []string
 	// SyncAlways makes the embedded file store fsync every write.
 	// Otherwise it fsyncs every SyncInterval (nats-server default 2 minutes).

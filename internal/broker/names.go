@@ -51,13 +51,31 @@ func (b *Broker) leafOptions(so *server.Options) error {
 		so.LeafNode.NoAdvertise = true
 	}
 	for _, raw := range b.opts.LeafRemotes {
-		u, err := url.Parse(raw)
+		urls, err := leafURLs(raw)
 		if err != nil {
 			return fmt.Errorf("leaf remote %q: %w", raw, err)
 		}
-		so.LeafNode.Remotes = append(so.LeafNode.Remotes, &server.RemoteLeafOpts{URLs: []*url.URL{u}})
+		so.LeafNode.Remotes = append(so.LeafNode.Remotes, &server.RemoteLeafOpts{URLs: urls})
 	}
 	return nil
+}
+
+// leafURLs parses one leafnode remote: a URL, or several separated by
+// commas for a remote served by a cluster (the control cluster as the
+// regions' hub), of which the link uses one at a time.
+func leafURLs(raw string) ([]*url.URL, error) {
+	var urls []*url.URL
+	for part := range strings.SplitSeq(raw, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		if err != nil {
+			return nil, err
+		}
+		if u.Host == "" {
+			return nil, fmt.Errorf("%q has no host:port", part)
+		}
+		urls = append(urls, u)
+	}
+	return urls, nil
 }
 
 func splitHostPort(addr string) (string, int, error) {

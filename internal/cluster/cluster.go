@@ -149,6 +149,11 @@ func (c *Cluster) start(ctx context.Context) error {
 			return err
 		}
 		c.regions[name].ctl = links
+		if c.hubbed() {
+			if c.regions[name].hub, err = c.hubLinks(); err != nil {
+				return err
+			}
+		}
 	}
 	for _, name := range c.order {
 		if err := c.StartRegion(ctx, name); err != nil {
@@ -288,13 +293,23 @@ func newKey() string {
 	return base64.URLEncoding.EncodeToString(b)
 }
 
+// hubbed reports whether the regions link through the control cluster:
+// leafnode links must form a tree (nats-server drops a link that closes a
+// loop), so two regions link directly and three or more each link to the
+// control cluster, their hub.
+func (c *Cluster) hubbed() bool { return len(c.order) >= 3 && c.opts.ControlNodes > 0 }
+
 // linkRegions gives every region a faultnet link to the leafnode port of
-// each region before it: the JetStream domains link through them, so a
-// partition cuts replication as well as traffic.
+// each region before it (two regions; with more, hubLinks): the JetStream
+// domains link through them, so a partition cuts replication as well as
+// traffic.
 func (c *Cluster) linkRegions() error {
 	for i, name := range c.order {
 		r := c.regions[name]
 		r.leaf = map[string]*faultnet.Link{}
+		if c.hubbed() {
+			continue
+		}
 		for _, peer := range c.order[:i] {
 			p := c.regions[peer]
 			l, err := faultnet.Listen("127.0.0.1:0", "127.0.0.1:"+strconv.Itoa(p.LeafPort), c.log)

@@ -16,6 +16,7 @@ type ControlNode struct {
 	Name        string
 	ClientPort  int
 	ClusterPort int
+	LeafPort    int // where regions link when there are three or more (the hub)
 	DataDir     string
 	proc
 }
@@ -29,17 +30,27 @@ func (c *Cluster) newControlNode(i int) (*ControlNode, error) {
 	if err != nil {
 		return nil, err
 	}
+	leaf, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	name := fmt.Sprintf("c%d", i+1)
 	dir := filepath.Join(c.opts.Dir, "control", name)
-	return &ControlNode{Name: name, ClientPort: client, ClusterPort: route, DataDir: dir,
+	return &ControlNode{Name: name, ClientPort: client, ClusterPort: route, LeafPort: leaf, DataDir: dir,
 		proc: proc{what: "control node " + name, logPath: filepath.Join(dir, "control.log")}}, nil
 }
 
 // ClientAddr is where traffic managers reach the node (through their links).
 func (n *ControlNode) ClientAddr() string { return "127.0.0.1:" + strconv.Itoa(n.ClientPort) }
 
+// LeafAddr is where regions link to the node when it is part of their hub.
+func (n *ControlNode) LeafAddr() string { return "127.0.0.1:" + strconv.Itoa(n.LeafPort) }
+
 func (c *Cluster) startControlNode(n *ControlNode) error {
 	args := []string{"control", "--name", n.Name, "--data", n.DataDir, "--listen", n.ClientAddr()}
+	if c.hubbed() {
+		args = append(args, "--leaf-listen", n.LeafAddr())
+	}
 	if len(c.control) > 1 {
 		args = append(args, "--cluster", "127.0.0.1:"+strconv.Itoa(n.ClusterPort))
 		for _, peer := range c.control {

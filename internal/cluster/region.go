@@ -27,6 +27,10 @@ type Region struct {
 	// leaf holds the links this region dials to reach the leafnode ports of
 	// the regions before it, by their name.
 	leaf map[string]*faultnet.Link
+	// hub holds, with three or more regions, the links this region dials
+	// to reach each control node's leafnode port: the regions link through
+	// the control cluster instead of to each other.
+	hub []*faultnet.Link
 	// ctl holds the links this region dials to reach each control node
 	// (it follows the stored role state); a partition cuts them too.
 	ctl []*faultnet.Link
@@ -171,6 +175,9 @@ func (r *Region) launch() error {
 			args = append(args, "--leaf-remote", "nats-leaf://"+l.Addr())
 		}
 	}
+	if len(r.hub) > 0 {
+		args = append(args, "--leaf-remote", leafURLs(r.hub))
+	}
 	for _, app := range r.c.opts.SyncApps {
 		args = append(args, "--sync-app", app)
 	}
@@ -288,7 +295,7 @@ func (c *Cluster) linksOf(name string) ([]*faultnet.Link, error) {
 	if r == nil {
 		return nil, fmt.Errorf("no region %q", name)
 	}
-	links := append([]*faultnet.Link{r.link}, r.ctl...)
+	links := append(append([]*faultnet.Link{r.link}, r.ctl...), r.hub...)
 	for _, other := range c.regions {
 		for peer, l := range other.leaf {
 			if other.Name == name || peer == name {
@@ -302,7 +309,7 @@ func (c *Cluster) linksOf(name string) ([]*faultnet.Link, error) {
 // stop ends the region process gracefully (SIGTERM, then SIGKILL).
 func (r *Region) stop(ctx context.Context) error {
 	defer r.link.Close()
-	for _, l := range r.ctl {
+	for _, l := range append(r.ctl, r.hub...) {
 		defer l.Close()
 	}
 	for _, l := range r.leaf {

@@ -79,6 +79,15 @@ func resolvePort(addr string) (string, error) {
 func (t *TrafficManager) controlURLs() string { return linkURLs(t.links) }
 
 // linkURLs are NATS URLs through links, comma-separated.
+// leafURLs is one leafnode remote reaching any of the links.
+func leafURLs(links []*faultnet.Link) string {
+	urls := make([]string, len(links))
+	for i, l := range links {
+		urls[i] = "nats-leaf://" + l.Addr()
+	}
+	return strings.Join(urls, ",")
+}
+
 func linkURLs(links []*faultnet.Link) string {
 	urls := make([]string, len(links))
 	for i, l := range links {
@@ -326,9 +335,18 @@ func (c *Cluster) Failover(ctx context.Context, to string, planned bool) error {
 
 // controlLinks opens one link to each control node.
 func (c *Cluster) controlLinks() ([]*faultnet.Link, error) {
+	return c.linksTo(func(n *ControlNode) string { return n.ClientAddr() })
+}
+
+// hubLinks opens a link to each control node's leafnode port.
+func (c *Cluster) hubLinks() ([]*faultnet.Link, error) {
+	return c.linksTo(func(n *ControlNode) string { return n.LeafAddr() })
+}
+
+func (c *Cluster) linksTo(addr func(*ControlNode) string) ([]*faultnet.Link, error) {
 	var links []*faultnet.Link
 	for _, n := range c.control {
-		link, err := faultnet.Listen("127.0.0.1:0", n.ClientAddr(), c.log)
+		link, err := faultnet.Listen("127.0.0.1:0", addr(n), c.log)
 		if err != nil {
 			for _, l := range links {
 				_ = l.Close()

@@ -28,7 +28,13 @@ type NodeOptions struct {
 	// route address and every member's (its own may be included).
 	ClusterListen string
 	Routes        []string
-	Logger        *slog.Logger
+	// LeafListen, when set, accepts the leafnode links of regions: with
+	// three or more regions the control cluster is the hub they link
+	// through (a tree, so the leafnodes cannot form a loop, and any one
+	// node may be lost). It does not advertise its address, so a region
+	// reaches it only by the URL it was given.
+	LeafListen string
+	Logger     *slog.Logger
 }
 
 // Node is a running control node.
@@ -103,6 +109,13 @@ func (n *Node) serverOptions() (*server.Options, error) {
 	}
 	so := &server.Options{ServerName: "control-" + n.opts.Name, Host: host, Port: port, JetStream: true,
 		StoreDir: filepath.Join(n.opts.Dir, "jetstream"), NoSigs: true, SyncInterval: time.Second}
+	if n.opts.LeafListen != "" {
+		lhost, lport, err := hostPort(n.opts.LeafListen)
+		if err != nil {
+			return nil, fmt.Errorf("leaf listen %q: %w", n.opts.LeafListen, err)
+		}
+		so.LeafNode = server.LeafNodeOpts{Host: lhost, Port: lport, NoAdvertise: true}
+	}
 	if n.opts.ClusterListen == "" {
 		return so, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -25,6 +26,12 @@ type Options struct {
 	// traffic-partition, control-node.
 	Fault  string
 	Cycles int // with Fault "failover": switches there and back
+	// Chain is how many primaries a region fault (kill, hang, partition,
+	// destroy) hits in a row, each once its predecessor's successor is the
+	// confirmed primary (default 1): with three regions and Chain 2 the
+	// primary fails, then the region promoted in its place, and the third
+	// leads.
+	Chain int
 	// Target is "primary" (for a control-plane fault: the deciding traffic
 	// manager, or the control node leading the bucket) or a name.
 	Target   string
@@ -56,6 +63,7 @@ func (o *Options) defaults() {
 	setInt(&o.GetRate, 100)
 	setInt(&o.PostRate, 20)
 	setInt(&o.PutRate, 10)
+	setInt(&o.Chain, 1)
 }
 
 func setDur(d *time.Duration, v time.Duration) {
@@ -162,27 +170,89 @@ func (r *run) sequence(ctx context.Context, original string) error {
 		}
 		return r.controlSequence(ctx, st)
 	}
-	r.setPhase("fault:" + r.opts.Fault + " " + r.target)
 	r.lagAtFault = r.d.lag(ctx, r.otherRegion(r.target))
 	r.fault = time.Now()
-	r.handovers = append(r.handovers, handover{at: r.fault, from: r.target})
-	if err := r.d.fault(ctx, "/fault", r.opts.Fault, r.target); err != nil {
-		return fmt.Errorf("drill: inject %s into %s: %w", r.opts.Fault, r.target, err)
+	targets, err := r.injectChain(ctx)
+	if err != nil {
+		return err
 	}
 	if err := sleep(ctx, r.opts.Duration); err != nil {
 		return err
 	}
-	r.setPhase("restore " + r.target)
 	r.restore = time.Now()
-	if err := r.d.fault(ctx, "/restore", r.opts.Fault, r.target); err != nil {
-		return fmt.Errorf("drill: restore %s: %w", r.target, err)
+	for _, t := range targets {
+		r.setPhase("restore " + t)
+		if err := r.d.fault(ctx, "/restore", r.opts.Fault, t); err != nil {
+			return fmt.Errorf("drill: restore %s: %w", t, err)
+		}
 	}
 	r.heal = time.Now()
 	if err := r.failback(ctx, original); err != nil {
 		return err
 	}
+	if err := r.waitFollowers(ctx, original); err != nil {
+		return err
+	}
 	r.setPhase("after failback")
 	return sleep(ctx, 3*time.Second)
+}
+
+// injectChain faults the target, then (Chain > 1) each region promoted in
+// its place once it is the confirmed primary, and returns the regions hit.
+func (r *run) injectChain(ctx context.Context) ([]string, error) {
+	targets := []string{r.target}
+	for {
+		t := targets[len(targets)-1]
+		r.setPhase("fault:" + r.opts.Fault + " " + t)
+		r.handovers = append(r.handovers, handover{at: time.Now(), from: t})
+		if err := r.d.fault(ctx, "/fault", r.opts.Fault, t); err != nil {
+			return nil, fmt.Errorf("drill: inject %s into %s: %w", r.opts.Fault, t, err)
+		}
+		if len(targets) >= r.opts.Chain {
+			return targets, nil
+		}
+		next, err := r.nextPrimary(ctx, targets)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, next)
+	}
+}
+
+// nextPrimary waits until a region not yet faulted is the confirmed
+// primary.
+func (r *run) nextPrimary(ctx context.Context, faulted []string) (string, error) {
+	var next string
+	err := poll(ctx, time.Minute, func() bool {
+		st, err := r.d.status(ctx)
+		if err != nil || slices.Contains(faulted, st.Primary) || !confirmedPrimary(st, st.Primary) {
+			return false
+		}
+		next = st.Primary
+		return r.d.replicationMode(ctx, next) == "primary"
+	})
+	if err != nil {
+		return "", fmt.Errorf("drill: no region took over from %s: %w", faulted[len(faulted)-1], err)
+	}
+	return next, r.waitSurvivors(ctx, next, faulted)
+}
+
+// waitSurvivors waits until every region neither faulted nor primary is a
+// seeded standby of the new primary: the next fault hits a deployment that
+// recovered from the last. (A follower retargets its mirrors by copying
+// the new primary's streams afresh, and until that copy is done it holds
+// nothing to take over with; see internal/replicate/DESIGN.md.)
+func (r *run) waitSurvivors(ctx context.Context, primary string, faulted []string) error {
+	for _, reg := range r.d.top.Regions {
+		if reg.Name == primary || slices.Contains(faulted, reg.Name) {
+			continue
+		}
+		r.setPhase("waiting for " + reg.Name + " to follow " + primary)
+		if err := poll(ctx, time.Minute, func() bool { return r.d.followsSeeded(ctx, reg.Name, primary) }); err != nil {
+			return fmt.Errorf("drill: %s did not follow %s: %w", reg.Name, primary, err)
+		}
+	}
+	return nil
 }
 
 // failback waits for the restored region to be a healthy secondary, then
@@ -290,11 +360,14 @@ func (r *run) switchTo(ctx context.Context, to string) error {
 	}); err != nil {
 		return fmt.Errorf("%s not a healthy secondary: %w", to, err)
 	}
+	from := r.otherRegion(to)
+	if st, err := r.d.status(ctx); err == nil && st.Primary != "" && st.Primary != to {
+		from = st.Primary
+	}
 	r.handovers = append(r.handovers, handover{at: time.Now(), to: to})
 	if err := r.d.failover(ctx, to); err != nil {
 		return err
 	}
-	from := r.otherRegion(to)
 	return poll(ctx, time.Minute, func() bool {
 		st, err := r.d.status(ctx)
 		return err == nil && confirmedPrimary(st, to) &&

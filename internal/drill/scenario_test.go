@@ -226,3 +226,60 @@ func dumpLogs(t *testing.T, c *cluster.Cluster) {
 		t.Logf("region %s log (role and replication lines):\n%s", r.Name, strings.Join(keep[max(len(keep)-40, 0):], "\n"))
 	}
 }
+
+// threeRegions runs the deployment with a third region, south: the regions
+// link through the control cluster, and whichever leads, the other two
+// follow it.
+func threeRegions(o *cluster.Options) { o.Regions = []string{"east", "west", "south"} }
+
+// TestStoryThreeRegionsKill: with three regions a kill -9 of the primary
+// is the two-region story (west, next by priority, takes over with
+// nothing lost), and south, which followed east, follows west, then east
+// again after the failback, its mirrors retargeted each time.
+func TestStoryThreeRegionsKill(t *testing.T) {
+	rep := story(t, Options{Fault: "kill"}, threeRegions)
+	noFailed(t, rep, "GET", "PUT")
+	noLoss(t, rep)
+	noTickTwice(t, rep)
+	if rep.Duplicates != 0 {
+		t.Errorf("%d messages delivered twice", rep.Duplicates)
+	}
+}
+
+// TestStoryPrimaryThenSuccessorFail: east is killed, west takes over; then
+// west is killed too and south, the last region standing, leads with
+// everything acknowledged by east and by west; both come back and the
+// drill fails back to east.
+func TestStoryPrimaryThenSuccessorFail(t *testing.T) {
+	rep := story(t, Options{Fault: "kill", Chain: 2}, threeRegions)
+	noFailed(t, rep, "GET", "PUT")
+	noLoss(t, rep)
+	noTickTwice(t, rep)
+}
+
+// TestStoryThreeRegionsEveryFault: on one three-region deployment in sync
+// mode (a write is acknowledged once one standby of the two stored it),
+// a hang, a partition, two planned failover cycles and the loss of the
+// primary with its disk, one after the other: no failed idempotent
+// request, nothing acknowledged lost, no tick twice, and after each the
+// other two regions follow the primary. With a third region a sync write
+// does not stop while one region is gone.
+func TestStoryThreeRegionsEveryFault(t *testing.T) {
+	c := startDeployment(t, func(o *cluster.Options) { threeRegions(o); o.SyncApps = []string{App} })
+	for _, o := range []Options{{Fault: "hang"}, {Fault: "partition"}, {Fault: "failover", Cycles: 2}, {Fault: "destroy"}} {
+		rep := drillOn(t, c, o)
+		if !rep.SyncMode {
+			t.Fatal("the drill app is not in sync mode")
+		}
+		if o.Fault == "hang" {
+			noFailed(t, rep, "GET") // PUTs sent to the hung region wait out the response timeout
+		} else {
+			noFailed(t, rep, "GET", "PUT")
+		}
+		noLoss(t, rep)
+		noTickTwice(t, rep)
+		if t.Failed() {
+			t.Fatalf("after the %s drill", o.Fault)
+		}
+	}
+}

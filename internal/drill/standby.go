@@ -24,6 +24,7 @@ func (d *deployment) lag(ctx context.Context, region string) int {
 
 type mirrorStatus struct {
 	Mode    string `json:"mode"`
+	Primary string `json:"primary"`
 	Mirrors *struct {
 		Ready   bool `json:"ready"`
 		Mirrors []struct {
@@ -60,6 +61,28 @@ func (d *deployment) seeded(ctx context.Context, region string) bool {
 		}
 	}
 	return true
+}
+
+// followsSeeded reports whether region is a seeded secondary of primary.
+func (d *deployment) followsSeeded(ctx context.Context, region, primary string) bool {
+	st, ok := d.mirrorStatus(ctx, region)
+	return ok && st.Primary == primary && d.seeded(ctx, region)
+}
+
+// waitFollowers waits until every region but the primary is a seeded
+// secondary of it: with three or more regions, those that followed
+// another primary during the drill have retargeted their mirrors.
+func (r *run) waitFollowers(ctx context.Context, primary string) error {
+	for _, reg := range r.d.top.Regions {
+		if reg.Name == primary {
+			continue
+		}
+		r.setPhase("waiting for " + reg.Name + " to follow " + primary)
+		if err := poll(ctx, time.Minute, func() bool { return r.d.followsSeeded(ctx, reg.Name, primary) }); err != nil {
+			return fmt.Errorf("drill: %s is not a seeded standby of %s after the failback: %w", reg.Name, primary, err)
+		}
+	}
+	return nil
 }
 
 // waitStandby waits until the restored region is a seeded secondary and

@@ -60,6 +60,11 @@ type Options struct {
 	// waits for them); SyncApps are the apps replicated in sync mode.
 	Peers    []string
 	SyncApps []string
+	// SyncStandbys says how many peers must have stored a sync-mode write
+	// before it is acknowledged: "one", "quorum" (with the primary, a
+	// majority of the regions: one of two peers, two of four; the
+	// default), "all", or a number.
+	SyncStandbys string
 
 	// Control is the control cluster's client URLs; when set the region
 	// also follows the stored role state (it steps down when a newer
@@ -182,6 +187,9 @@ func New(opts Options) (*Region, error) {
 	}
 	if opts.Role.Role == "" {
 		opts.Role = role.State{Role: role.Primary}
+	}
+	if _, err := SyncStandbys(opts.SyncStandbys, max(len(opts.Peers), 1)); err != nil {
+		return nil, fmt.Errorf("new region: --sync-standbys: %w", err)
 	}
 	hu, err := lookupHandlerUser(opts.HandlerUser)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -203,7 +204,11 @@ func (rep *replication) startPrimaryParts(ctx context.Context) error {
 	if len(rep.r.opts.SyncApps) == 0 || len(rep.r.opts.Peers) == 0 {
 		return nil
 	}
-	w, err := replicate.NewWaiter(replicate.WaiterOptions{Broker: rep.r.broker, Secondaries: rep.r.opts.Peers, Logger: rep.r.log})
+	need, err := SyncStandbys(rep.r.opts.SyncStandbys, len(rep.r.opts.Peers))
+	if err != nil {
+		return err
+	}
+	w, err := replicate.NewWaiter(replicate.WaiterOptions{Broker: rep.r.broker, Secondaries: rep.r.opts.Peers, Required: need, Logger: rep.r.log})
 	if err != nil {
 		return err
 	}
@@ -522,4 +527,22 @@ func (r *Region) notifyGate() {
 			f(s)
 		}
 	}
+}
+
+// SyncStandbys resolves Options.SyncStandbys for a region with peers
+// other regions: how many must store a sync-mode write.
+func SyncStandbys(v string, peers int) (int, error) {
+	switch v {
+	case "", "quorum":
+		return (peers + 1) / 2, nil // with the primary, a majority of peers+1 regions
+	case "one":
+		return min(1, peers), nil
+	case "all":
+		return peers, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > peers {
+		return 0, fmt.Errorf("sync standbys %q: want one, quorum, all or a number from 1 to %d (the peers)", v, peers)
+	}
+	return n, nil
 }

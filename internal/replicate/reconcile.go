@@ -54,6 +54,12 @@ func (m *Mirrorer) ensureAll(ctx context.Context, origins map[string]*jetstream.
 	sort.Strings(names)
 	var errs []string
 	for _, n := range names {
+		if origins[n].Config.Mirror != nil {
+			// The primary is still promoting its mirrors (just failed over
+			// to, three or more regions): mirror it at the next poll.
+			errs = append(errs, fmt.Sprintf("origin %s is still a mirror in %s (promotion under way)", n, m.opts.Primary))
+			continue
+		}
 		err := m.ensure(ctx, origins[n].Config)
 		if err != nil {
 			errs = append(errs, err.Error())
@@ -107,8 +113,9 @@ var errInTheWay = errors.New("local stream with data is in the way")
 
 // ensureMirror creates local's mirror of origin unless it exists. An
 // empty local stream of the same name that is not that mirror (a service
-// that declared it before replication started) is replaced; one with data
-// is left alone and reported: only Reseed deletes data.
+// that declared it before replication started) is replaced, and so is a
+// mirror of another region (retargetStale); any other stream with data is
+// left alone and reported: only Reseed deletes what this region wrote.
 func ensureMirror(ctx context.Context, js jetstream.JetStream, origin jetstream.StreamConfig, primary, local string, replicas int) error {
 	cfg, err := mirrorConfig(origin, primary, local, replicas)
 	if err != nil {
@@ -123,6 +130,10 @@ func ensureMirror(ctx context.Context, js jetstream.JetStream, origin jetstream.
 		return fmt.Errorf("mirror %s: %w", cfg.Name, err)
 	case isMirrorOf(st.CachedInfo().Config, origin.Name, primary):
 		return ensureGuard(ctx, js, local, cfg, replicas)
+	case isStaleMirror(st.CachedInfo().Config, primary):
+		if err := retargetStale(ctx, js, local, st.CachedInfo().Config.Name); err != nil {
+			return err
+		}
 	default:
 		if err := clearWay(ctx, js, st.CachedInfo(), origin.Name, primary); err != nil {
 			return err
@@ -147,6 +158,31 @@ func clearWay(ctx context.Context, js jetstream.JetStream, info *jetstream.Strea
 		return fmt.Errorf("mirror %s: delete empty stream in the way: %w", info.Config.Name, err)
 	}
 	return nil
+}
+
+// isStaleMirror: cfg mirrors a region other than primary. With three or
+// more regions, a secondary that followed the old primary finds its
+// mirrors pointing there after a failover to another region.
+func isStaleMirror(cfg jetstream.StreamConfig, primary string) bool {
+	_, from, ok := originOf(cfg)
+	return ok && from != primary
+}
+
+// retargetStale deletes a mirror of another region, and its guard, so the
+// primary's counterpart can be mirrored in its place. JetStream does not
+// let a mirror change its origin (a mirror's configuration is immutable
+// but for its removal), so the secondary copies the new primary's live
+// state again (a work queue's unprocessed messages, each table key's
+// latest revision), not the history the old mirror held. It is reached
+// only for an origin the new primary has: a mirror whose counterpart the
+// new primary lacks (a stream it had not mirrored when it was promoted)
+// stays, the only copy besides the failed region's, until that region
+// rejoins and its tail is rescued.
+func retargetStale(ctx context.Context, js jetstream.JetStream, region, name string) error {
+	if err := js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("retarget mirror %s: delete: %w", name, err)
+	}
+	return dropGuard(ctx, js, region, name)
 }
 
 func isMirrorOf(cfg jetstream.StreamConfig, origin, primary string) bool {

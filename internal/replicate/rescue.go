@@ -213,9 +213,9 @@ func (r *rescuer) ensureTarget(ctx context.Context, cfg jetstream.StreamConfig, 
 	}
 }
 
-// waitPromoted waits until the new primary finished promoting its mirrors
-// of this region (its progress bucket is writable and holds a marker
-// naming this region). Before that its streams may be mirrors, or stale
+// waitPromoted waits until the new primary finished promoting (its
+// progress bucket is writable and holds a promotion marker; each target
+// stream is checked again by ensureTarget). Before that its streams may be mirrors, or stale
 // streams of its own about to be reseeded, and nothing may be written
 // into them.
 func (r *rescuer) waitPromoted(ctx context.Context) error {
@@ -251,10 +251,12 @@ func (r *rescuer) promotedProgress(ctx context.Context) (jetstream.KeyValue, str
 	if err != nil {
 		return nil, "promotion marker: " + err.Error()
 	}
-	m, err := decodeMarker(e.Value())
-	if err != nil || m.From != r.region {
-		return nil, fmt.Sprintf("last promotion was from %q", m.From)
+	if _, err := decodeMarker(e.Value()); err != nil {
+		return nil, err.Error()
 	}
+	// The marker names this region, or (three or more regions) the region
+	// promoted in this one's place that failed in turn: tailStart follows
+	// the promotion records back to this region.
 	return kv, ""
 }
 
@@ -265,29 +267,45 @@ func (r *rescuer) targetInfo(ctx context.Context, name string) (jetstream.Stream
 	return r.remote.Stream(ctx, name)
 }
 
-// tailStart sets rs.From from the new primary's promotion record of the
-// target: the tail starts after the last sequence its mirror had.
-// Without a record (the new primary never mirrored the stream) the whole
-// stream is tail.
+// tailStart sets rs.From from the promotion record of the stream that
+// took over from this region's: the tail starts after the last sequence
+// that mirror had. The new primary's record names the region it promoted
+// from; when that is not this region (with three or more regions, the one
+// promoted in this region's place failed in turn), its own record, which
+// came over with its mirrored progress bucket, is looked up, and so on
+// back (mirrors keep sequences, so every region of the line numbers the
+// stream alike). Without a record reaching this region the whole stream
+// is tail (duplicates are dropped by message id, and a key the new
+// primary wrote keeps its value).
 func (r *rescuer) tailStart(ctx context.Context, rs *RescuedStream) error {
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	e, err := r.progress.Get(ctx, promotedKey(rs.Target))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("promotion record of %s: %w", rs.Target, err)
-	}
-	p, err := decodePromotion(e.Value())
-	if err != nil {
-		return err
-	}
-	if p.From == r.region && p.Origin == rs.Stream {
-		rs.From = p.LastSeq + 1
+	name := rs.Target
+	for range maxLineage {
+		e, err := r.progress.Get(ctx, promotedKey(name))
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("promotion record of %s: %w", name, err)
+		}
+		p, err := decodePromotion(e.Value())
+		if err != nil {
+			return err
+		}
+		if p.From == r.region {
+			if p.Origin == rs.Stream {
+				rs.From = p.LastSeq + 1
+			}
+			return nil
+		}
+		name = p.Origin
 	}
 	return nil
 }
+
+// maxLineage bounds the promotion records tailStart follows.
+const maxLineage = 8
 
 // createTarget creates the stream in the new primary from this region's
 // config moved into its namespace.

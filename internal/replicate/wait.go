@@ -20,15 +20,43 @@ import (
 // secondary, so a sync-mode caller must report failure (a retry with the
 // same message id is deduplicated).
 func (w *Waiter) WaitReplicated(ctx context.Context, stream string, seq uint64) error {
-	if len(w.opts.Secondaries) == 0 {
+	n := len(w.opts.Secondaries)
+	if n == 0 {
 		return ErrNoSecondaries
 	}
+	need := w.required()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // the waits still running once enough stored
+	results := make(chan error, n)
 	for _, s := range w.opts.Secondaries {
-		if err := w.waitOne(ctx, s, stream, seq); err != nil {
-			return fmt.Errorf("wait for %s to store %s #%d: %w", s, stream, seq, err)
+		go func() {
+			if err := w.waitOne(ctx, s, stream, seq); err != nil {
+				results <- fmt.Errorf("wait for %s to store %s #%d: %w", s, stream, seq, err)
+				return
+			}
+			results <- nil
+		}()
+	}
+	var errs []error
+	for stored := 0; stored < need; {
+		err := <-results
+		if err == nil {
+			stored++
+			continue
+		}
+		if errs = append(errs, err); len(errs) > n-need {
+			return fmt.Errorf("%d of %d secondaries must store it: %w", need, n, errors.Join(errs...))
 		}
 	}
 	return nil
+}
+
+// required is how many secondaries must store a write.
+func (w *Waiter) required() int {
+	if r := w.opts.Required; r > 0 && r < len(w.opts.Secondaries) {
+		return r
+	}
+	return len(w.opts.Secondaries)
 }
 
 // WaitQueue waits for message seq of app's queue (queue.Message.Sequence).

@@ -32,9 +32,11 @@ var (
 type WaiterOptions struct {
 	// Broker is this (primary) region's broker.
 	Broker *broker.Broker
-	// Secondaries must all have stored a write before WaitReplicated
-	// returns.
+	// Secondaries are the regions that mirror this one; Required of them
+	// must have stored a write before WaitReplicated returns (0 or more
+	// than there are: all of them).
 	Secondaries []string
+	Required    int
 	// Fallback is how long to wait for a notification before polling the
 	// secondary's mirror (default 20ms; polls then back off to 500ms).
 	Fallback time.Duration

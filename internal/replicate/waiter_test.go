@@ -192,3 +192,41 @@ func FuzzParseETag(f *testing.F) {
 		}
 	})
 }
+
+// TestSyncWaitRequiredOfThree: with two secondaries, a write waits for as
+// many as Required says: one is enough when only west mirrors (south, say,
+// is down), both are not.
+func TestSyncWaitRequiredOfThree(t *testing.T) {
+	east, west := startPair(t)
+	link(t, east, "south", t.TempDir()) // no mirrorer: south stores nothing
+	startMirrorer(t, Options{Broker: west.b, Primary: "east"})
+	q := newQueues(t, east.b, nil)
+	for _, c := range []struct {
+		required int
+		stored   bool
+	}{{1, true}, {2, false}, {0, false}} {
+		w, err := NewWaiter(WaiterOptions{Broker: east.b, Secondaries: []string{"west", "south"}, Required: c.required, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Start(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := q.Enqueue(testCtx(t), "app", "orders", []byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(testCtx(t), 2*time.Second)
+		err = w.WaitQueue(ctx, "app", "orders", m.Sequence)
+		cancel()
+		_ = w.Shutdown(context.Background())
+		switch {
+		case c.stored && err != nil:
+			t.Errorf("required %d: %v, want stored (west has it)", c.required, err)
+		case !c.stored && !errors.Is(err, context.DeadlineExceeded):
+			t.Errorf("required %d: %v, want a deadline (south never stores)", c.required, err)
+		case c.stored && !inMirror(t, west, "west_Q_app_orders", m.Sequence):
+			t.Errorf("required %d: acknowledged but not in west", c.required)
+		}
+	}
+}
