@@ -12,14 +12,12 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/tandemhq/tandem/internal/testbin"
 )
 
-// tandemBin is the tandem binary, built once per test binary.
+// tandemBin is the tandem binary as the image ships it (imageBinary).
 func tandemBin(t *testing.T) string {
 	t.Helper()
-	return testbin.Build(t, "cmd/tandem")
+	return imageBinary(t)
 }
 
 // cli is what the binary says about itself: its commands and, per
