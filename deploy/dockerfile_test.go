@@ -116,10 +116,7 @@ func TestDockerfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	final := &img.stages[len(img.stages)-1]
-	checks := []struct {
-		what string
-		err  error
-	}{
+	checks := []finding{
 		{"build stage base", checkGoImage(img.expandArgs(build.BaseName))},
 		{"build stage CGO_ENABLED", want(stageEnv(build)["CGO_ENABLED"] == "0" || strings.Contains(run, "CGO_ENABLED=0"), "no CGO_ENABLED=0 for %q", run)},
 		{"build stage -trimpath", want(strings.Contains(run, "-trimpath"), "go build without -trimpath: %q", run)},
@@ -136,6 +133,13 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("Dockerfile: %s: %v", c.what, c.err)
 		}
 	}
+}
+
+// finding is one check's outcome: what was checked, and what is wrong
+// (nil: nothing).
+type finding struct {
+	what string
+	err  error
 }
 
 func want(ok bool, format string, args ...any) error {
