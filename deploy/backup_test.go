@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ import (
 type regionProc struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *bytes.Buffer
+	stderr *lockedWriter
 	exited chan error
 }
 
@@ -46,21 +47,34 @@ func writeApp(t *testing.T, dir string) {
 	}
 }
 
-// startRegion runs 'tandem region' on data and waits until /healthz
-// answers 200.
-func startRegion(t *testing.T, bin, data string, apps ...string) *regionProc {
+// freeAddr returns a 127.0.0.1 address with a port free at the time.
+func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startRegion runs 'tandem region' on data and waits until /healthz
+// answers 200.
+func startRegion(t *testing.T, bin, data string, apps ...string) *regionProc {
+	t.Helper()
+	addr := freeAddr(t)
 	args := []string{"region", "--name", "east", "--data", data, "--http", addr}
 	for _, a := range apps {
 		args = append(args, "--app", a)
 	}
-	p := &regionProc{url: "http://" + addr, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
+	return startDaemon(t, bin, "http://"+addr, args...)
+}
+
+// startDaemon runs bin with args and waits until url's /healthz answers
+// 200 (the daemon's readiness).
+func startDaemon(t *testing.T, bin, url string, args ...string) *regionProc {
+	t.Helper()
+	p := &regionProc{url: url, stderr: &lockedWriter{}, exited: make(chan error, 1)}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stderr = p.stderr
 	p.cmd.Env = append(os.Environ(), "TANDEM_MASTER_KEY=")
@@ -79,7 +93,7 @@ func startRegion(t *testing.T, bin, data string, apps ...string) *regionProc {
 		select {
 		case err := <-p.exited:
 			p.exited <- err
-			t.Fatalf("tandem region exited before it was ready: %v\n%s", err, p.stderr)
+			t.Fatalf("tandem %s exited before it was ready: %v\n%s", args[0], err, p.stderr)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if resp, err := http.Get(p.url + "/healthz"); err == nil {
@@ -89,9 +103,28 @@ func startRegion(t *testing.T, bin, data string, apps ...string) *regionProc {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("tandem region not ready after a minute\n%s", p.stderr)
+			t.Fatalf("tandem %s not ready after a minute\n%s", args[0], p.stderr)
 		}
 	}
+}
+
+// lockedWriter keeps a process's output for a test to read while the
+// process writes.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(b)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // stop sends SIGTERM, as systemd and docker stop do, and waits for the
