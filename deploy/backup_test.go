@@ -74,6 +74,19 @@ func startRegion(t *testing.T, bin, data string, apps ...string) *regionProc {
 // 200 (the daemon's readiness).
 func startDaemon(t *testing.T, bin, url string, args ...string) *regionProc {
 	t.Helper()
+	return startProc(t, bin, url, func(*regionProc) bool {
+		resp, err := http.Get(url + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, args...)
+}
+
+// startProc runs bin with args and waits until ready says it is.
+func startProc(t *testing.T, bin, url string, ready func(*regionProc) bool, args ...string) *regionProc {
+	t.Helper()
 	p := &regionProc{url: url, stderr: &lockedWriter{}, exited: make(chan error, 1)}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stderr = p.stderr
@@ -89,23 +102,18 @@ func startDaemon(t *testing.T, bin, url string, args ...string) *regionProc {
 		}
 	})
 	deadline := time.Now().Add(time.Minute)
-	for {
+	for !ready(p) {
 		select {
 		case err := <-p.exited:
 			p.exited <- err
 			t.Fatalf("tandem %s exited before it was ready: %v\n%s", args[0], err, p.stderr)
 		case <-time.After(50 * time.Millisecond):
 		}
-		if resp, err := http.Get(p.url + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
 		if time.Now().After(deadline) {
 			t.Fatalf("tandem %s not ready after a minute\n%s", args[0], p.stderr)
 		}
 	}
+	return p
 }
 
 // lockedWriter keeps a process's output for a test to read while the
