@@ -315,7 +315,10 @@ func rollingUpgrade(t *testing.T, rebuild bool) {
 	east.start(t, newBin)
 	waitFor(t, "upgraded east the standby of west, no lag", func() bool { return east.isStandbyOf("west") && west.isPrimary() }, logs...)
 	if n := west.queueLen(t); n != 1 {
-		t.Errorf("after the old primary's upgrade the new primary's queue holds %d messages, want 1 (the old primary's replica: %d)", n, east.queueLen(t))
+		var peek any
+		code := west.proc.call(t, "GET", "/admin/apps/hello/queues/upgrade-check/messages", west.key(t), "", &peek)
+		t.Errorf("after the old primary's upgrade the new primary's queue holds %d messages, want 1 (the old primary's replica: %d; a peek in the new primary: %d %v)",
+			n, east.queueLen(t), code, peek)
 	}
 	before := l.ok.Load()
 	waitFor(t, "GETs after the upgrade", func() bool { return l.ok.Load() > before }, logs...)
