@@ -18,6 +18,11 @@ func runVersion(context.Context, []string) error {
 	return nil
 }
 
+// buildRevision is the source revision given at link time
+// (-ldflags "-X main.buildRevision=..."), as the Dockerfile does for a
+// build context without .git; the build information's wins.
+var buildRevision string
+
 // versionLine is the module version and the VCS revision from the build
 // information ("(devel)" and "unknown" for a plain go run).
 func versionLine() string {
@@ -36,6 +41,9 @@ func versionLine() string {
 				modified = s.Value == "true"
 			}
 		}
+	}
+	if rev == "unknown" && buildRevision != "" {
+		rev = buildRevision
 	}
 	if modified {
 		rev += "+modified"
