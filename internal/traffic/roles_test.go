@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandemhq/tandem/internal/broker"
 	"github.com/tandemhq/tandem/internal/clock"
 	"github.com/tandemhq/tandem/internal/role"
 )
@@ -277,5 +278,29 @@ func TestFirstStartAdoptsRegionEpochs(t *testing.T) {
 	}
 	if got := eastLog.String(); contains(got, "primary") {
 		t.Fatalf("east took roles %q; it must stay secondary at epoch 4", got)
+	}
+}
+
+// TestRebuiltSecondaryIsToldItsRole: a secondary that confirmed its role,
+// then came back as a new process on an empty data directory (rebuilt
+// after its disk was lost) answers its probes at epoch 0; the decider
+// tells it its role again instead of trusting the old confirmation.
+func TestRebuiltSecondaryIsToldItsRole(t *testing.T) {
+	b := startBroker(t)
+	east, west := newRegion(t, b, "east", clock.Real{}), newRegion(t, b, "west", clock.Real{})
+	m := startManager(t, topologyFor(t, setup{lease: "600ms", margin: "100ms"}, east, west), t.TempDir(), clock.Real{})
+	eventually(t, 5*time.Second, "west secondary@1", func() bool { return roleString(west.roles.State()) == "secondary@1" })
+	west.stop()
+	fresh := role.New(role.Options{Region: "west", JS: b.JetStream(), Bucket: broker.Name("west", "rebuilt"), Clock: clock.Real{},
+		Initial: role.State{Role: role.Secondary}, Logger: testLogger(t)})
+	if err := fresh.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fresh.Shutdown(context.Background()) })
+	west.roles = fresh
+	west.start(west.addr)
+	eventually(t, 5*time.Second, "the rebuilt west told secondary@1", func() bool { return roleString(fresh.State()) == "secondary@1" })
+	if st := m.Status(); st.Primary != "east" || st.Epoch != 1 {
+		t.Fatalf("after west came back: primary %s at epoch %d, want east at 1", st.Primary, st.Epoch)
 	}
 }

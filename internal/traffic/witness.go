@@ -236,12 +236,14 @@ func (w *witness) callTimeout(t *table) time.Duration {
 }
 
 // notifySecondaries tells every up region but the primary that it is
-// secondary at the current epoch, until it has said yes once.
+// secondary at the current epoch, until it has said yes, and again when
+// its probes show an older epoch (a region restarted or rebuilt on an
+// empty data directory since it said yes).
 func (w *witness) notifySecondaries(ctx context.Context, t *table) {
 	st := w.state()
 	var wg sync.WaitGroup
 	for _, e := range t.eps {
-		if e.name() == st.Primary || w.confirmedAt(e.name()) == st.Epoch || !e.health.up.Load() {
+		if e.name() == st.Primary || w.knowsItsRole(e, st.Epoch) || !e.health.up.Load() {
 			continue
 		}
 		wg.Add(1)
@@ -251,6 +253,16 @@ func (w *witness) notifySecondaries(ctx context.Context, t *table) {
 		}()
 	}
 	wg.Wait()
+}
+
+// knowsItsRole: the region confirmed the current epoch and its probes do
+// not report an older one since.
+func (w *witness) knowsItsRole(e *endpoint, epoch uint64) bool {
+	if w.confirmedAt(e.name()) != epoch {
+		return false
+	}
+	v := e.health.view()
+	return v.RegionRole == "" || v.RegionEpoch >= epoch
 }
 
 func (w *witness) confirmedAt(name string) uint64 {
