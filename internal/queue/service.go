@@ -70,6 +70,8 @@ type Service struct {
 	streams   map[string]jetstream.Stream
 	configs   map[string]Config
 	listeners map[*Listener]struct{}
+	consumers map[string]jetstream.Consumer // REST fetchers' handles, by stream
+	leases    *leases
 }
 
 // New returns a Service on opts.Broker's JetStream.
@@ -92,6 +94,8 @@ func New(opts Options) (*Service, error) {
 		streams:   map[string]jetstream.Stream{},
 		configs:   map[string]Config{},
 		listeners: map[*Listener]struct{}{},
+		consumers: map[string]jetstream.Consumer{},
+		leases:    newLeases(),
 	}, nil
 }
 
@@ -172,14 +176,21 @@ var ErrMirror = errors.New("the queue is a read-only mirror of the primary regio
 
 func (s *Service) create(ctx context.Context, app, queue string) (jetstream.Stream, error) {
 	name := s.StreamName(app, queue)
+	cfg := s.streamConfig(app, queue)
 	if st, err := s.js.Stream(ctx, name); err == nil {
 		if st.CachedInfo().Config.Mirror != nil {
 			return nil, fmt.Errorf("stream %s: %w", name, ErrMirror)
 		}
+		// Keep the metadata set since (Azure metadata, promotion records).
+		for k, v := range st.CachedInfo().Config.Metadata {
+			if _, ok := cfg.Metadata[k]; !ok {
+				cfg.Metadata[k] = v
+			}
+		}
 	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, fmt.Errorf("stream %s: %w", name, err)
 	}
-	st, err := s.js.CreateOrUpdateStream(ctx, s.streamConfig(app, queue))
+	st, err := s.js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("stream: %w", err)
 	}
@@ -221,12 +232,14 @@ func (s *Service) Forget() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.streams)
+	clear(s.consumers)
 }
 
 func (s *Service) forgetStream(app, queue string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.streams, app+"/"+queue)
+	delete(s.consumers, s.StreamName(app, queue))
 }
 
 // lookup returns an existing queue's stream or ErrNotFound.
