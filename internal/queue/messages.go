@@ -45,6 +45,7 @@ func (s *Service) Put(ctx context.Context, app, queue string, text []byte, o Put
 	}
 	now := s.opts.Clock.Now().UTC()
 	h := nats.Header{}
+	h.Set(hdrInserted, now.Format(time.RFC3339Nano))
 	if o.Visibility > 0 {
 		h.Set(hdrVisibleAt, now.Add(o.Visibility).Format(time.RFC3339Nano))
 	}

@@ -343,7 +343,9 @@ func (s *Service) publish(ctx context.Context, app, queue string, body []byte, o
 		msg.Header[k] = v
 	}
 	msg.Header.Set(nats.MsgIdHdr, o.id)
-	msg.Header.Set(hdrInserted, now.Format(time.RFC3339Nano))
+	if msg.Header.Get(hdrInserted) == "" { // a rewritten message keeps its time
+		msg.Header.Set(hdrInserted, now.Format(time.RFC3339Nano))
+	}
 	ack, err := s.publishAcked(ctx, msg, s.StreamName(app, queue))
 	if err != nil {
 		if errors.Is(err, jetstream.ErrNoStreamResponse) {
