@@ -58,6 +58,8 @@ func asRESTError(err error) *restError {
 		return newRESTError(http.StatusRequestEntityTooLarge, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit of %d bytes. (%v)", MaxTextSize, err)
 	case errors.Is(err, ErrMirror):
 		return &restError{Status: http.StatusServiceUnavailable, Code: "ServerBusy", Message: err.Error(), RetryAfter: time.Second, refused: true}
+	case errors.Is(err, ErrNoAccount):
+		return newRESTError(http.StatusForbidden, "AuthenticationFailed", "%v", err)
 	case errors.Is(err, ErrInvalidInput):
 		return badRequest("InvalidQueryParameterValue", "%v", err)
 	}

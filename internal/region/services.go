@@ -162,6 +162,7 @@ func (s *services) registerAdmin(mux *http.ServeMux) {
 // registerPublic mounts endpoints with their own authentication.
 func (s *services) registerPublic(mux *http.ServeMux) {
 	mux.Handle("/tables/", s.tables.Handler())
+	s.r.registerQueueREST(mux) // queuerest.go
 }
 
 // queueBinder writes queue output bindings.
