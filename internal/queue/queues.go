@@ -24,8 +24,6 @@ var (
 	ErrQueueExists     = errors.New("the queue already exists with different metadata")
 	ErrMessageNotFound = errors.New("the message does not exist, or the pop receipt is not its current one")
 	ErrInvalidInput    = errors.New("invalid input")
-	// ErrNoAccount: RESTOptions.Keys knows no such account (app).
-	ErrNoAccount = errors.New("no such storage account")
 )
 
 // Properties is a queue's metadata and approximate message count.

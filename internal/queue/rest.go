@@ -2,12 +2,12 @@ package queue
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // The Queue service REST API (the operations the azqueue and
@@ -68,12 +68,13 @@ const (
 // RESTHandler serves the Queue service REST API for every app's account.
 func (s *Service) RESTHandler(o RESTOptions) http.Handler {
 	o.PathPrefix = "/" + strings.Trim(o.PathPrefix, "/")
-	return &restHandler{s: s, o: o}
+	return &restHandler{s: s, o: o, auth: &storage.Authenticator{Service: storage.Queue, Keys: o.Keys, Clock: s.opts.Clock}}
 }
 
 type restHandler struct {
-	s *Service
-	o RESTOptions
+	s    *Service
+	o    RESTOptions
+	auth *storage.Authenticator
 }
 
 func (h *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -95,15 +96,7 @@ func (h *restHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *restHandler) now() time.Time { return h.s.opts.Clock.Now() }
 
 func (h *restHandler) commonHeaders(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("x-ms-version", APIVersion)
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	hd.Set("x-ms-request-id", hex.EncodeToString(b[:]))
-	hd.Set("Date", h.now().UTC().Format(http.TimeFormat))
-	if id := r.Header.Get("x-ms-client-request-id"); id != "" && len(id) <= 1024 {
-		hd.Set("x-ms-client-request-id", id)
-	}
+	storage.SetCommonHeaders(w, r, APIVersion, h.now())
 }
 
 // parse splits /<prefix>/<account>[/<queue>[/messages[/<id>]]].
@@ -185,19 +178,19 @@ func (h *restHandler) route(q *restRequest) {
 	case q.res == resMessage && m == http.MethodPut:
 		h.updateMessage(q)
 	case comp != "" && comp != "list" && comp != "metadata":
-		h.fail(q.w, q.r, newRESTError(http.StatusNotImplemented, "NotImplemented", "comp=%s (service properties, stats, access policies) is not supported", comp))
+		h.fail(q.w, q.r, newRESTError(storage.ErrUnsupported, http.StatusNotImplemented, "NotImplemented", "comp=%s (service properties, stats, access policies) is not supported", comp))
 	default:
-		h.fail(q.w, q.r, newRESTError(http.StatusMethodNotAllowed, "UnsupportedHttpVerb", "%s is not supported on %s", m, q.r.URL.Path))
+		h.fail(q.w, q.r, newRESTError(storage.ErrInvalid, http.StatusMethodNotAllowed, "UnsupportedHttpVerb", "%s is not supported on %s", m, q.r.URL.Path))
 	}
 }
 
 // fail writes err as Azure's XML error and logs server faults.
 func (h *restHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := asRESTError(err)
-	if e.Status >= 500 && e.Status != http.StatusNotImplemented && !e.refused {
+	if e.Status >= 500 && e.Status != http.StatusNotImplemented && !errors.Is(e, storage.ErrReadOnly) {
 		h.s.opts.Logger.Error("queue REST request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeRESTError(w, r, e, h.now())
+	storage.WriteXMLError(w, r, e, h.now())
 }
 
 // writeXML answers status with an XML body.

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // XML bodies of the Queue service, element for element as Azure sends
@@ -142,7 +144,7 @@ func readMessageBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, newRESTError(http.StatusRequestEntityTooLarge, "RequestBodyTooLarge",
+		return nil, newRESTError(storage.ErrInvalid, http.StatusRequestEntityTooLarge, "RequestBodyTooLarge",
 			"The request body is too large and exceeds the maximum permissible limit (%d bytes).", maxBodyBytes)
 	}
 	if err != nil {
@@ -150,7 +152,7 @@ func readMessageBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	}
 	text, err := parseMessageBody(data)
 	if errors.Is(err, ErrTooLarge) {
-		return nil, newRESTError(http.StatusRequestEntityTooLarge, "RequestBodyTooLarge",
+		return nil, newRESTError(storage.ErrInvalid, http.StatusRequestEntityTooLarge, "RequestBodyTooLarge",
 			"The request body is too large and exceeds the maximum permissible limit: %v (at most %d bytes).", err, MaxTextSize)
 	}
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tandemhq/tandem/internal/queue"
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // The Queue service REST API of every app's storage account, at
@@ -32,9 +33,16 @@ func (r *Region) registerQueueREST(mux *http.ServeMux) {
 // table service keeps the accounts; a secondary reads its replica).
 func (r *Region) storageKey(ctx context.Context, account string) ([]byte, error) {
 	if !r.serves(account) {
-		return nil, fmt.Errorf("%w: no storage account %q in region %s", queue.ErrNoAccount, account, r.opts.Name)
+		return nil, storage.AuthFailed("no storage account %q in region %s", account, r.opts.Name)
 	}
 	a, err := r.svc.tables.EnsureAccount(ctx, account)
+	if err != nil && r.isSecondary() {
+		// The primary may well have it: try again, or ask the primary.
+		e := storage.NewError(storage.ErrReadOnly, http.StatusServiceUnavailable, "ServerBusy",
+			"storage account %q is not in this secondary region's replica yet: %v", account, err)
+		e.RetryAfter = NotPrimaryRetryAfter
+		return nil, e
+	}
 	if err != nil {
 		return nil, fmt.Errorf("storage account %s: %w", account, err)
 	}
