@@ -2,6 +2,7 @@ package queue
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/tandemhq/tandem/internal/storage"
 )
@@ -16,11 +17,36 @@ func (h *restHandler) authorize(q *restRequest) error {
 	if h.o.Keys == nil {
 		return storage.AuthFailed("%v", errAuthMissing)
 	}
+	need := queueNeed(q)
 	g, err := h.auth.Verify(q.r.Context(), q.r, q.account, storage.Target{Name: q.queue})
+	if err != nil && q.queue != "" && q.r.Header.Get("Authorization") == "" && storage.HasSAS(q.r.URL.Query()) {
+		g, need, err = h.verifyPrefixedSAS(q, need, err)
+	}
 	if err != nil {
 		return err
 	}
-	return g.Allow(queueNeed(q))
+	return g.Allow(need)
+}
+
+// verifyPrefixedSAS accepts a queue SAS whose canonical name the SDKs
+// derived from this endpoint's URL form (/queues/<account>/<queue>) by
+// their URL parsers: with an IP host they take the first path segment for
+// the account and sign "<account>/<queue>" as the queue name; with a host
+// name they sign the whole path. Both still name this queue of this
+// account alone, signed with its key. first is the error of the
+// Azure-form check, returned when neither form matches.
+func (h *restHandler) verifyPrefixedSAS(q *restRequest, need storage.Need, first error) (*storage.Grant, storage.Need, error) {
+	for _, name := range []string{
+		q.account + "/" + q.queue,
+		strings.TrimPrefix(h.o.PathPrefix, "/") + "/" + q.account + "/" + q.queue,
+	} {
+		g, err := h.auth.Verify(q.r.Context(), q.r, q.account, storage.Target{Name: name})
+		if err == nil {
+			need.Name = name
+			return g, need, nil
+		}
+	}
+	return nil, need, first
 }
 
 // queueNeed is what a SAS must grant for an operation, as Azure's account
