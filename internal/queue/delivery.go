@@ -40,7 +40,7 @@ func (s *Service) admit(app, queue string, msg jetstream.Msg, until time.Time) (
 	m := fromStored(msg.Headers(), msg.Data(), meta.Sequence.Stream, s.opts.TTL, meta.Timestamp)
 	m.DequeueCount += int64(meta.NumDelivered - min(meta.NumDelivered-1, s.leases.bounces(k)))
 	m.NextVisibleTime = until
-	gen := s.leases.deliver(k, m.DequeueCount, msg.Reply(), until, now)
+	gen := s.leases.deliver(k, m.ID, m.DequeueCount, msg.Reply(), until, now)
 	m.PopReceipt = receipt{seq: m.Sequence, gen: gen, count: m.DequeueCount, reply: msg.Reply()}.encode()
 	return &m, nil
 }

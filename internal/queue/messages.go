@@ -64,7 +64,7 @@ func (s *Service) Put(ctx context.Context, app, queue string, text []byte, o Put
 func (s *Service) issue(app, queue string, m *Message, visible time.Time, reply string) {
 	now := s.opts.Clock.Now().UTC()
 	k := leaseKey{stream: s.StreamName(app, queue), seq: m.Sequence}
-	gen := s.leases.deliver(k, m.DequeueCount, reply, visible, now)
+	gen := s.leases.deliver(k, m.ID, m.DequeueCount, reply, visible, now)
 	m.NextVisibleTime = visible
 	m.PopReceipt = receipt{seq: m.Sequence, gen: gen, count: m.DequeueCount, reply: reply}.encode()
 }
@@ -156,14 +156,36 @@ func (s *Service) consumer(ctx context.Context, app, queue string) (jetstream.Co
 
 // DeleteMessage deletes message id if popReceipt is its current receipt.
 func (s *Service) DeleteMessage(ctx context.Context, app, queue, id, popReceipt string) error {
-	st, r, _, err := s.current(ctx, app, queue, id, popReceipt)
+	st, r, _, err := s.current(ctx, app, queue, id, popReceipt, false)
 	if err != nil {
 		return fmt.Errorf("delete message: %w", err)
+	}
+	if s.ackLeased(ctx, app, queue, r.seq) {
+		return nil
 	}
 	if err := s.deleteSeq(ctx, st, app, queue, r.seq); err != nil {
 		return fmt.Errorf("delete message %s from %s/%s: %w", id, app, queue, err)
 	}
 	return nil
+}
+
+// ackLeased deletes a message this process delivered by acknowledging
+// its current delivery (cheaper than a stream delete, and what the
+// trigger does); false when there is no such delivery or the ack failed.
+func (s *Service) ackLeased(ctx context.Context, app, queue string, seq uint64) bool {
+	k := leaseKey{stream: s.StreamName(app, queue), seq: seq}
+	l, ok := s.leases.get(k)
+	if !ok || l.reply == "" {
+		return false
+	}
+	actx, cancel := context.WithTimeout(ctx, ackTimeout)
+	defer cancel()
+	if _, err := s.opts.Broker.Conn().RequestWithContext(actx, l.reply, []byte("+ACK")); err != nil {
+		return false
+	}
+	s.leases.drop(k)
+	s.acked(app, queue, seq)
+	return true
 }
 
 // deleteSeq deletes a stored message and reports it acknowledged.
@@ -187,8 +209,12 @@ func isNotFoundAPI(err error) bool {
 }
 
 // current checks that popReceipt is the current receipt of message id
-// and returns the queue's stream, the receipt and the stored message.
-func (s *Service) current(ctx context.Context, app, queue, id, popReceipt string) (jetstream.Stream, receipt, *jetstream.RawStreamMsg, error) {
+// and returns the queue's stream, the receipt and, when needRaw, the
+// stored message. A lease this process holds names the current
+// generation and the id, so the stored message is read only when needed
+// or when there is no lease (another node delivered it, or a restart:
+// then the receipt is trusted if it names that message).
+func (s *Service) current(ctx context.Context, app, queue, id, popReceipt string, needRaw bool) (jetstream.Stream, receipt, *jetstream.RawStreamMsg, error) {
 	r, err := parseReceipt(popReceipt)
 	if err != nil {
 		return nil, receipt{}, nil, fmt.Errorf("%w: popreceipt: %w", ErrInvalidInput, err)
@@ -200,23 +226,33 @@ func (s *Service) current(ctx context.Context, app, queue, id, popReceipt string
 	if err != nil {
 		return nil, receipt{}, nil, err
 	}
-	raw, err := st.GetMsg(ctx, r.seq)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, receipt{}, nil, fmt.Errorf("%w: %s", ErrMessageNotFound, id)
+	l, leased := s.leases.get(leaseKey{stream: s.StreamName(app, queue), seq: r.seq})
+	if leased && (l.gen != r.gen || l.id != id) {
+		return nil, receipt{}, nil, fmt.Errorf("%w: %s (an older pop receipt)", ErrMessageNotFound, id)
 	}
+	if leased && !needRaw {
+		return st, r, nil, nil
+	}
+	raw, err := s.storedMsg(ctx, st, r.seq, id)
 	if err != nil {
 		return nil, receipt{}, nil, err
 	}
-	stored := fromStored(raw.Header, raw.Data, raw.Sequence, s.opts.TTL, raw.Time)
-	if stored.ID != id {
-		return nil, receipt{}, nil, fmt.Errorf("%w: %s", ErrMessageNotFound, id)
-	}
-	// A lease this process holds names the current generation; without
-	// one (another node delivered it, or a restart) the receipt is trusted.
-	if l, ok := s.leases.get(leaseKey{stream: s.StreamName(app, queue), seq: r.seq}); ok && l.gen != r.gen {
-		return nil, receipt{}, nil, fmt.Errorf("%w: %s (an older pop receipt)", ErrMessageNotFound, id)
-	}
 	return st, r, raw, nil
+}
+
+// storedMsg reads stored message seq, which must be message id.
+func (s *Service) storedMsg(ctx context.Context, st jetstream.Stream, seq uint64, id string) (*jetstream.RawStreamMsg, error) {
+	raw, err := st.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrMessageNotFound, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if stored := fromStored(raw.Header, raw.Data, raw.Sequence, s.opts.TTL, raw.Time); stored.ID != id {
+		return nil, fmt.Errorf("%w: %s", ErrMessageNotFound, id)
+	}
+	return raw, nil
 }
 
 // Update is Update Message's result: the new pop receipt and visibility.
@@ -232,7 +268,7 @@ func (s *Service) UpdateMessage(ctx context.Context, app, queue, id, popReceipt 
 	if text != nil && len(text) > MaxTextSize {
 		return Update{}, fmt.Errorf("update message: %w: %d bytes", ErrTooLarge, len(text))
 	}
-	st, r, raw, err := s.current(ctx, app, queue, id, popReceipt)
+	st, r, raw, err := s.current(ctx, app, queue, id, popReceipt, false)
 	if err != nil {
 		return Update{}, fmt.Errorf("update message: %w", err)
 	}
@@ -242,7 +278,12 @@ func (s *Service) UpdateMessage(ctx context.Context, app, queue, id, popReceipt 
 		reply = l.reply // a bounce since the receipt was issued
 	}
 	if text == nil && reply != "" {
-		return s.hideFor(k, r, reply, visibility)
+		return s.hideFor(k, id, r, reply, visibility)
+	}
+	if raw == nil {
+		if raw, err = s.storedMsg(ctx, st, r.seq, id); err != nil {
+			return Update{}, fmt.Errorf("update message: %w", err)
+		}
 	}
 	if text == nil {
 		text = raw.Data // never delivered: rewrite it with the new visibility
@@ -256,7 +297,7 @@ func (s *Service) UpdateMessage(ctx context.Context, app, queue, id, popReceipt 
 
 // hideFor changes a delivered message's visibility with a NAK on its
 // delivery's ack subject and issues a new receipt.
-func (s *Service) hideFor(k leaseKey, r receipt, reply string, visibility time.Duration) (Update, error) {
+func (s *Service) hideFor(k leaseKey, id string, r receipt, reply string, visibility time.Duration) (Update, error) {
 	msg := []byte("-NAK")
 	if visibility > 0 {
 		msg = fmt.Appendf(nil, "-NAK {\"delay\": %d}", visibility.Nanoseconds())
@@ -266,7 +307,7 @@ func (s *Service) hideFor(k leaseKey, r receipt, reply string, visibility time.D
 	}
 	now := s.opts.Clock.Now().UTC()
 	until := now.Add(visibility)
-	gen := s.leases.deliver(k, r.count, reply, until, now)
+	gen := s.leases.deliver(k, id, r.count, reply, until, now)
 	return Update{PopReceipt: receipt{seq: r.seq, gen: gen, count: r.count, reply: reply}.encode(), NextVisibleTime: until}, nil
 }
 

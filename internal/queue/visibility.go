@@ -47,6 +47,7 @@ type leaseKey struct {
 
 // lease is what this process knows of a message's current delivery.
 type lease struct {
+	id      string    // the message id
 	gen     uint64    // generation of the current pop receipt
 	count   int64     // dequeue count of the current delivery
 	bounces uint64    // deliveries handed back because the message was not visible yet
@@ -126,12 +127,12 @@ func (l *leases) bounces(k leaseKey) uint64 {
 
 // deliver records a new dequeue (or a new pop receipt: an update, a put)
 // and returns its generation.
-func (l *leases) deliver(k leaseKey, count int64, reply string, until, now time.Time) uint64 {
+func (l *leases) deliver(k leaseKey, id string, count int64, reply string, until, now time.Time) uint64 {
 	g := l.gen.Add(1)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.entry(k, now)
-	e.gen, e.count, e.until = g, count, until
+	e.id, e.gen, e.count, e.until = id, g, count, until
 	if reply != "" {
 		e.reply = reply
 	}
