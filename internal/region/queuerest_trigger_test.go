@@ -3,11 +3,14 @@ package region
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"os"
+	"strings"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
@@ -149,6 +152,10 @@ func TestSDKMessagesSurviveFailover(t *testing.T) {
 	}
 	_, err = wq.EnqueueMessage(ctx, "to west", nil)
 	wantCode(t, "enqueue to the secondary", err, 503, "ServerBusy")
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && (re.RawResponse.Header.Get("Retry-After") == "" || !strings.Contains(err.Error(), "primary region east")) {
+		t.Fatalf("the refusal has no Retry-After or does not name east: %v %v", re.RawResponse.Header, err)
+	}
 
 	setRole(t, p.east, role.Request{Role: role.Secondary, Epoch: 1, Primary: "west"})
 	setRole(t, p.west, role.Request{Role: role.Primary, Epoch: 1, LeaseUntil: time.Now().Add(time.Hour)})
