@@ -102,10 +102,13 @@ func (m xmlMetadata) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 	return e.EncodeToken(start.End())
 }
 
+// xmlDecl is the declaration Azure's Queue service starts its bodies with.
+const xmlDecl = `<?xml version="1.0" encoding="utf-8"?>`
+
 // marshalXML renders v after the XML declaration.
 func marshalXML(v any) ([]byte, error) {
 	var buf bytes.Buffer
-	buf.WriteString(xml.Header)
+	buf.WriteString(xmlDecl)
 	if err := xml.NewEncoder(&buf).Encode(v); err != nil {
 		return nil, fmt.Errorf("encode XML: %w", err)
 	}
