@@ -117,8 +117,12 @@ func (s *Service) receiveBatch(app, queue string, cons jetstream.Consumer, n int
 	for msg := range batch.Messages() {
 		fetched++
 		m, err := s.admit(app, queue, msg, until)
-		if err != nil {
+		if errors.Is(err, errNotDequeued) {
 			continue // bounced or expired; admit handled it
+		}
+		if err != nil {
+			_ = msg.Nak() // not a JetStream delivery we can read: hand it back
+			continue
 		}
 		if err := msg.NakWithDelay(visibility); err != nil {
 			return out, fetched, fmt.Errorf("set visibility: %w", err)
