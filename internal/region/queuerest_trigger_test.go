@@ -116,7 +116,8 @@ func TestOutputBindingMessageReadBySDK(t *testing.T) {
 // TestSDKMessagesSurviveFailover: messages sent with the SDK to east
 // are in west's mirror (peeked and counted there with the SDK, whose
 // writes west refuses naming east); one east deleted does not come back;
-// after west's promotion the SDK dequeues the rest from west.
+// a send to west as it is named primary is held until its promotion; then
+// the SDK dequeues the rest from west.
 func TestSDKMessagesSurviveFailover(t *testing.T) {
 	p := startPair(t, map[string]string{"AzureWebJobs.process-order.Disabled": "true"})
 	ctx := sdkCtx(t)
@@ -159,10 +160,15 @@ func TestSDKMessagesSurviveFailover(t *testing.T) {
 
 	setRole(t, p.east, role.Request{Role: role.Secondary, Epoch: 1, Primary: "west"})
 	setRole(t, p.west, role.Request{Role: role.Primary, Epoch: 1, LeaseUntil: time.Now().Add(time.Hour)})
+	// Sent the moment west is named primary: held until its promotion, not refused.
+	if _, err := wq.EnqueueMessage(ctx, "job 4", nil); err != nil {
+		t.Fatalf("an SDK send to west while it is promoted: %v", err)
+	}
 	waitMode(t, p.west, "primary")
 	all, err := wq.DequeueMessages(ctx, &azqueue.DequeueMessagesOptions{NumberOfMessages: to.Ptr(int32(32))})
-	if err != nil || len(all.Messages) != 2 || *all.Messages[0].MessageID != ids[1] || *all.Messages[1].MessageID != ids[2] {
-		t.Fatalf("dequeue in the promoted west: %+v %v, want jobs 2 and 3", all.Messages, err)
+	if err != nil || len(all.Messages) != 3 || *all.Messages[0].MessageID != ids[1] || *all.Messages[1].MessageID != ids[2] ||
+		*all.Messages[2].MessageText != "job 4" {
+		t.Fatalf("dequeue in the promoted west: %+v %v, want jobs 2, 3 and 4", all.Messages, err)
 	}
 	for _, m := range all.Messages {
 		if _, err := wq.DeleteMessage(ctx, *m.MessageID, *m.PopReceipt, nil); err != nil {
