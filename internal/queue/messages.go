@@ -56,17 +56,16 @@ func (s *Service) Put(ctx context.Context, app, queue string, text []byte, o Put
 	if err != nil {
 		return Message{}, fmt.Errorf("put message to %s/%s: %w", app, queue, err)
 	}
-	s.issue(app, queue, &m, now.Add(o.Visibility), "")
+	s.issue(&m, now.Add(o.Visibility))
 	return m, nil
 }
 
-// issue gives a stored message that was not dequeued a pop receipt.
-func (s *Service) issue(app, queue string, m *Message, visible time.Time, reply string) {
-	now := s.opts.Clock.Now().UTC()
-	k := leaseKey{stream: s.StreamName(app, queue), seq: m.Sequence}
-	gen := s.leases.deliver(k, m.ID, m.DequeueCount, reply, visible, now)
+// issue gives a stored message that was not dequeued yet a pop receipt
+// of generation 0: valid until its first dequeue, which records a lease
+// of a newer generation. Nothing is registered, so puts cost no memory.
+func (s *Service) issue(m *Message, visible time.Time) {
 	m.NextVisibleTime = visible
-	m.PopReceipt = receipt{seq: m.Sequence, gen: gen, count: m.DequeueCount, reply: reply}.encode()
+	m.PopReceipt = receipt{seq: m.Sequence, count: m.DequeueCount}.encode()
 }
 
 // existing returns an existing queue's stream (ErrNotFound otherwise).
@@ -230,11 +229,13 @@ func (s *Service) current(ctx context.Context, app, queue, id, popReceipt string
 	if err != nil {
 		return nil, receipt{}, nil, err
 	}
+	// A lease of generation 0 only counts bounces: no dequeue yet.
 	l, leased := s.leases.get(leaseKey{stream: s.StreamName(app, queue), seq: r.seq})
-	if leased && (l.gen != r.gen || l.id != id) {
+	dequeued := leased && l.gen != 0
+	if dequeued && (l.gen != r.gen || l.id != id) {
 		return nil, receipt{}, nil, fmt.Errorf("%w: %s (an older pop receipt)", ErrMessageNotFound, id)
 	}
-	if leased && !needRaw {
+	if dequeued && !needRaw {
 		return st, r, nil, nil
 	}
 	raw, err := s.storedMsg(ctx, st, r.seq, id)
@@ -338,6 +339,6 @@ func (s *Service) rewrite(ctx context.Context, st jetstream.Stream, app, queue s
 		return Update{}, fmt.Errorf("delete the old text: %w", err)
 	}
 	m.DequeueCount = r.count
-	s.issue(app, queue, &m, now.Add(visibility), "")
+	s.issue(&m, now.Add(visibility))
 	return Update{PopReceipt: m.PopReceipt, NextVisibleTime: m.NextVisibleTime}, nil
 }

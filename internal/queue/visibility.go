@@ -57,13 +57,16 @@ type lease struct {
 
 // leases is the registry of deliveries this process made.
 type leases struct {
-	mu  sync.Mutex
-	m   map[leaseKey]*lease
-	gen atomic.Uint64
+	mu     sync.Mutex
+	m      map[leaseKey]*lease
+	gen    atomic.Uint64
+	pruned time.Time // last prune, so a full registry is scanned rarely
 }
 
-// maxLeases bounds the registry; past it, leases whose message has been
-// visible again for an hour are forgotten.
+// maxLeases is the registry size past which leases whose message has
+// been visible again for an hour are forgotten (a scan at most every 10
+// s). Leases are dropped when their message is deleted, so the registry
+// holds at most the messages delivered and not deleted yet.
 const maxLeases = 1 << 17
 
 func newLeases() *leases {
@@ -97,6 +100,10 @@ func (l *leases) entry(k leaseKey, now time.Time) *lease {
 }
 
 func (l *leases) prune(now time.Time) {
+	if now.Sub(l.pruned) < 10*time.Second {
+		return
+	}
+	l.pruned = now
 	for k, e := range l.m {
 		if now.Sub(e.until) > time.Hour {
 			delete(l.m, k)
