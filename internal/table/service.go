@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -69,6 +70,10 @@ type Options struct {
 	// buckets are mirrors of the primary's, and a missing one (its mirror
 	// not created yet) reads as empty instead of being created.
 	ReadOnly func() bool
+	// GeoReplication, when set, reports the Get Service Stats answer:
+	// live, bootstrap or unavailable, and the time before which every
+	// write is in the secondary (zero: unknown). Without it: live, now.
+	GeoReplication func() (status string, lastSync time.Time)
 }
 
 // Service stores tables for every app of a region.
