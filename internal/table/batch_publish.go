@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tandemhq/tandem/internal/broker"
 )
 
 // JetStream atomic batch publish (ADR-50): every message carries the
@@ -45,7 +47,7 @@ func (s *Service) publishBatch(ctx context.Context, writes []batchWrite) (uint64
 	nc := s.opts.Broker.Conn()
 	id := batchID()
 	for i, w := range writes {
-		msg := batchMsg(w, id, i+1, i == len(writes)-1)
+		msg := batchMsg(w, id, i+1, len(writes))
 		if i < len(writes)-1 {
 			if err := nc.PublishMsg(msg); err != nil {
 				return 0, fmt.Errorf("publish batch message %d: %w", i, err)
@@ -61,7 +63,7 @@ func (s *Service) publishBatch(ctx context.Context, writes []batchWrite) (uint64
 	return 0, fmt.Errorf("empty batch")
 }
 
-func batchMsg(w batchWrite, id string, seq int, commit bool) *nats.Msg {
+func batchMsg(w batchWrite, id string, seq, n int) *nats.Msg {
 	msg := nats.NewMsg(w.subject)
 	msg.Data = w.data
 	msg.Header.Set(hdrBatchID, id)
@@ -70,7 +72,8 @@ func batchMsg(w batchWrite, id string, seq int, commit bool) *nats.Msg {
 	if w.data == nil {
 		msg.Header.Set(kvOpHeader, "DEL")
 	}
-	if commit {
+	msg.Header.Set(broker.BatchHeader, broker.FormatBatch(id, seq, n))
+	if seq == n {
 		msg.Header.Set(hdrBatchCommit, "1")
 	}
 	return msg
