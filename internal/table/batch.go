@@ -196,7 +196,7 @@ func (s *Service) batchOnce(ctx context.Context, st jetstream.Stream, bucket str
 		if err != nil {
 			return nil, false, &BatchError{Index: i, Err: err}
 		}
-		w.subject, w.expect = "$KV."+bucket+"."+key, ks.seq
+		w.subject, w.expect, w.replaces = "$KV."+bucket+"."+key, ks.seq, ks.live
 		writes[i] = w
 	}
 	first, err := s.publishBatch(ctx, writes)
@@ -220,6 +220,10 @@ type batchWrite struct {
 	expect  uint64
 	data    []byte // nil: a delete
 	entity  Entity
+	// replaces is true when the key held a live entity: a mirror that
+	// lost the rest of the batch cannot drop this write (its previous
+	// value is gone from a one-value-per-key bucket).
+	replaces bool
 }
 
 // plan checks op's condition against the key's state and builds its

@@ -72,7 +72,7 @@ func batchMsg(w batchWrite, id string, seq, n int) *nats.Msg {
 	if w.data == nil {
 		msg.Header.Set(kvOpHeader, "DEL")
 	}
-	msg.Header.Set(broker.BatchHeader, broker.FormatBatch(id, seq, n))
+	msg.Header.Set(broker.BatchHeader, broker.FormatBatch(broker.BatchMark{ID: id, I: seq, N: n, New: !w.replaces}))
 	if seq == n {
 		msg.Header.Set(hdrBatchCommit, "1")
 	}
