@@ -83,7 +83,14 @@ func TestTableBatchAcrossRegions(t *testing.T) {
 		}
 	}
 
-	_, err := westLedger.SubmitTransaction(ctx, []aztables.TransactionAction{
+	assertHealthLag(t, p.west, "east") // caught up, lag known
+	stats, err := west.GetStatistics(ctx, nil)
+	if err != nil || stats.GeoReplication == nil || *stats.GeoReplication.Status != aztables.GeoReplicationStatusLive ||
+		stats.GeoReplication.LastSyncTime == nil || time.Since(*stats.GeoReplication.LastSyncTime) > time.Minute {
+		t.Fatalf("service stats of the caught-up secondary: %+v, %v", stats.GeoReplication, err)
+	}
+
+	_, err = westLedger.SubmitTransaction(ctx, []aztables.TransactionAction{
 		batchAction(t, aztables.TransactionTypeAdd, "d", 4, ""),
 	}, nil)
 	var re *azcore.ResponseError
