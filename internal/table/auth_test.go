@@ -161,3 +161,6 @@ func TestRESTErrors(t *testing.T) {
 		})
 	}
 }
+
+// AccountKey is a storage.KeyFunc for the other Storage services.
+var _ storage.KeyFunc = (*Service)(nil).AccountKey
