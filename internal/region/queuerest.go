@@ -2,8 +2,6 @@ package region
 
 import (
 	"context"
-	"encoding/base64"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -29,28 +27,14 @@ func (r *Region) registerQueueREST(mux *http.ServeMux) {
 	mux.Handle("GET /admin/apps/{app}/storage", r.requireMaster(r.knownApp(http.HandlerFunc(r.serveStorage))))
 }
 
-// storageKey is the decoded key of a served app's storage account (the
-// table service keeps the accounts; a secondary reads its replica).
+// storageKey is the decoded key of a served app's storage account: the
+// table service's (table.AccountKey, cached; in a secondary whose replica
+// lacks the account yet, 503 ServerBusy).
 func (r *Region) storageKey(ctx context.Context, account string) ([]byte, error) {
 	if !r.serves(account) {
 		return nil, storage.AuthFailed("no storage account %q in region %s", account, r.opts.Name)
 	}
-	a, err := r.svc.tables.EnsureAccount(ctx, account)
-	if err != nil && r.isSecondary() {
-		// The primary may well have it: try again, or ask the primary.
-		e := storage.NewError(storage.ErrReadOnly, http.StatusServiceUnavailable, "ServerBusy",
-			"storage account %q is not in this secondary region's replica yet: %v", account, err)
-		e.RetryAfter = NotPrimaryRetryAfter
-		return nil, e
-	}
-	if err != nil {
-		return nil, fmt.Errorf("storage account %s: %w", account, err)
-	}
-	key, err := base64.StdEncoding.DecodeString(a.Key)
-	if err != nil {
-		return nil, fmt.Errorf("storage account %s: stored key is not base64: %w", account, err)
-	}
-	return key, nil
+	return r.svc.tables.AccountKey(ctx, account)
 }
 
 // StorageInfo is GET /admin/apps/{app}/storage: the app's storage account
