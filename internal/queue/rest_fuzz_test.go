@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -96,6 +98,32 @@ func FuzzParseMetadata(f *testing.F) {
 		}
 		if size > maxMetadataBytes {
 			t.Fatalf("accepted %d bytes", size)
+		}
+	})
+}
+
+// FuzzParsePath: a request path either parses into an account and a
+// valid queue name (or none) with a known resource, or is refused.
+func FuzzParsePath(f *testing.F) {
+	for _, p := range []string{"/queues/shop", "/queues/shop/orders", "/queues/shop/orders/messages",
+		"/queues/shop/orders/messages/0f8fad5b-d9cb-469f-a165-70867728950e", "/queues//x", "/tables/shop", "/queues/shop/Bad/messages"} {
+		f.Add(p)
+	}
+	h := &restHandler{o: RESTOptions{PathPrefix: "/queues"}}
+	f.Fuzz(func(t *testing.T, path string) {
+		r := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: path}}
+		q, err := h.parse(nil, r)
+		if err != nil {
+			return
+		}
+		if q.account == "" || strings.Contains(q.account, "/") {
+			t.Fatalf("%q: account %q", path, q.account)
+		}
+		if (q.res == resAccount) != (q.queue == "") || (q.queue != "" && ValidQueueName(q.queue) != nil) {
+			t.Fatalf("%q: resource %d queue %q", path, q.res, q.queue)
+		}
+		if (q.res == resMessage) != (q.msgID != "") {
+			t.Fatalf("%q: resource %d message %q", path, q.res, q.msgID)
 		}
 	})
 }
