@@ -264,6 +264,9 @@ func (s *Service) storedMsg(ctx context.Context, st jetstream.Stream, seq uint64
 type Update struct {
 	PopReceipt      string
 	NextVisibleTime time.Time
+	// Sequence is the stream sequence of the new text (0 when only the
+	// visibility changed).
+	Sequence uint64
 }
 
 // UpdateMessage makes message id invisible for visibility (0 .. 7 days)
@@ -340,5 +343,5 @@ func (s *Service) rewrite(ctx context.Context, st jetstream.Stream, app, queue s
 	}
 	m.DequeueCount = r.count
 	s.issue(&m, now.Add(visibility))
-	return Update{PopReceipt: m.PopReceipt, NextVisibleTime: m.NextVisibleTime}, nil
+	return Update{PopReceipt: m.PopReceipt, NextVisibleTime: m.NextVisibleTime, Sequence: m.Sequence}, nil
 }

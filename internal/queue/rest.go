@@ -44,6 +44,11 @@ type RESTOptions struct {
 	// refuses or holds it); reads (peek, count, list) are served from the
 	// replica.
 	WriteGate func(ctx context.Context) error
+	// Stored, when set, is called after a message is stored (a put, an
+	// update with new text) with its stream sequence, before the answer:
+	// in sync mode the region waits there until the secondaries have it,
+	// as it does for an output binding's messages.
+	Stored func(ctx context.Context, app, queue string, seq uint64) error
 }
 
 // restRequest is one parsed call.

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -134,6 +135,9 @@ func (h *restHandler) putMessage(q *restRequest) {
 		return
 	}
 	m, err := h.s.Put(q.r.Context(), q.account, q.queue, text, o)
+	if err == nil {
+		err = h.stored(q, m.Sequence)
+	}
 	if err != nil {
 		h.fail(q.w, q.r, err)
 		return
@@ -246,6 +250,9 @@ func (h *restHandler) updateMessage(q *restRequest) {
 		return
 	}
 	u, err := h.s.UpdateMessage(q.r.Context(), q.account, q.queue, q.msgID, pr, time.Duration(vis)*time.Second, text)
+	if err == nil && u.Sequence != 0 {
+		err = h.stored(q, u.Sequence)
+	}
 	if err != nil {
 		h.fail(q.w, q.r, err)
 		return
@@ -253,6 +260,17 @@ func (h *restHandler) updateMessage(q *restRequest) {
 	q.w.Header().Set("x-ms-popreceipt", u.PopReceipt)
 	q.w.Header().Set("x-ms-time-next-visible", rfc1123(u.NextVisibleTime))
 	q.w.WriteHeader(http.StatusNoContent)
+}
+
+// stored reports a stored message to RESTOptions.Stored.
+func (h *restHandler) stored(q *restRequest, seq uint64) error {
+	if h.o.Stored == nil {
+		return nil
+	}
+	if err := h.o.Stored(q.r.Context(), q.account, q.queue, seq); err != nil {
+		return fmt.Errorf("replicate message %d of %s/%s: %w", seq, q.account, q.queue, err)
+	}
+	return nil
 }
 
 func popReceiptParam(v url.Values) (string, error) {

@@ -23,6 +23,12 @@ func (r *Region) registerQueueREST(mux *http.ServeMux) {
 		PathPrefix: QueuePathPrefix,
 		Keys:       r.storageKey,
 		WriteGate:  r.awaitWritable,
+		Stored: func(ctx context.Context, app, queue string, seq uint64) error {
+			if r.repl == nil {
+				return nil
+			}
+			return r.repl.waitQueue(ctx, app, queue, seq) // sync mode
+		},
 	}))
 	mux.Handle("GET /admin/apps/{app}/storage", r.requireMaster(r.knownApp(http.HandlerFunc(r.serveStorage))))
 }
