@@ -30,6 +30,11 @@ const (
 	DefaultDuplicateWindow = 2 * time.Minute    // JetStream's default dedupe window
 	MaxTextSize            = 64 * 1024          // Azure's limit on a message's text
 	consumerName           = "worker"
+	// maxAckPending bounds the messages invisible at once: in flight in
+	// listeners, dequeued through the REST API and not deleted, or put
+	// with a visibility timeout and handed back until then (each holds a
+	// pending slot of the consumer until it is deleted or delivered again).
+	maxAckPending = 1 << 20
 )
 
 // Errors callers can test with errors.Is.
@@ -221,7 +226,7 @@ func (s *Service) consumerConfig() jetstream.ConsumerConfig {
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       s.opts.Lease,
 		MaxDeliver:    -1, // poison handling is ours, as in Azure
-		MaxAckPending: 10000,
+		MaxAckPending: maxAckPending,
 	}
 }
 
