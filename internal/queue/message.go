@@ -104,8 +104,12 @@ func popReceipt(seq uint64, delivered uint64) string {
 
 // fromStored builds a Message from a stored message's headers and text.
 func fromStored(h nats.Header, text []byte, seq uint64, ttl time.Duration, stamp time.Time) Message {
+	id := h.Get(hdrMessageID) // a message rewritten by Update Message keeps its id
+	if id == "" {
+		id = h.Get(nats.MsgIdHdr)
+	}
 	m := Message{
-		ID:            h.Get(nats.MsgIdHdr),
+		ID:            id,
 		Text:          text,
 		Sequence:      seq,
 		InsertionTime: stamp.UTC(),
@@ -115,6 +119,10 @@ func fromStored(h nats.Header, text []byte, seq uint64, ttl time.Duration, stamp
 		m.InsertionTime = t.UTC()
 	}
 	m.ExpirationTime = m.InsertionTime.Add(ttl)
+	if t, ok := headerTime(h, hdrExpires); ok {
+		m.ExpirationTime = t
+	}
+	m.DequeueCount = dequeueBase(h)
 	return m
 }
 

@@ -13,10 +13,12 @@ import (
 // MaxPeek is the most messages one Peek returns (Azure's limit).
 const MaxPeek = 32
 
-// Peek returns up to n of the oldest messages without consuming them.
-// Messages being processed are included (Azure hides them while they are
-// invisible); DequeueCount is not known for peeked messages and is 0. In
-// a secondary, messages the primary processed are left out.
+// Peek returns up to n of the oldest visible messages without consuming
+// them. Messages this process dequeued (a trigger's, a REST receive) are
+// left out while invisible, as are messages put with a visibility timeout
+// and expired ones; DequeueCount is that of this process's latest dequeue
+// (0 when it made none). In a secondary, messages the primary processed
+// are left out.
 func (s *Service) Peek(ctx context.Context, app, queue string, n int) ([]Message, error) {
 	if n < 1 || n > MaxPeek {
 		return nil, fmt.Errorf("queue peek: count %d: must be 1..%d", n, MaxPeek)
@@ -56,11 +58,33 @@ func (s *Service) peekFrom(ctx context.Context, st jetstream.Stream, app, queue 
 			seq = d.acked[i][1] + 1 // processed in the primary
 			continue
 		}
-		m := fromStored(raw.Header, raw.Data, raw.Sequence, s.opts.TTL, raw.Time)
+		m, ok := s.peeked(s.StreamName(app, queue), raw)
+		if !ok {
+			continue // invisible or expired
+		}
 		m.Body, _ = decodeText(raw.Data, enc) // nil when the text does not decode
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// peeked is a stored message as Peek shows it, with the dequeue count of
+// its latest dequeue by this process; ok is false while it is invisible
+// (dequeued by this process, or put with a visibility timeout) or once it
+// has expired.
+func (s *Service) peeked(name string, raw *jetstream.RawStreamMsg) (Message, bool) {
+	now := s.opts.Clock.Now().UTC()
+	if state, _ := classify(raw.Header, now); state != visible {
+		return Message{}, false
+	}
+	m := fromStored(raw.Header, raw.Data, raw.Sequence, s.opts.TTL, raw.Time)
+	if l, ok := s.leases.get(leaseKey{stream: name, seq: raw.Sequence}); ok {
+		if now.Before(l.until) {
+			return Message{}, false
+		}
+		m.DequeueCount = l.count
+	}
+	return m, true
 }
 
 // Len returns how many messages app's queue holds, including messages
@@ -96,9 +120,21 @@ func (s *Service) Clear(ctx context.Context, app, queue string) error {
 	if err != nil {
 		return fmt.Errorf("queue clear: %w", err)
 	}
-	if err := st.Purge(ctx); err != nil {
+	info, err := st.Info(ctx)
+	if err != nil {
 		return fmt.Errorf("queue clear %s/%s: %w", app, queue, err)
 	}
+	if err := st.Purge(ctx, jetstream.WithPurgeSequence(info.State.LastSeq+1)); err != nil {
+		return fmt.Errorf("queue clear %s/%s: %w", app, queue, err)
+	}
+	// Report the purged sequences as processed, so a standby's view (and a
+	// promotion) leaves them out as it leaves out deleted ones.
+	if info.State.Msgs > 0 {
+		for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+			s.acked(app, queue, seq)
+		}
+	}
+	s.leases.forgetStream(s.StreamName(app, queue))
 	return nil
 }
 

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -17,16 +18,19 @@ const ackTimeout = 10 * time.Second
 // decode, skip-to-poison when over the dequeue limit, invoke, then delete,
 // release or move to poison.
 func (l *Listener) process(msg jetstream.Msg) {
-	m, err := l.message(msg)
-	if err != nil {
-		l.log.Error("queue message without metadata", "err", err)
-		_ = msg.Nak()
-		return
-	}
 	if l.hctx.Err() != nil {
 		// Stop gave up waiting: hand the message back untouched once the
 		// last pull (at most pollWait long) has ended.
 		_ = msg.NakWithDelay(l.pollWait())
+		return
+	}
+	m, err := l.s.admit(l.app, l.queue, msg, l.s.opts.Clock.Now().UTC().Add(l.s.opts.Lease))
+	if errors.Is(err, errNotDequeued) {
+		return // not visible yet, or expired
+	}
+	if err != nil {
+		l.log.Error("queue message without metadata", "err", err)
+		_ = msg.Nak()
 		return
 	}
 	body, err := decodeText(m.Text, l.cfg.MessageEncoding)
@@ -46,19 +50,6 @@ func (l *Listener) process(msg jetstream.Msg) {
 		return
 	}
 	l.ack(msg, m)
-}
-
-// message builds the Message for a delivery.
-func (l *Listener) message(msg jetstream.Msg) (*Message, error) {
-	meta, err := msg.Metadata()
-	if err != nil {
-		return nil, err
-	}
-	m := fromStored(msg.Headers(), msg.Data(), meta.Sequence.Stream, l.s.opts.TTL, meta.Timestamp)
-	m.DequeueCount = int64(meta.NumDelivered)
-	m.NextVisibleTime = l.s.opts.Clock.Now().UTC().Add(l.s.opts.Lease)
-	m.PopReceipt = popReceipt(meta.Sequence.Stream, meta.NumDelivered)
-	return &m, nil
 }
 
 // invoke runs the handler, turning a panic into an error.
@@ -95,6 +86,16 @@ func (l *Listener) release(msg jetstream.Msg) {
 	if err != nil {
 		l.log.Warn("queue release failed; message returns after the lease", "err", err)
 	}
+	l.hide(msg, l.cfg.VisibilityTimeout)
+}
+
+// hide records in the lease registry how long a handed-back message stays
+// invisible (peek leaves it out meanwhile).
+func (l *Listener) hide(msg jetstream.Msg, d time.Duration) {
+	if meta, err := msg.Metadata(); err == nil {
+		k := leaseKey{stream: l.s.StreamName(l.app, l.queue), seq: meta.Sequence.Stream}
+		l.s.leases.hide(k, l.s.opts.Clock.Now().UTC().Add(d))
+	}
 }
 
 // leave keeps a message invisible for a whole lease, as Azure does with
@@ -103,6 +104,7 @@ func (l *Listener) leave(msg jetstream.Msg) {
 	if err := msg.NakWithDelay(l.s.opts.Lease); err != nil {
 		l.log.Warn("queue release failed; message returns after the lease", "err", err)
 	}
+	l.hide(msg, l.s.opts.Lease)
 }
 
 // ack deletes the message (work-queue retention) and reports it acked.
@@ -113,9 +115,8 @@ func (l *Listener) ack(msg jetstream.Msg, m *Message) {
 		l.log.Warn("queue ack failed; message will be delivered again", "id", m.ID, "err", err)
 		return
 	}
-	if f := l.s.opts.OnAck; f != nil {
-		f(l.app, l.queue, m.Sequence)
-	}
+	l.s.leases.drop(leaseKey{stream: l.s.StreamName(l.app, l.queue), seq: m.Sequence})
+	l.s.acked(l.app, l.queue, m.Sequence)
 }
 
 // toPoison copies the message text and its provenance to the poison

@@ -30,6 +30,11 @@ const (
 	DefaultDuplicateWindow = 2 * time.Minute    // JetStream's default dedupe window
 	MaxTextSize            = 64 * 1024          // Azure's limit on a message's text
 	consumerName           = "worker"
+	// maxAckPending bounds the messages invisible at once: in flight in
+	// listeners, dequeued through the REST API and not deleted, or put
+	// with a visibility timeout and handed back until then (each holds a
+	// pending slot of the consumer until it is deleted or delivered again).
+	maxAckPending = 1 << 20
 )
 
 // Errors callers can test with errors.Is.
@@ -70,6 +75,8 @@ type Service struct {
 	streams   map[string]jetstream.Stream
 	configs   map[string]Config
 	listeners map[*Listener]struct{}
+	consumers map[string]jetstream.Consumer // REST fetchers' handles, by stream
+	leases    *leases
 }
 
 // New returns a Service on opts.Broker's JetStream.
@@ -92,6 +99,8 @@ func New(opts Options) (*Service, error) {
 		streams:   map[string]jetstream.Stream{},
 		configs:   map[string]Config{},
 		listeners: map[*Listener]struct{}{},
+		consumers: map[string]jetstream.Consumer{},
+		leases:    newLeases(),
 	}, nil
 }
 
@@ -172,14 +181,21 @@ var ErrMirror = errors.New("the queue is a read-only mirror of the primary regio
 
 func (s *Service) create(ctx context.Context, app, queue string) (jetstream.Stream, error) {
 	name := s.StreamName(app, queue)
+	cfg := s.streamConfig(app, queue)
 	if st, err := s.js.Stream(ctx, name); err == nil {
 		if st.CachedInfo().Config.Mirror != nil {
 			return nil, fmt.Errorf("stream %s: %w", name, ErrMirror)
 		}
+		// Keep the metadata set since (Azure metadata, promotion records).
+		for k, v := range st.CachedInfo().Config.Metadata {
+			if _, ok := cfg.Metadata[k]; !ok {
+				cfg.Metadata[k] = v
+			}
+		}
 	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, fmt.Errorf("stream %s: %w", name, err)
 	}
-	st, err := s.js.CreateOrUpdateStream(ctx, s.streamConfig(app, queue))
+	st, err := s.js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("stream: %w", err)
 	}
@@ -210,7 +226,7 @@ func (s *Service) consumerConfig() jetstream.ConsumerConfig {
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       s.opts.Lease,
 		MaxDeliver:    -1, // poison handling is ours, as in Azure
-		MaxAckPending: 10000,
+		MaxAckPending: maxAckPending,
 	}
 }
 
@@ -221,12 +237,14 @@ func (s *Service) Forget() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.streams)
+	clear(s.consumers)
 }
 
 func (s *Service) forgetStream(app, queue string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.streams, app+"/"+queue)
+	delete(s.consumers, s.StreamName(app, queue))
 }
 
 // lookup returns an existing queue's stream or ErrNotFound.
@@ -330,7 +348,9 @@ func (s *Service) publish(ctx context.Context, app, queue string, body []byte, o
 		msg.Header[k] = v
 	}
 	msg.Header.Set(nats.MsgIdHdr, o.id)
-	msg.Header.Set(hdrInserted, now.Format(time.RFC3339Nano))
+	if msg.Header.Get(hdrInserted) == "" { // a rewritten message keeps its time
+		msg.Header.Set(hdrInserted, now.Format(time.RFC3339Nano))
+	}
 	ack, err := s.publishAcked(ctx, msg, s.StreamName(app, queue))
 	if err != nil {
 		if errors.Is(err, jetstream.ErrNoStreamResponse) {

@@ -37,7 +37,7 @@ func (r *Region) startServices(ctx context.Context) error {
 	}
 	r.svc.queues = q
 	t, err := table.New(table.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, PathPrefix: "/tables", Replicas: r.broker.Replicas(),
-		WriteGate: r.awaitWritable, ReadOnly: r.isSecondary})
+		WriteGate: r.awaitWritable, ReadOnly: r.isSecondary, GeoReplication: r.tableGeoReplication})
 	if err != nil {
 		return fmt.Errorf("tables: %w", err)
 	}
@@ -162,6 +162,7 @@ func (s *services) registerAdmin(mux *http.ServeMux) {
 // registerPublic mounts endpoints with their own authentication.
 func (s *services) registerPublic(mux *http.ServeMux) {
 	mux.Handle("/tables/", s.tables.Handler())
+	s.r.registerQueueREST(mux) // queuerest.go
 }
 
 // queueBinder writes queue output bindings.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // signedRequest builds a request signed by hand with the given scheme.
@@ -51,7 +53,7 @@ func (sr signedRequest) doWith(t *testing.T, base string, header map[string]stri
 	case sr.authHeader != "":
 		req.Header.Set("Authorization", sr.authHeader)
 	case sr.scheme != "":
-		req.Header.Set("Authorization", sr.scheme+" "+sr.account+":"+sign(sr.key, toSign))
+		req.Header.Set("Authorization", sr.scheme+" "+sr.account+":"+storage.Sign(sr.key, toSign))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -145,7 +147,7 @@ func TestRESTErrors(t *testing.T) {
 		{"GET", "/tables/shop/Orders()?$top=0", "", 400, "InvalidInput"},
 		{"DELETE", "/tables/shop/Orders(PartitionKey='p',RowKey='r')", "", 400, "MissingRequiredHeader"},
 		{"GET", "/tables/shop/Orders(PartitionKey='p')", "", 400, "InvalidUri"},
-		{"POST", "/tables/shop/$batch", "", 501, "NotImplemented"},
+		{"POST", "/tables/shop/$batch", "", 400, "InvalidInput"},
 		{"PUT", "/tables/shop/Tables", "", 405, "UnsupportedHttpVerb"},
 		{"GET", "/tables/shop/Missing()", "", 404, "TableNotFound"},
 	}
@@ -159,3 +161,6 @@ func TestRESTErrors(t *testing.T) {
 		})
 	}
 }
+
+// AccountKey is a storage.KeyFunc for the other Storage services.
+var _ storage.KeyFunc = (*Service)(nil).AccountKey

@@ -1,0 +1,81 @@
+package region
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/tandemhq/tandem/internal/queue"
+	"github.com/tandemhq/tandem/internal/storage"
+)
+
+// The Queue service REST API of every app's storage account, at
+// /queues/<app> (queue.RESTHandler), and the storage connection string
+// that names it.
+
+// QueuePathPrefix is where the Queue REST endpoint is mounted.
+const QueuePathPrefix = "/queues"
+
+// registerQueueREST mounts the Queue REST endpoint and the app storage
+// admin call that names it.
+func (r *Region) registerQueueREST(mux *http.ServeMux) {
+	mux.Handle(QueuePathPrefix+"/", r.svc.queues.RESTHandler(queue.RESTOptions{
+		PathPrefix: QueuePathPrefix,
+		Keys:       r.storageKey,
+		WriteGate:  r.awaitWritable,
+		Stored: func(ctx context.Context, app, queue string, seq uint64) error {
+			if r.repl == nil {
+				return nil
+			}
+			return r.repl.waitQueue(ctx, app, queue, seq) // sync mode
+		},
+	}))
+	mux.Handle("GET /admin/apps/{app}/storage", r.requireMaster(r.knownApp(http.HandlerFunc(r.serveStorage))))
+}
+
+// storageKey is the decoded key of a served app's storage account: the
+// table service's (table.AccountKey, cached; in a secondary whose replica
+// lacks the account yet, 503 ServerBusy).
+func (r *Region) storageKey(ctx context.Context, account string) ([]byte, error) {
+	if !r.serves(account) {
+		return nil, storage.AuthFailed("no storage account %q in region %s", account, r.opts.Name)
+	}
+	return r.svc.tables.AccountKey(ctx, account)
+}
+
+// StorageInfo is GET /admin/apps/{app}/storage: the app's storage account
+// and a connection string with its table and queue endpoints.
+type StorageInfo struct {
+	Account          string `json:"account"`
+	Key              string `json:"key"`
+	TableEndpoint    string `json:"tableEndpoint"`
+	QueueEndpoint    string `json:"queueEndpoint"`
+	ConnectionString string `json:"connectionString"`
+}
+
+// serveStorage returns the app's storage account, creating it on first use.
+func (r *Region) serveStorage(w http.ResponseWriter, req *http.Request) {
+	app := req.PathValue("app")
+	a, err := r.svc.tables.EnsureAccount(req.Context(), app)
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		return
+	}
+	base := requestBase(req)
+	queues := base + QueuePathPrefix + "/" + app
+	writeJSON(w, http.StatusOK, StorageInfo{
+		Account:          a.Name,
+		Key:              a.Key,
+		TableEndpoint:    a.TableEndpoint(base),
+		QueueEndpoint:    queues,
+		ConnectionString: a.ConnectionString(base) + "QueueEndpoint=" + queues + ";",
+	})
+}
+
+func requestBase(req *http.Request) string {
+	scheme := "http"
+	if req.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + strings.TrimSuffix(req.Host, "/")
+}
