@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -254,8 +253,3 @@ func (s *Service) plan(op BatchOp, ks keyState, now time.Time) (batchWrite, erro
 
 // errBatchConflict: a key's revision moved since it was read.
 var errBatchConflict = errors.New("a key changed during the batch")
-
-// batchTooLarge is Azure's answer for a change set over its limits.
-func batchTooLarge(format string, args ...any) *Error {
-	return newError(ErrInvalid, http.StatusRequestEntityTooLarge, "RequestBodyTooLarge", format, args...)
-}
