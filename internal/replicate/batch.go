@@ -30,6 +30,43 @@ import (
 // maxBatchMsgs is the server's default ceiling on one atomic batch.
 const maxBatchMsgs = 1000
 
+// batchTrim is what trimming found at a mirror's end: the messages of
+// an incomplete batch, newest first (empty when there is none or it must
+// be kept), the sequence before them, and how many were kept.
+type batchTrim struct {
+	head   []uint64
+	before uint64
+	kept   int
+}
+
+// planTrim finds a trailing incomplete batch in stream st whose last
+// sequence is last.
+func planTrim(ctx context.Context, st jetstream.Stream, last uint64) (batchTrim, error) {
+	msg, err := lastStored(ctx, st, last)
+	if err != nil || msg == nil {
+		return batchTrim{before: last}, err
+	}
+	mark, ok := broker.ParseBatch(msg.Header.Get(broker.BatchHeader))
+	if !ok || mark.I == mark.N {
+		return batchTrim{before: last}, nil // not a batch, or a whole one
+	}
+	head, allNew, err := batchHead(ctx, st, msg, mark)
+	if err != nil || !allNew {
+		return batchTrim{before: last, kept: len(head)}, err
+	}
+	return batchTrim{head: head, before: head[len(head)-1] - 1}, nil
+}
+
+// deleteHead deletes the planned messages.
+func deleteHead(ctx context.Context, st jetstream.Stream, head []uint64) error {
+	for _, seq := range head {
+		if err := st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return fmt.Errorf("delete %d: %w", seq, err)
+		}
+	}
+	return nil
+}
+
 // trimIncompleteBatch deletes a trailing incomplete batch from stream
 // name when that loses nothing, and returns the last sequence before it
 // (last when nothing was deleted), how many messages it deleted and
@@ -37,26 +74,16 @@ const maxBatchMsgs = 1000
 func trimIncompleteBatch(ctx context.Context, js jetstream.JetStream, name string, last uint64) (uint64, int, int, error) {
 	st, err := js.Stream(ctx, name)
 	if err != nil {
-		return last, 0, 0, fmt.Errorf("trim batch in %s: %w", name, err)
-	}
-	msg, err := lastStored(ctx, st, last)
-	if err != nil || msg == nil {
 		return last, 0, 0, wrapTrim(name, err)
 	}
-	mark, ok := broker.ParseBatch(msg.Header.Get(broker.BatchHeader))
-	if !ok || mark.I == mark.N {
-		return last, 0, 0, nil // not a batch, or a whole one
+	tr, err := planTrim(ctx, st, last)
+	if err != nil {
+		return last, 0, 0, wrapTrim(name, err)
 	}
-	head, allNew, err := batchHead(ctx, st, msg, mark)
-	if err != nil || !allNew {
-		return last, 0, len(head), wrapTrim(name, err)
+	if err := deleteHead(ctx, st, tr.head); err != nil {
+		return last, 0, 0, wrapTrim(name, err)
 	}
-	for _, seq := range head {
-		if err := st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-			return last, 0, 0, wrapTrim(name, err)
-		}
-	}
-	return head[len(head)-1] - 1, len(head), 0, nil
+	return tr.before, len(tr.head), tr.kept, nil
 }
 
 func wrapTrim(name string, err error) error {

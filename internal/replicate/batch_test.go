@@ -94,3 +94,44 @@ func publishBatch(t *testing.T, nc *nats.Conn, id string, n int) {
 		}
 	}
 }
+
+// TestPromoteTrimIsRepeatable: a Promote run again after it dropped an
+// incomplete batch keeps the last sequence before the batch, although
+// deleting messages did not lower the stream's.
+func TestPromoteTrimIsRepeatable(t *testing.T) {
+	r := startRegion(t, "east", t.TempDir(), false)
+	ctx := testCtx(t)
+	js := r.b.JetStream()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "origin", Subjects: []string{"o.>"}, AllowAtomicPublish: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "copy", Mirror: &jetstream.StreamSource{Name: "origin"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "o.single", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	publishBatch(t, r.b.Conn(), "b1", 3)
+	waitMsgs(t, js, "copy", 4)
+	st, _ := js.Stream(ctx, "copy")
+	if err := st.DeleteMsg(ctx, 4); err != nil { // the commit never arrived
+		t.Fatal(err)
+	}
+	p, err := newPromoter(PromoteOptions{Broker: r.b, Primary: "west", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.openProgress(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := st.Info(ctx)
+	for run := 1; run <= 2; run++ {
+		ps := PromotedStream{Stream: "copy", LastSeq: info.State.LastSeq}
+		if err := p.trimBatch(ctx, info, &ps); err != nil {
+			t.Fatal(err)
+		}
+		if ps.LastSeq != 1 {
+			t.Fatalf("run %d: promoted last sequence %d, want 1 (before the dropped batch)", run, ps.LastSeq)
+		}
+	}
+}
