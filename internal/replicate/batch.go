@@ -34,9 +34,15 @@ const maxBatchMsgs = 1000
 // an incomplete batch, newest first (empty when there is none or it must
 // be kept), the sequence before them, and how many were kept.
 type batchTrim struct {
-	head   []uint64
+	head   []headMsg
 	before uint64
 	kept   int
+}
+
+// headMsg is one message of a batch head.
+type headMsg struct {
+	seq     uint64
+	subject string
 }
 
 // planTrim finds a trailing incomplete batch in stream st whose last
@@ -54,14 +60,18 @@ func planTrim(ctx context.Context, st jetstream.Stream, last uint64) (batchTrim,
 	if err != nil || !allNew {
 		return batchTrim{before: last, kept: len(head)}, err
 	}
-	return batchTrim{head: head, before: head[len(head)-1] - 1}, nil
+	return batchTrim{head: head, before: head[len(head)-1].seq - 1}, nil
 }
 
-// deleteHead deletes the planned messages.
-func deleteHead(ctx context.Context, st jetstream.Stream, head []uint64) error {
-	for _, seq := range head {
-		if err := st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-			return fmt.Errorf("delete %d: %w", seq, err)
+// deleteHead removes the planned messages. KV streams deny deleting
+// single messages, so each is purged by its subject up to its sequence:
+// a batch writes a key once, and the bucket keeps one value per key, so
+// that is the message alone.
+func deleteHead(ctx context.Context, st jetstream.Stream, head []headMsg) error {
+	for _, m := range head {
+		err := st.Purge(ctx, jetstream.WithPurgeSubject(m.subject), jetstream.WithPurgeSequence(m.seq+1))
+		if err != nil {
+			return fmt.Errorf("remove %d (%s): %w", m.seq, m.subject, err)
 		}
 	}
 	return nil
@@ -108,8 +118,8 @@ func lastStored(ctx context.Context, st jetstream.Stream, last uint64) (*jetstre
 
 // batchHead lists the sequences of msg's batch, from msg back to the
 // batch's first message, and whether every one of them was "new".
-func batchHead(ctx context.Context, st jetstream.Stream, msg *jetstream.RawStreamMsg, mark broker.BatchMark) ([]uint64, bool, error) {
-	seqs, allNew := []uint64{msg.Sequence}, mark.New
+func batchHead(ctx context.Context, st jetstream.Stream, msg *jetstream.RawStreamMsg, mark broker.BatchMark) ([]headMsg, bool, error) {
+	seqs, allNew := []headMsg{{msg.Sequence, msg.Subject}}, mark.New
 	for seq := msg.Sequence - 1; seq > 0 && mark.I > 1 && len(seqs) < maxBatchMsgs; seq-- {
 		m, err := st.GetMsg(ctx, seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -122,7 +132,7 @@ func batchHead(ctx context.Context, st jetstream.Stream, msg *jetstream.RawStrea
 		if !ok || prev.ID != mark.ID {
 			break
 		}
-		seqs, allNew, mark = append(seqs, seq), allNew && prev.New, prev
+		seqs, allNew, mark = append(seqs, headMsg{seq, m.Subject}), allNew && prev.New, prev
 	}
 	return seqs, allNew, nil
 }
