@@ -84,7 +84,7 @@ func (s *Service) batch(ctx context.Context, app, table string, ops []BatchOp) (
 	for range maxCASAttempts {
 		out, retry, err := s.batchOnce(ctx, st, s.bucketName(app, table), ops)
 		if !retry {
-			return out, err
+			return out, s.staleBucket(err, app, table)
 		}
 	}
 	return nil, fmt.Errorf("gave up after %d conflicting writes", maxCASAttempts)
