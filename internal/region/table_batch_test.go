@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tandemhq/tandem/internal/gateway"
 	"github.com/tandemhq/tandem/internal/role"
@@ -124,4 +125,66 @@ func TestTableBatchAcrossRegions(t *testing.T) {
 	if _, _, ok := entityN(ctx, t, eastNow, "b"); ok {
 		t.Fatal("entity b, deleted by west's batch, is still in east")
 	}
+}
+
+// TestTableBatchLostTailIsRescued: when the secondary's mirror lacks the
+// end of a batch (its last message deleted here, as if the primary died
+// before it was copied), the promotion drops the head of the batch
+// (every key was new) instead of showing half of it, and the old
+// primary's rescue at failback brings the whole batch.
+func TestTableBatchLostTailIsRescued(t *testing.T) {
+	p := startPair(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	east := tablesClient(t, p.east, connString(t, p.east, "hello-go"))
+	if _, err := east.CreateTable(ctx, "Ledger", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := east.NewClient("Ledger").SubmitTransaction(ctx, []aztables.TransactionAction{
+		batchAction(t, aztables.TransactionTypeAdd, "a", 1, ""),
+		batchAction(t, aztables.TransactionTypeAdd, "b", 2, ""),
+		batchAction(t, aztables.TransactionTypeAdd, "c", 3, ""),
+	}, nil); err != nil {
+		t.Fatalf("batch in east: %v", err)
+	}
+	westLedger := tablesClient(t, p.west, connString(t, p.west, "hello-go")).NewClient("Ledger")
+	eventually(t, "the batch in west", func() bool {
+		_, _, ok := entityN(ctx, t, westLedger, "c")
+		return ok
+	})
+	stream := "KV_" + p.west.Broker().Name("T", "hello-go", "ledger")
+	st, err := p.west.Broker().JetStream().Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := st.CachedInfo().State.LastSeq
+	msg, err := st.GetMsg(ctx, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// c never arrived (a KV stream denies deleting one message: purge it)
+	if err := st.Purge(ctx, jetstream.WithPurgeSubject(msg.Subject), jetstream.WithPurgeSequence(last+1)); err != nil {
+		t.Fatal(err)
+	}
+
+	setRole(t, p.east, role.Request{Role: role.Secondary, Epoch: 1, Primary: "west"})
+	setRole(t, p.west, role.Request{Role: role.Primary, Epoch: 1, LeaseUntil: time.Now().Add(time.Hour)})
+	waitMode(t, p.west, "primary")
+	waitMode(t, p.east, "secondary")
+	progress, err := p.west.Broker().JetStream().KeyValue(ctx, p.west.Broker().Name("progress"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := progress.Get(ctx, "trimmed."+stream); err != nil {
+		t.Fatalf("west's promotion recorded no dropped batch for %s: %v", stream, err)
+	}
+	westNow := tablesClient(t, p.west, connString(t, p.west, "hello-go")).NewClient("Ledger")
+	eventually(t, "the whole batch rescued into west", func() bool {
+		for _, rk := range []string{"a", "b", "c"} {
+			if _, _, ok := entityN(ctx, t, westNow, rk); !ok {
+				return false
+			}
+		}
+		return true
+	})
 }

@@ -30,6 +30,53 @@ import (
 // maxBatchMsgs is the server's default ceiling on one atomic batch.
 const maxBatchMsgs = 1000
 
+// batchTrim is what trimming found at a mirror's end: the messages of
+// an incomplete batch, newest first (empty when there is none or it must
+// be kept), the sequence before them, and how many were kept.
+type batchTrim struct {
+	head   []headMsg
+	before uint64
+	kept   int
+}
+
+// headMsg is one message of a batch head.
+type headMsg struct {
+	seq     uint64
+	subject string
+}
+
+// planTrim finds a trailing incomplete batch in stream st whose last
+// sequence is last.
+func planTrim(ctx context.Context, st jetstream.Stream, last uint64) (batchTrim, error) {
+	msg, err := lastStored(ctx, st, last)
+	if err != nil || msg == nil {
+		return batchTrim{before: last}, err
+	}
+	mark, ok := broker.ParseBatch(msg.Header.Get(broker.BatchHeader))
+	if !ok || mark.I == mark.N {
+		return batchTrim{before: last}, nil // not a batch, or a whole one
+	}
+	head, allNew, err := batchHead(ctx, st, msg, mark)
+	if err != nil || !allNew {
+		return batchTrim{before: last, kept: len(head)}, err
+	}
+	return batchTrim{head: head, before: head[len(head)-1].seq - 1}, nil
+}
+
+// deleteHead removes the planned messages. KV streams deny deleting
+// single messages, so each is purged by its subject up to its sequence:
+// a batch writes a key once, and the bucket keeps one value per key, so
+// that is the message alone.
+func deleteHead(ctx context.Context, st jetstream.Stream, head []headMsg) error {
+	for _, m := range head {
+		err := st.Purge(ctx, jetstream.WithPurgeSubject(m.subject), jetstream.WithPurgeSequence(m.seq+1))
+		if err != nil {
+			return fmt.Errorf("remove %d (%s): %w", m.seq, m.subject, err)
+		}
+	}
+	return nil
+}
+
 // trimIncompleteBatch deletes a trailing incomplete batch from stream
 // name when that loses nothing, and returns the last sequence before it
 // (last when nothing was deleted), how many messages it deleted and
@@ -37,26 +84,16 @@ const maxBatchMsgs = 1000
 func trimIncompleteBatch(ctx context.Context, js jetstream.JetStream, name string, last uint64) (uint64, int, int, error) {
 	st, err := js.Stream(ctx, name)
 	if err != nil {
-		return last, 0, 0, fmt.Errorf("trim batch in %s: %w", name, err)
-	}
-	msg, err := lastStored(ctx, st, last)
-	if err != nil || msg == nil {
 		return last, 0, 0, wrapTrim(name, err)
 	}
-	mark, ok := broker.ParseBatch(msg.Header.Get(broker.BatchHeader))
-	if !ok || mark.I == mark.N {
-		return last, 0, 0, nil // not a batch, or a whole one
+	tr, err := planTrim(ctx, st, last)
+	if err != nil {
+		return last, 0, 0, wrapTrim(name, err)
 	}
-	head, allNew, err := batchHead(ctx, st, msg, mark)
-	if err != nil || !allNew {
-		return last, 0, len(head), wrapTrim(name, err)
+	if err := deleteHead(ctx, st, tr.head); err != nil {
+		return last, 0, 0, wrapTrim(name, err)
 	}
-	for _, seq := range head {
-		if err := st.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-			return last, 0, 0, wrapTrim(name, err)
-		}
-	}
-	return head[len(head)-1] - 1, len(head), 0, nil
+	return tr.before, len(tr.head), tr.kept, nil
 }
 
 func wrapTrim(name string, err error) error {
@@ -81,8 +118,8 @@ func lastStored(ctx context.Context, st jetstream.Stream, last uint64) (*jetstre
 
 // batchHead lists the sequences of msg's batch, from msg back to the
 // batch's first message, and whether every one of them was "new".
-func batchHead(ctx context.Context, st jetstream.Stream, msg *jetstream.RawStreamMsg, mark broker.BatchMark) ([]uint64, bool, error) {
-	seqs, allNew := []uint64{msg.Sequence}, mark.New
+func batchHead(ctx context.Context, st jetstream.Stream, msg *jetstream.RawStreamMsg, mark broker.BatchMark) ([]headMsg, bool, error) {
+	seqs, allNew := []headMsg{{msg.Sequence, msg.Subject}}, mark.New
 	for seq := msg.Sequence - 1; seq > 0 && mark.I > 1 && len(seqs) < maxBatchMsgs; seq-- {
 		m, err := st.GetMsg(ctx, seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -95,7 +132,7 @@ func batchHead(ctx context.Context, st jetstream.Stream, msg *jetstream.RawStrea
 		if !ok || prev.ID != mark.ID {
 			break
 		}
-		seqs, allNew, mark = append(seqs, seq), allNew && prev.New, prev
+		seqs, allNew, mark = append(seqs, headMsg{seq, m.Subject}), allNew && prev.New, prev
 	}
 	return seqs, allNew, nil
 }

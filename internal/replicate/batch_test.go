@@ -21,7 +21,7 @@ func TestTrimIncompleteBatch(t *testing.T) {
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "origin", Subjects: []string{"o.>"}, AllowAtomicPublish: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "copy", Mirror: &jetstream.StreamSource{Name: "origin"}}); err != nil {
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "copy", Mirror: &jetstream.StreamSource{Name: "origin"}, DenyDelete: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := js.Publish(ctx, "o.single", []byte("x")); err != nil {
@@ -33,9 +33,7 @@ func TestTrimIncompleteBatch(t *testing.T) {
 		t.Fatalf("complete batch: last %d, dropped %d, %v; want it left alone", last, n, err)
 	}
 	st, _ := js.Stream(ctx, "copy")
-	if err := st.DeleteMsg(ctx, 4); err != nil { // as if the commit never arrived
-		t.Fatal(err)
-	}
+	loseMsg(t, st, 4) // as if the commit never arrived
 	last, n, _, err := trimIncompleteBatch(ctx, js, "copy", 4)
 	if err != nil || n != 2 || last != 1 {
 		t.Fatalf("incomplete batch: last %d, dropped %d, %v; want 1, 2", last, n, err)
@@ -48,9 +46,7 @@ func TestTrimIncompleteBatch(t *testing.T) {
 	// them (the mirror no longer has the values before it).
 	publishBatch(t, r.b.Conn(), "replacing", 2)
 	waitMsgs(t, js, "copy", 3)
-	if err := st.DeleteMsg(ctx, 6); err != nil {
-		t.Fatal(err)
-	}
+	loseMsg(t, st, 6)
 	if last, n, kept, err := trimIncompleteBatch(ctx, js, "copy", 6); err != nil || n != 0 || kept != 1 || last != 6 {
 		t.Fatalf("incomplete replacing batch: last %d, dropped %d, kept %d, %v; want it kept", last, n, kept, err)
 	}
@@ -92,5 +88,58 @@ func publishBatch(t *testing.T, nc *nats.Conn, id string, n int) {
 		if string(resp.Data) == "" || resp.Header.Get("Status") != "" {
 			t.Fatalf("commit: %q %v", resp.Data, resp.Header)
 		}
+	}
+}
+
+// TestPromoteTrimIsRepeatable: a Promote run again after it dropped an
+// incomplete batch keeps the last sequence before the batch, although
+// deleting messages did not lower the stream's.
+func TestPromoteTrimIsRepeatable(t *testing.T) {
+	r := startRegion(t, "east", t.TempDir(), false)
+	ctx := testCtx(t)
+	js := r.b.JetStream()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "origin", Subjects: []string{"o.>"}, AllowAtomicPublish: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "copy", Mirror: &jetstream.StreamSource{Name: "origin"}, DenyDelete: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "o.single", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	publishBatch(t, r.b.Conn(), "b1", 3)
+	waitMsgs(t, js, "copy", 4)
+	st, _ := js.Stream(ctx, "copy")
+	loseMsg(t, st, 4) // the commit never arrived
+	p, err := newPromoter(PromoteOptions{Broker: r.b, Primary: "west", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.openProgress(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := st.Info(ctx)
+	for run := 1; run <= 2; run++ {
+		ps := PromotedStream{Stream: "copy", LastSeq: info.State.LastSeq}
+		if err := p.trimBatch(ctx, info, &ps); err != nil {
+			t.Fatal(err)
+		}
+		if ps.LastSeq != 1 {
+			t.Fatalf("run %d: promoted last sequence %d, want 1 (before the dropped batch)", run, ps.LastSeq)
+		}
+	}
+}
+
+// loseMsg removes message seq as a KV mirror allows (it denies deleting
+// single messages): a purge of its subject up to it.
+func loseMsg(t *testing.T, st jetstream.Stream, seq uint64) {
+	t.Helper()
+	ctx := testCtx(t)
+	m, err := st.GetMsg(ctx, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Purge(ctx, jetstream.WithPurgeSubject(m.Subject), jetstream.WithPurgeSequence(seq+1)); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -212,25 +212,6 @@ func (p *promoter) promoteKind(ctx context.Context, info *jetstream.StreamInfo, 
 	return promoteStream(ctx, p.js, info.Config, p.opts.Primary)
 }
 
-// trimBatch drops a trailing incomplete atomic batch (batch.go) before
-// the promotion is recorded, so RescueTail brings the whole batch back.
-func (p *promoter) trimBatch(ctx context.Context, info *jetstream.StreamInfo, ps *PromotedStream) error {
-	last, dropped, kept, err := trimIncompleteBatch(ctx, p.js, info.Config.Name, ps.LastSeq)
-	if err != nil {
-		return err
-	}
-	if kept > 0 {
-		p.log.Warn("incomplete atomic batch promoted as it is (it overwrote values the mirror no longer has); the old primary's rescue brings the rest",
-			"stream", ps.Stream, "messages", kept)
-	}
-	if dropped > 0 {
-		p.log.Warn("incomplete atomic batch dropped from a mirror; the old primary's rescue brings it back whole",
-			"stream", ps.Stream, "messages", dropped, "lastSeq", last)
-		ps.LastSeq, ps.Dropped = last, uint64(dropped)
-	}
-	return nil
-}
-
 // promoteStream drops a mirror's guard and makes the mirror a normal
 // stream listening on the destinations of its subject transforms (the
 // local namespace).

@@ -28,6 +28,9 @@ type Authenticator struct {
 	// ClientIP returns the caller's address for a SAS's sip check; the
 	// request's RemoteAddr if nil.
 	ClientIP func(*http.Request) string
+	// Policies looks up stored access policies for service SAS naming
+	// one (si); nil refuses such a SAS.
+	Policies PolicyFunc
 }
 
 // Target names the resource a request addresses, as a service SAS signs
@@ -107,6 +110,9 @@ func (a *Authenticator) verifySAS(ctx context.Context, r *http.Request, account 
 	if !signatureMatches(key, s.stringToSign(a.Service, account, t), s.Signature) {
 		return nil, AuthFailed("the SAS signature (sig) does not match the signed fields; it was not signed with this account's key, or a field was changed")
 	}
+	if err := a.applyPolicy(ctx, s, account, t); err != nil {
+		return nil, err
+	}
 	if err := s.checkTimes(a.now()); err != nil {
 		return nil, err
 	}
@@ -117,6 +123,29 @@ func (a *Authenticator) verifySAS(ctx context.Context, r *http.Request, account 
 		return nil, err
 	}
 	return &Grant{service: a.Service, sas: s, target: t}, nil
+}
+
+// applyPolicy completes a SAS naming a stored access policy (si) with
+// the policy's fields.
+func (a *Authenticator) applyPolicy(ctx context.Context, s *SAS, account string, t Target) error {
+	if s.Identifier == "" {
+		return nil
+	}
+	if a.Policies == nil {
+		return AuthFailed("SAS field si names a stored access policy; the %s service has none", a.Service)
+	}
+	resource := t.Name
+	if a.Service == Table {
+		resource = s.TableName
+	}
+	p, found, err := a.Policies(ctx, account, resource, s.Identifier)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return AuthFailed("SAS field si names stored access policy %q, which %q does not have", s.Identifier, resource)
+	}
+	return s.applyPolicy(p)
 }
 
 func (a *Authenticator) clientIP(r *http.Request) string {

@@ -84,29 +84,47 @@ func (s *SAS) parseFields() error {
 		return AuthFailed("SAS field sig (the signature) is missing")
 	case !validVersion(s.Version):
 		return AuthFailed("SAS field sv (signed version) %q is not a version date such as 2019-02-02", s.Version)
-	case s.Identifier != "":
-		return AuthFailed("SAS field si names a stored access policy; stored access policies are not supported")
+	case s.IsAccount() && s.Identifier != "":
+		return AuthFailed("an account SAS cannot name a stored access policy (si)")
+	case s.IsAccount() && s.ResourceTypes == "":
+		return AuthFailed("account SAS field srt (signed resource types) is missing")
+	case s.Protocol != "" && s.Protocol != "https" && s.Protocol != "https,http":
+		return AuthFailed("SAS field spr (signed protocol) %q must be https or https,http", s.Protocol)
+	}
+	if err := s.parseIP(); err != nil {
+		return err
+	}
+	if s.Identifier != "" {
+		return s.parseTimes() // the rest may come from the policy
+	}
+	return s.parseTimesAndPerms()
+}
+
+// parseTimesAndPerms checks the fields a SAS must have, from its query or
+// its stored access policy: expiry and permissions.
+func (s *SAS) parseTimesAndPerms() error {
+	switch {
 	case s.Expiry == "":
 		return AuthFailed("SAS field se (signed expiry) is missing")
 	case s.Permissions == "":
 		return AuthFailed("SAS field sp (signed permissions) is missing")
 	}
-	if s.IsAccount() && s.ResourceTypes == "" {
-		return AuthFailed("account SAS field srt (signed resource types) is missing")
-	}
+	return s.parseTimes()
+}
+
+func (s *SAS) parseTimes() error {
 	var err error
-	if s.expiry, err = parseSASTime("se", s.Expiry); err != nil {
-		return err
+	if s.Expiry != "" {
+		if s.expiry, err = parseSASTime("se", s.Expiry); err != nil {
+			return err
+		}
 	}
 	if s.Start != "" {
 		if s.start, err = parseSASTime("st", s.Start); err != nil {
 			return err
 		}
 	}
-	if s.Protocol != "" && s.Protocol != "https" && s.Protocol != "https,http" {
-		return AuthFailed("SAS field spr (signed protocol) %q must be https or https,http", s.Protocol)
-	}
-	return s.parseIP()
+	return nil
 }
 
 // validVersion accepts a version date yyyy-mm-dd.

@@ -224,7 +224,7 @@ func TestSASByHand(t *testing.T) {
 		{name: "tampered permissions", svc: Queue, token: func(*testing.T) string {
 			return strings.Replace(queueSAS("r", se, "jobs"), "sp=r", "sp=raup", 1)
 		}, target: "/shop/jobs/messages", tgt: Target{Name: "jobs"}, need: msgs, code: "AuthenticationFailed"},
-		{name: "stored access policy", svc: Queue, token: func(*testing.T) string { return queueSAS("r", se, "jobs") + "&si=policy1" },
+		{name: "stored access policy without a lookup", svc: Queue, token: func(*testing.T) string { return queueSAS("r", se, "jobs") + "&si=policy1" },
 			target: "/shop/jobs/messages", tgt: Target{Name: "jobs"}, need: msgs, code: "AuthenticationFailed"},
 		{name: "bad expiry", svc: Queue, token: func(*testing.T) string { return strings.Replace(queueSAS("r", se, "jobs"), "se=", "se=x", 1) },
 			target: "/shop/jobs/messages", tgt: Target{Name: "jobs"}, need: msgs, code: "AuthenticationFailed"},
@@ -287,6 +287,77 @@ func TestTableSASKeyRange(t *testing.T) {
 		err := g.Allow(Need{Type: ResourceObject, Name: "Orders", AnyOf: []string{"r"}, PartitionKey: c.pk, RowKey: c.rk, HasKeys: true})
 		if (err == nil) != c.ok {
 			t.Errorf("(%s, %s): %v, want allowed %v", c.pk, c.rk, err, c.ok)
+		}
+	}
+}
+
+// queuePolicySAS signs a queue SAS naming stored access policy si, with
+// sp and se given only if non-empty.
+func queuePolicySAS(si, sp, se string) string {
+	toSign := strings.Join([]string{sp, "", se, "/queue/" + testAccount + "/jobs", si, "", "", "2018-03-28"}, "\n")
+	v := url.Values{"sv": {"2018-03-28"}, "si": {si}, "sig": {Sign(testKey, toSign)}}
+	if sp != "" {
+		v.Set("sp", sp)
+	}
+	if se != "" {
+		v.Set("se", se)
+	}
+	return v.Encode()
+}
+
+func TestSASStoredAccessPolicy(t *testing.T) {
+	future := time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05Z")
+	past := time.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04:05Z")
+	policies := map[string]AccessPolicy{
+		"writers": {Permission: "ra", Expiry: future},
+		"expired": {Permission: "r", Expiry: past},
+		"open":    {Start: past},
+	}
+	auth := &Authenticator{Service: Queue, Keys: keys, Policies: func(_ context.Context, account, resource, id string) (AccessPolicy, bool, error) {
+		p, ok := policies[id]
+		return p, ok && account == testAccount && resource == "jobs", nil
+	}}
+	add := Need{Type: ResourceObject, Name: "jobs", AnyOf: []string{"a"}}
+	cases := []struct {
+		name, token string
+		code        string
+	}{
+		{"policy gives sp and se", queuePolicySAS("writers", "", ""), ""},
+		{"policy gives st, the SAS sp and se", queuePolicySAS("open", "a", future), ""},
+		{"sp in both", queuePolicySAS("writers", "a", ""), "AuthenticationFailed"},
+		{"policy expired", queuePolicySAS("expired", "", ""), "AuthenticationFailed"},
+		{"policy lacks the permission", queuePolicySAS("open", "r", future), "AuthorizationPermissionMismatch"},
+		{"no such policy", queuePolicySAS("nope", "", ""), "AuthenticationFailed"},
+		{"no expiry anywhere", queuePolicySAS("open", "a", ""), "AuthenticationFailed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := sasRequest("/shop/jobs/messages", c.token, "127.0.0.1", false)
+			g, err := auth.Verify(context.Background(), r, testAccount, Target{Name: "jobs"})
+			if err == nil {
+				err = g.Allow(add)
+			}
+			if (c.code == "") != (err == nil) || (err != nil && AsError(err).Code != c.code) {
+				t.Fatalf("err = %v, want %q", err, c.code)
+			}
+		})
+	}
+}
+
+func TestParseSignedIdentifiers(t *testing.T) {
+	ok := `<SignedIdentifiers><SignedIdentifier><Id>p1</Id><AccessPolicy><Start>2025-01-01T00:00:00.0000000Z</Start><Expiry>2030-01-01T00:00:00Z</Expiry><Permission>raud</Permission></AccessPolicy></SignedIdentifier></SignedIdentifiers>`
+	s, err := ParseSignedIdentifiers([]byte(ok))
+	if p, found := s.Find("p1"); err != nil || !found || p.Permission != "raud" {
+		t.Fatalf("%+v %v", s, err)
+	}
+	for _, bad := range []string{
+		`<nope`,
+		`<SignedIdentifiers><SignedIdentifier><Id></Id></SignedIdentifier></SignedIdentifiers>`,
+		`<SignedIdentifiers><SignedIdentifier><Id>a</Id><AccessPolicy><Expiry>soon</Expiry></AccessPolicy></SignedIdentifier></SignedIdentifiers>`,
+		`<SignedIdentifiers>` + strings.Repeat(`<SignedIdentifier><Id>a</Id></SignedIdentifier>`, 2) + `</SignedIdentifiers>`,
+	} {
+		if _, err := ParseSignedIdentifiers([]byte(bad)); err == nil || AsError(err).Status != 400 {
+			t.Errorf("%s: %v, want a 400", bad, err)
 		}
 	}
 }

@@ -14,9 +14,10 @@ import (
 
 func (s *Service) newAuthenticator() *storage.Authenticator {
 	return &storage.Authenticator{
-		Service: storage.Table,
-		Keys:    s.accountKey,
-		Clock:   s.clock,
+		Service:  storage.Table,
+		Keys:     s.accountKey,
+		Clock:    s.clock,
+		Policies: s.policy,
 	}
 }
 

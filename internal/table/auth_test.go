@@ -98,7 +98,7 @@ func TestSharedKeyAuthentication(t *testing.T) {
 		}, http.StatusCreated, ""},
 		{"comp is signed", func(r *signedRequest) {
 			r.scheme, r.method, r.path = "SharedKeyLite", "GET", "/tables/shop/Orders?comp=acl"
-		}, http.StatusNotImplemented, "access policies"},
+		}, http.StatusNotFound, "does not exist"},
 		{"wrong key", func(r *signedRequest) { r.key = []byte("nope") }, http.StatusForbidden, "signature"},
 		{"other query parameters are not signed", func(r *signedRequest) { r.path = "/tables/shop/Tables?x=1" }, http.StatusCreated, ""},
 		{"no header", func(r *signedRequest) { r.scheme = "" }, http.StatusForbidden, "SharedKey <account>"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -85,7 +84,7 @@ func (s *Service) batch(ctx context.Context, app, table string, ops []BatchOp) (
 	for range maxCASAttempts {
 		out, retry, err := s.batchOnce(ctx, st, s.bucketName(app, table), ops)
 		if !retry {
-			return out, err
+			return out, s.staleBucket(err, app, table)
 		}
 	}
 	return nil, fmt.Errorf("gave up after %d conflicting writes", maxCASAttempts)
@@ -254,8 +253,3 @@ func (s *Service) plan(op BatchOp, ks keyState, now time.Time) (batchWrite, erro
 
 // errBatchConflict: a key's revision moved since it was read.
 var errBatchConflict = errors.New("a key changed during the batch")
-
-// batchTooLarge is Azure's answer for a change set over its limits.
-func batchTooLarge(format string, args ...any) *Error {
-	return newError(ErrInvalid, http.StatusRequestEntityTooLarge, "RequestBodyTooLarge", format, args...)
-}

@@ -5,8 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -31,7 +34,14 @@ const (
 const (
 	errCodeWrongLastSeq         = 10071
 	errCodeWrongLastSeqConstant = 10164
+	// Nothing stored, try again: too many batches in flight on the
+	// stream, or the batch was abandoned (its messages arrived too late).
+	errCodeTooManyInflight = 10210
+	errCodeIncompleteBatch = 10176
 )
+
+// errBusy is the kind of a batch the server refused for now.
+var errBusy = errors.New("server busy")
 
 // batchAck is the commit's answer.
 type batchAck struct {
@@ -88,6 +98,10 @@ func parseBatchAck(data []byte, n int) (uint64, error) {
 		switch ack.Error.ErrorCode {
 		case errCodeWrongLastSeq, errCodeWrongLastSeqConstant:
 			return 0, errBatchConflict
+		case errCodeTooManyInflight, errCodeIncompleteBatch:
+			e := newError(errBusy, http.StatusServiceUnavailable, "ServerBusy", "the batch was not stored (%s); retry", ack.Error.Description)
+			e.RetryAfter = time.Second
+			return 0, e
 		}
 		return 0, fmt.Errorf("commit batch: %w", ack.Error)
 	}

@@ -120,7 +120,8 @@ func (s *Service) readChangeSet(q *request, mr *multipart.Reader) ([]batchPart, 
 			return parts, invalid("InvalidInput", "change set part %d: %v", len(parts), err)
 		}
 		if len(parts) == MaxBatchOps {
-			return parts, batchTooLarge("a change set has at most %d operations", MaxBatchOps)
+			return parts, &BatchError{Index: MaxBatchOps, Err: invalid("InvalidInput",
+				"the change set exceeds the maximum of %d operations", MaxBatchOps)}
 		}
 		p, err := s.readPart(q, part)
 		if err != nil {

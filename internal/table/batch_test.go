@@ -82,3 +82,26 @@ func TestBatchInsertOverDeletedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestBatchAckErrors(t *testing.T) {
+	cases := []struct {
+		ack  string
+		want func(error) bool
+	}{
+		{`{"stream":"s","seq":10,"count":3}`, func(err error) bool { return err == nil }},
+		{`{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 4"}}`, func(err error) bool { return errors.Is(err, errBatchConflict) }},
+		{`{"error":{"code":503,"err_code":10210,"description":"atomic publish too many inflight"}}`, func(err error) bool {
+			e := asError(err)
+			return e.Status == 503 && e.Code == "ServerBusy" && e.RetryAfter > 0
+		}},
+		{`{"error":{"code":400,"err_code":10174,"description":"atomic publish is disabled"}}`, func(err error) bool { return asError(err).Status == 500 }},
+		{`{"stream":"s","seq":2,"count":3}`, func(err error) bool { return err != nil }},
+		{`nope`, func(err error) bool { return err != nil }},
+	}
+	for _, c := range cases {
+		first, err := parseBatchAck([]byte(c.ack), 3)
+		if !c.want(err) || (err == nil && first != 8) {
+			t.Errorf("%s: first %d, %v", c.ack, first, err)
+		}
+	}
+}

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tandemhq/tandem/internal/broker"
 	"github.com/tandemhq/tandem/internal/storage"
 )
 
@@ -111,10 +113,29 @@ func (b *replicaBucket) Get(ctx context.Context, key string) (jetstream.KeyValue
 		return nil, fmt.Errorf("replica %s get: %w", b.name, err)
 	}
 	e := replicaEntry{bucket: b.name, key: key, value: msg.Data, rev: msg.Sequence, created: msg.Time, op: kvOp(msg.Header.Get(kvOpHeader))}
-	if e.op != jetstream.KeyValuePut {
+	if e.op != jetstream.KeyValuePut || b.pendingBatch(ctx, msg.Header, msg.Sequence) {
 		return nil, jetstream.ErrKeyNotFound
 	}
 	return e, nil
+}
+
+// pendingBatch reports whether a message created its key as part of an
+// entity group transaction whose last message the mirror has not stored
+// yet (mirrors copy a batch message by message): such an entity is not
+// shown, so a secondary never shows the new entities of half a
+// transaction. A batch message that overwrote an entity is shown: the
+// value before it is gone from a one-value-per-key bucket.
+func (b *replicaBucket) pendingBatch(ctx context.Context, h nats.Header, seq uint64) bool {
+	mark, ok := broker.ParseBatch(h.Get(broker.BatchHeader))
+	if !ok || mark.I == mark.N || !mark.New {
+		return false
+	}
+	end := seq + uint64(mark.N-mark.I) // batches are contiguous in the stream
+	if b.st.CachedInfo().State.LastSeq >= end {
+		return false
+	}
+	info, err := b.st.Info(ctx)
+	return err == nil && info.State.LastSeq < end
 }
 
 const kvOpHeader = "KV-Operation"
@@ -148,11 +169,11 @@ func (b *replicaBucket) scan(ctx context.Context, filter string, fn func(jetstre
 	if c.CachedInfo().NumPending == 0 {
 		return nil
 	}
-	return b.drain(c, fn)
+	return b.drain(ctx, c, fn)
 }
 
 // drain fetches until the consumer reports nothing pending.
-func (b *replicaBucket) drain(c jetstream.Consumer, fn func(jetstream.KeyValueEntry) error) error {
+func (b *replicaBucket) drain(ctx context.Context, c jetstream.Consumer, fn func(jetstream.KeyValueEntry) error) error {
 	for {
 		batch, err := c.FetchNoWait(256)
 		if err != nil {
@@ -166,7 +187,7 @@ func (b *replicaBucket) drain(c jetstream.Consumer, fn func(jetstream.KeyValueEn
 				return fmt.Errorf("replica %s scan: %w", b.name, err)
 			}
 			done = meta.NumPending == 0
-			if err := b.deliver(msg, meta, fn); err != nil {
+			if err := b.deliver(ctx, msg, meta, fn); err != nil {
 				return err
 			}
 		}
@@ -179,9 +200,9 @@ func (b *replicaBucket) drain(c jetstream.Consumer, fn func(jetstream.KeyValueEn
 	}
 }
 
-func (b *replicaBucket) deliver(msg jetstream.Msg, meta *jetstream.MsgMetadata, fn func(jetstream.KeyValueEntry) error) error {
+func (b *replicaBucket) deliver(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, fn func(jetstream.KeyValueEntry) error) error {
 	op := kvOp(msg.Headers().Get(kvOpHeader))
-	if op != jetstream.KeyValuePut {
+	if op != jetstream.KeyValuePut || b.pendingBatch(ctx, msg.Headers(), meta.Sequence.Stream) {
 		return nil
 	}
 	key := strings.TrimPrefix(msg.Subject(), "$KV."+b.name+".")

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tandemhq/tandem/internal/broker"
 )
 
 // replicaEnv makes east_T_app_orders a mirror (in the same server) of a
@@ -99,5 +102,48 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond) // polling interval
+	}
+}
+
+// TestReplicaHidesNewEntitiesOfAnIncompleteBatch: while the mirror holds
+// only the head of an entity group transaction, the entities it created
+// are not shown (by get or query); once its last message arrives they
+// all are.
+func TestReplicaHidesNewEntitiesOfAnIncompleteBatch(t *testing.T) {
+	env := replicaEnv(t)
+	waitFor(t, "the mirror's entities", func() bool {
+		rows, err := env.svc.Query(env.ctx, "app", "orders", "", 0)
+		return err == nil && len(rows) == 2
+	})
+
+	publish := func(rk string, i int, isNew bool) {
+		data, _ := env.svc.encodeStored(entity("p", rk, nil))
+		m := nats.NewMsg("$KV.origin." + entityKey("p", rk))
+		m.Data = data
+		m.Header.Set(broker.BatchHeader, broker.FormatBatch(broker.BatchMark{ID: "b1", I: i, N: 3, New: isNew}))
+		if _, err := env.svc.js.PublishMsg(env.ctx, m); err != nil {
+			t.Fatal(err)
+		}
+
+	}
+	publish("a", 1, true)
+	publish("1", 2, false) // overwrites entity 1: shown at once
+	waitFor(t, "the overwrite of entity 1 in the mirror", func() bool {
+		e, err := env.svc.Get(env.ctx, "app", "orders", "p", "1")
+		return err == nil && len(e.Properties) == 0
+	})
+	if _, err := env.svc.Get(env.ctx, "app", "orders", "p", "a"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("entity a of an incomplete batch: %v, want not found", err)
+	}
+	if rows, _ := env.svc.Query(env.ctx, "app", "orders", "", 0); len(rows) != 2 {
+		t.Fatalf("query shows %d entities while the batch is incomplete, want 2", len(rows))
+	}
+	publish("b", 3, true)
+	waitFor(t, "the whole batch in the mirror", func() bool {
+		rows, err := env.svc.Query(env.ctx, "app", "orders", "", 0)
+		return err == nil && len(rows) == 4
+	})
+	if _, err := env.svc.Get(env.ctx, "app", "orders", "p", "a"); err != nil {
+		t.Fatalf("entity a once the batch is whole: %v", err)
 	}
 }

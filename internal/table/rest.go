@@ -144,9 +144,11 @@ func (s *Service) routeTableByName(q *request) {
 
 func (s *Service) routeTable(q *request) {
 	switch {
+	case q.r.URL.Query().Get("comp") == "acl":
+		s.serveACL(q)
 	case q.r.URL.Query().Has("comp"):
 		s.fail(q.w, q.r, newError(ErrUnsupported, http.StatusNotImplemented, "NotImplemented",
-			"table access policies (comp=%s) are not supported", q.r.URL.Query().Get("comp")))
+			"comp=%s is not supported on a table", q.r.URL.Query().Get("comp")))
 	case q.r.Method == http.MethodGet:
 		s.queryEntities(q)
 	case q.r.Method == http.MethodPost:

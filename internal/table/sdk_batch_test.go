@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,4 +118,25 @@ func batchOp(method, url, body string) string {
 	return "--changeset_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n" +
 		method + " " + url + " HTTP/1.1\r\nContent-Type: application/json\r\nAccept: application/json;odata=minimalmetadata\r\n\r\n" +
 		body + "\r\n"
+}
+
+func TestSDKTransactionLimit(t *testing.T) {
+	env, svc, _ := sdkEnv(t)
+	if _, err := svc.CreateTable(env.ctx, "Orders", nil); err != nil {
+		t.Fatal(err)
+	}
+	client := svc.NewClient("Orders")
+	var actions []aztables.TransactionAction
+	for i := range MaxBatchOps + 1 {
+		actions = append(actions, action(t, aztables.TransactionTypeAdd, ent(strconv.Itoa(i)), ""))
+	}
+	if _, err := client.SubmitTransaction(env.ctx, actions, nil); err == nil {
+		t.Fatal("a transaction of 101 operations passed")
+	}
+	if _, err := client.GetEntity(env.ctx, "p", "0", nil); err == nil {
+		t.Fatal("operation 0 of the refused transaction was applied")
+	}
+	if _, err := client.SubmitTransaction(env.ctx, actions[:MaxBatchOps], nil); err != nil {
+		t.Fatalf("a transaction of 100 operations: %v", err)
+	}
 }

@@ -188,3 +188,54 @@ func TestSDKServiceProperties(t *testing.T) {
 		t.Fatalf("stats %+v", stats.GeoReplication)
 	}
 }
+
+// TestSDKAccessPolicies: the SDK sets and reads a table's stored access
+// policies; a table SAS naming one (si) gets its permissions and expiry
+// from it, and loses them when the policy is removed.
+func TestSDKAccessPolicies(t *testing.T) {
+	env := newEnvClock(t, nil)
+	base := startREST(t, env)
+	svc, opts := keyedClients(t, env, base, nil)
+	ctx := env.ctx
+	if _, err := svc.CreateTable(ctx, "Orders", nil); err != nil {
+		t.Fatal(err)
+	}
+	owner := svc.NewClient("Orders")
+	if _, err := owner.AddEntity(ctx, marshal(t, ent("a")), nil); err != nil {
+		t.Fatal(err)
+	}
+	start, expiry := time.Now().Add(-time.Minute).UTC().Truncate(time.Second), time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	policy := &aztables.SignedIdentifier{ID: to.Ptr("readers"), AccessPolicy: &aztables.AccessPolicy{
+		Start: &start, Expiry: &expiry, Permission: to.Ptr("r")}}
+	if _, err := owner.SetAccessPolicy(ctx, &aztables.SetAccessPolicyOptions{TableACL: []*aztables.SignedIdentifier{policy}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := owner.GetAccessPolicy(ctx, nil)
+	if err != nil || len(got.SignedIdentifiers) != 1 || *got.SignedIdentifiers[0].ID != "readers" ||
+		!got.SignedIdentifiers[0].AccessPolicy.Expiry.Equal(expiry) || *got.SignedIdentifiers[0].AccessPolicy.Permission != "r" {
+		t.Fatalf("access policies read back: %+v, %v", got.SignedIdentifiers, err)
+	}
+	acct, _ := env.svc.EnsureAccount(ctx, "shop")
+	cred, _ := aztables.NewSharedKeyCredential("shop", acct.Key)
+	token, err := aztables.SASSignatureValues{TableName: "Orders", Identifier: "readers"}.Sign(cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := aztables.NewClientWithNoCredential(base+"/tables/shop/Orders?"+token, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.GetEntity(ctx, "p", "a", nil); err != nil {
+		t.Fatalf("read with a SAS naming a policy: %v", err)
+	}
+	_, err = client.AddEntity(ctx, marshal(t, ent("b")), nil)
+	wantCode(t, err, http.StatusForbidden, "AuthorizationPermissionMismatch")
+	_, err = client.GetAccessPolicy(ctx, nil)
+	wantCode(t, err, http.StatusForbidden, "AuthorizationFailure")
+
+	if _, err := owner.SetAccessPolicy(ctx, &aztables.SetAccessPolicyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.GetEntity(ctx, "p", "a", nil)
+	wantCode(t, err, http.StatusForbidden, "AuthenticationFailed") // revoked with its policy
+}

@@ -102,7 +102,10 @@ func (s *Service) deleteTable(ctx context.Context, app, table string) error {
 		return err
 	}
 	s.log.Info("table deleted", "app", app, "table", table)
-	return catalog.Delete(ctx, key, jetstream.LastRevision(entry.Revision()))
+	if err := catalog.Delete(ctx, key, jetstream.LastRevision(entry.Revision())); err != nil {
+		return err
+	}
+	return s.forgetAccessPolicies(ctx, app, table)
 }
 
 // catalogName returns the table's name as created, or TableNotFound.
