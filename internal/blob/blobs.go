@@ -102,7 +102,7 @@ func (s *Service) PutBlob(ctx context.Context, app, container, name string, body
 	if err != nil {
 		return nil, digests{}, err
 	}
-	parts, size, sums, err := s.writeData(ctx, st, body, MaxBlobBytes, "a Put Blob body")
+	parts, size, sums, err := s.writeData(ctx, st, body, s.opts.MaxBlobBytes, "a Put Blob body")
 	if err == nil {
 		err = checkSums(req, sums)
 	}

@@ -24,7 +24,7 @@ func (s *Service) StageBlock(ctx context.Context, app, container, name, id strin
 	if err != nil {
 		return digests{}, err
 	}
-	parts, size, sums, err := s.writeData(ctx, st, body, MaxBlockBytes, "a Put Block body")
+	parts, size, sums, err := s.writeData(ctx, st, body, s.opts.MaxBlockBytes, "a Put Block body")
 	if err == nil {
 		err = checkSums(req, sums)
 	}
@@ -98,8 +98,8 @@ func (s *Service) resolveBlocks(ctx context.Context, st store, name string, cur 
 		if fresh {
 			used = append(used, ref.ID)
 		}
-		if total += b.Size; total > MaxBlobBytes {
-			return nil, nil, errTooLarge("the committed blocks add up to more than %d bytes, the limit on a blob in this region", MaxBlobBytes)
+		if total += b.Size; total > s.opts.MaxBlobBytes {
+			return nil, nil, errTooLarge("the committed blocks add up to more than %d bytes, the limit on a blob in this region", s.opts.MaxBlobBytes)
 		}
 		blocks = append(blocks, b)
 	}

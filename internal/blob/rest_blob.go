@@ -42,8 +42,8 @@ func (s *Service) putBlob(q *request) {
 		s.fail(q.w, q.r, newError(ErrInvalid, http.StatusNotImplemented, "NotImplemented", "x-ms-blob-type %q is not supported; only BlockBlob", t))
 		return
 	}
-	if q.r.ContentLength > MaxBlobBytes {
-		s.fail(q.w, q.r, errTooLarge("Content-Length %d is larger than %d bytes, the limit on a Put Blob in this region", q.r.ContentLength, MaxBlobBytes))
+	if q.r.ContentLength > s.opts.MaxBlobBytes {
+		s.fail(q.w, q.r, errTooLarge("Content-Length %d is larger than %d bytes, the limit on a Put Blob in this region", q.r.ContentLength, s.opts.MaxBlobBytes))
 		return
 	}
 	req, err := putRequest(q.r, putBodyProps)
@@ -72,8 +72,8 @@ func (s *Service) putBlock(q *request) {
 		s.fail(q.w, q.r, invalid("MissingRequiredQueryParameter", "query parameter blockid is required"))
 		return
 	}
-	if q.r.ContentLength > MaxBlockBytes {
-		s.fail(q.w, q.r, errTooLarge("Content-Length %d is larger than %d bytes, the limit on a block in this region", q.r.ContentLength, MaxBlockBytes))
+	if q.r.ContentLength > s.opts.MaxBlockBytes {
+		s.fail(q.w, q.r, errTooLarge("Content-Length %d is larger than %d bytes, the limit on a block in this region", q.r.ContentLength, s.opts.MaxBlockBytes))
 		return
 	}
 	var req PutRequest

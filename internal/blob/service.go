@@ -20,11 +20,11 @@ const DefaultPathPrefix = "/blobs"
 // Limits. Azure allows 5000 MiB per put and 4000 MiB per block; a region
 // keeps blobs in JetStream and bounds them much lower.
 const (
-	// MaxBlobBytes is the largest blob: a Put Blob body, and the sum of a
+	// DefaultMaxBlobBytes is the largest blob: a Put Blob body, and the sum of a
 	// committed block list (256 MiB, the azblob SDK's single-put limit).
-	MaxBlobBytes = 256 << 20
-	// MaxBlockBytes is the largest Put Block body.
-	MaxBlockBytes = 100 << 20
+	DefaultMaxBlobBytes = 256 << 20
+	// DefaultMaxBlockBytes is the largest Put Block body.
+	DefaultMaxBlockBytes = 100 << 20
 	// MaxBlocks is the most blocks a committed block list may name (Azure
 	// allows 50,000; the list is kept in one JetStream message here).
 	MaxBlocks = 4096
@@ -48,6 +48,9 @@ type Options struct {
 	// MaxContainerBytes bounds each container's bucket (default
 	// DefaultContainerBytes); a write past it gets 413 RequestBodyTooLarge.
 	MaxContainerBytes int64
+	// MaxBlobBytes and MaxBlockBytes bound a blob and a block (defaults
+	// DefaultMaxBlobBytes, DefaultMaxBlockBytes).
+	MaxBlobBytes, MaxBlockBytes int64
 	// AccountKey returns an app's decoded storage account key, or an error
 	// when there is no such account. Nil disables authentication (tests).
 	AccountKey func(ctx context.Context, account string) ([]byte, error)
@@ -82,6 +85,12 @@ func New(opts Options) (*Service, error) {
 	}
 	if opts.Replicas == 0 {
 		opts.Replicas = 1
+	}
+	if opts.MaxBlobBytes == 0 {
+		opts.MaxBlobBytes = DefaultMaxBlobBytes
+	}
+	if opts.MaxBlockBytes == 0 {
+		opts.MaxBlockBytes = DefaultMaxBlockBytes
 	}
 	if opts.MaxContainerBytes == 0 {
 		opts.MaxContainerBytes = DefaultContainerBytes
