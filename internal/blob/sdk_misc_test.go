@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
@@ -20,3 +21,8 @@ func nopCloser(b []byte) io.ReadSeekCloser { return streaming.NopCloser(bytes.Ne
 func azcoreETag(s string) azcore.ETag { return azcore.ETag(s) }
 
 var _ = fmt.Sprint
+
+func sortUnique(s *[]string) {
+	slices.Sort(*s)
+	*s = slices.Compact(*s)
+}
