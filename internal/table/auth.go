@@ -2,119 +2,93 @@ package table
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
-	"net/url"
-	"strings"
-	"time"
+
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
-// Shared Key authorization for the Table service, as Azure defines it and
-// the aztables SDK signs (shared_policy_shared_key_credential.go):
-//
-//	SharedKeyLite: x-ms-date "\n" CanonicalizedResource
-//	SharedKey:     VERB "\n" Content-MD5 "\n" Content-Type "\n" Date "\n" CanonicalizedResource
-//
-// where Date is x-ms-date (or Date when x-ms-date is absent) and
-// CanonicalizedResource is "/" + account + the request path exactly as
-// sent (still percent-encoded) + "?comp=<v>" when the query has comp.
-// The signature is base64(HMAC-SHA256(base64-decoded account key, string)).
+// Authentication is internal/storage's: Shared Key and Shared Key Lite as
+// the Table service signs them, account SAS and table SAS. A SAS grants
+// only what its fields say, so each operation states what it needs
+// (tableNeed), and each operation of a batch is checked on its own.
 
-// maxClockSkew is how far a request's date may be from now, as in Azure.
-const maxClockSkew = 15 * time.Minute
+func (s *Service) newAuthenticator() *storage.Authenticator {
+	return &storage.Authenticator{
+		Service: storage.Table,
+		Keys:    s.accountKey,
+		Clock:   s.clock,
+	}
+}
 
-func (s *Service) authenticate(ctx context.Context, r *http.Request, account string) error {
-	scheme, name, sig, err := parseAuthorization(r.Header.Get("Authorization"))
+// authenticate verifies the request's signature (header or SAS) and that
+// it covers the operation.
+func (s *Service) authenticate(ctx context.Context, q *request) error {
+	g, err := s.auth.Verify(ctx, q.r, q.account, storage.Target{})
 	if err != nil {
 		return err
 	}
-	if name != account {
-		return errAuth("Authorization is for account %q but the request is for account %q", name, account)
-	}
-	date, err := s.requestDate(r)
-	if err != nil {
-		return err
-	}
-	key, err := s.accountKey(ctx, account)
-	if err != nil {
-		return err
-	}
-	toSign := stringToSign(scheme, r, date, account)
-	if !hmac.Equal([]byte(sign(key, toSign)), []byte(sig)) {
-		return errAuth("the %s signature is not the one computed for this request; the server signed %q", scheme, toSign)
-	}
-	return nil
+	q.grant = g
+	return g.Allow(tableNeed(method(q.r), q.r.Header.Get("If-Match") != "", q.res))
 }
 
-// parseAuthorization splits "SharedKey account:signature".
-func parseAuthorization(h string) (scheme, account, sig string, err error) {
-	scheme, cred, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || (scheme != "SharedKey" && scheme != "SharedKeyLite") {
-		return "", "", "", errAuth("Authorization header must be \"SharedKey <account>:<signature>\" or \"SharedKeyLite <account>:<signature>\"")
-	}
-	account, sig, ok = strings.Cut(strings.TrimSpace(cred), ":")
-	if !ok || account == "" || sig == "" {
-		return "", "", "", errAuth("Authorization header must be \"%s <account>:<signature>\"", scheme)
-	}
-	return scheme, account, sig, nil
-}
-
-// requestDate returns the raw date the client signed, after checking that
-// it is within maxClockSkew of now.
-func (s *Service) requestDate(r *http.Request) (string, error) {
-	raw := r.Header.Get("x-ms-date")
-	if raw == "" {
-		raw = r.Header.Get("Date")
-	}
-	if raw == "" {
-		return "", errAuth("the request has neither an x-ms-date nor a Date header")
-	}
-	t, err := http.ParseTime(raw)
-	if err != nil {
-		return "", errAuth("request date %q is not an HTTP date", raw)
-	}
-	if skew := s.clock.Now().Sub(t).Abs(); skew > maxClockSkew {
-		return "", errAuth("request date %q is %s from the server's time; at most %s is allowed", raw, skew.Round(time.Second), maxClockSkew)
-	}
-	return raw, nil
-}
-
-func stringToSign(scheme string, r *http.Request, date, account string) string {
-	resource := canonicalizedResource(r, account)
-	if scheme == "SharedKeyLite" {
-		return date + "\n" + resource
-	}
-	return strings.Join([]string{r.Method, r.Header.Get("Content-MD5"), r.Header.Get("Content-Type"), date, resource}, "\n")
-}
-
-func canonicalizedResource(r *http.Request, account string) string {
-	res := "/" + account + rawPath(r)
-	if comp, ok := r.URL.Query()["comp"]; ok && len(comp) > 0 {
-		res += "?comp=" + comp[0]
-	}
-	return res
-}
-
-// rawPath is the request path as the client sent it, before any decoding
-// or prefix stripping.
-func rawPath(r *http.Request) string {
-	uri := r.RequestURI
-	if uri == "" {
-		return r.URL.EscapedPath()
-	}
-	if !strings.HasPrefix(uri, "/") {
-		if u, err := url.ParseRequestURI(uri); err == nil {
-			return u.EscapedPath()
+// tableNeed is what a SAS must grant for an operation, following Azure's
+// account SAS and table SAS permissions: entities need r, a, u, d on the
+// object level (an insert-or-replace both a and u); tables are containers
+// (list l, create c or a, delete d); service properties and stats are the
+// service level (read r, write w).
+func tableNeed(verb string, ifMatch bool, res resource) storage.Need {
+	n := storage.Need{Type: storage.ResourceObject, Name: res.table}
+	switch res.kind {
+	case resService:
+		n.Type, n.AnyOf = storage.ResourceService, []string{"r"}
+		if verb == http.MethodPut {
+			n.AnyOf = []string{"w"}
 		}
+	case resTables, resTableByName:
+		n.Type = storage.ResourceContainer
+		n.AnyOf = containerPerms(verb)
+	case resTable:
+		n.AnyOf = []string{"r"}
+		if verb == http.MethodPost {
+			n.AnyOf = []string{"a"} // keys checked once the body is read
+		}
+	case resEntity:
+		n.PartitionKey, n.RowKey, n.HasKeys = res.pk, res.rk, true
+		n.AnyOf = entityPerms(verb, ifMatch)
+	case resBatch:
+		// each operation is checked (batchOp.need)
 	}
-	path, _, _ := strings.Cut(uri, "?")
-	return path
+	return n
 }
 
-func sign(key []byte, s string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(s))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+func containerPerms(verb string) []string {
+	switch verb {
+	case http.MethodPost:
+		return []string{"c", "a", "w"}
+	case http.MethodDelete:
+		return []string{"d"}
+	}
+	return []string{"l", "r"}
+}
+
+func entityPerms(verb string, ifMatch bool) []string {
+	switch verb {
+	case http.MethodGet, http.MethodHead:
+		return []string{"r"}
+	case http.MethodDelete:
+		return []string{"d"}
+	case http.MethodPost:
+		return []string{"a"}
+	}
+	if ifMatch {
+		return []string{"u"}
+	}
+	return []string{"au"} // insert or replace/merge
+}
+
+// allowInsert checks an insert's keys against a table SAS's key range,
+// once the body named them.
+func allowInsert(q *request, pk, rk string) error {
+	return q.grant.Allow(storage.Need{Type: storage.ResourceObject, Name: q.res.table, AnyOf: []string{"a"},
+		PartitionKey: pk, RowKey: rk, HasKeys: true})
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // signedRequest builds a request signed by hand with the given scheme.
@@ -51,7 +53,7 @@ func (sr signedRequest) doWith(t *testing.T, base string, header map[string]stri
 	case sr.authHeader != "":
 		req.Header.Set("Authorization", sr.authHeader)
 	case sr.scheme != "":
-		req.Header.Set("Authorization", sr.scheme+" "+sr.account+":"+sign(sr.key, toSign))
+		req.Header.Set("Authorization", sr.scheme+" "+sr.account+":"+storage.Sign(sr.key, toSign))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -1,48 +1,40 @@
 package table
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
-	"time"
+
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
-// Sentinel errors. Every error the package returns for a client mistake or a
-// storage condition is an *Error that unwraps to one of these, so callers can
-// use errors.Is and the REST layer can map them to Azure's status codes.
+// Sentinel errors: the Storage ones (internal/storage), under the names
+// this package has always exported. Every error the package returns for a
+// client mistake or a storage condition is an *Error that unwraps to one
+// of these, so callers can use errors.Is and the REST layer can map them
+// to Azure's status codes.
 var (
-	ErrNotFound     = errors.New("not found")
-	ErrConflict     = errors.New("conflict")
-	ErrPrecondition = errors.New("precondition failed")
-	ErrInvalid      = errors.New("invalid request")
-	ErrAuth         = errors.New("authentication failed")
-	ErrUnsupported  = errors.New("not implemented")
+	ErrNotFound     = storage.ErrNotFound
+	ErrConflict     = storage.ErrConflict
+	ErrPrecondition = storage.ErrPrecondition
+	ErrInvalid      = storage.ErrInvalid
+	ErrAuth         = storage.ErrAuth
+	ErrUnsupported  = storage.ErrUnsupported
 )
 
 // Error is an Azure Table service error: an HTTP status, the Azure error
 // code (as sent in x-ms-error-code and odata.error.code) and a message.
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-	// RetryAfter, when set, is sent as Retry-After (a refused write in a
-	// secondary region).
-	RetryAfter time.Duration
-	kind       error
-}
+type Error = storage.Error
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// Unwrap returns the sentinel (ErrNotFound, ErrConflict, ...).
-func (e *Error) Unwrap() error { return e.kind }
+// Refusal is an error from outside the package that carries its own
+// status and Retry-After: Options.WriteGate returns one when the region
+// refuses writes (a secondary).
+type Refusal = storage.Refusal
 
 func newError(kind error, status int, code, format string, args ...any) *Error {
-	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...), kind: kind}
+	return storage.NewError(kind, status, code, format, args...)
 }
 
 func invalid(code, format string, args ...any) *Error {
-	return newError(ErrInvalid, http.StatusBadRequest, code, format, args...)
+	return storage.Invalid(code, format, args...)
 }
 
 func errTableNotFound(table string) *Error {
@@ -67,33 +59,9 @@ func errPrecondition(pk, rk string) *Error {
 }
 
 func errAuth(format string, args ...any) *Error {
-	return newError(ErrAuth, http.StatusForbidden, "AuthenticationFailed", format, args...)
-}
-
-// Refusal is an error from outside the package that carries its own
-// status and Retry-After: Options.WriteGate returns one when the region
-// refuses writes (a secondary).
-type Refusal interface {
-	error
-	HTTPStatus() int
-	RetryAfter() time.Duration
+	return storage.AuthFailed(format, args...)
 }
 
 // asError returns err's *Error, a Refusal as ServerBusy, or a 500
 // InternalError wrapping it.
-func asError(err error) *Error {
-	var e *Error
-	if errors.As(err, &e) {
-		return e
-	}
-	var r Refusal
-	if errors.As(err, &r) {
-		return &Error{Status: r.HTTPStatus(), Code: "ServerBusy", Message: err.Error(), RetryAfter: r.RetryAfter(), kind: ErrReadOnly}
-	}
-	return &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: err.Error(), kind: err}
-}
-
-// retryAfterValue is Retry-After in whole seconds, at least 1.
-func retryAfterValue(d time.Duration) string {
-	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
-}
+func asError(err error) *Error { return storage.AsError(err) }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // A region's buckets are either its own (a primary) or mirrors of the
@@ -41,11 +43,11 @@ func (b kvBucket) scan(ctx context.Context, filter string, fn func(jetstream.Key
 
 // ErrReadOnly is returned for a write to a bucket that is a mirror of the
 // primary region's: this region is a secondary.
-var ErrReadOnly = errors.New("read-only replica")
+var ErrReadOnly = storage.ErrReadOnly
 
 // RefusedHeader marks a write refused before anything was written, so the
 // traffic manager's proxy may send it to the primary (proxy.RefusedHeader).
-const RefusedHeader = "X-Tandem-Refused"
+const RefusedHeader = storage.RefusedHeader
 
 // ReplicaRetryAfter is the Retry-After a refused write carries.
 const ReplicaRetryAfter = time.Second

@@ -1,6 +1,9 @@
 package table
 
-import "strings"
+import (
+	"net/http"
+	"strings"
+)
 
 // Parsing of the resource part of a Table service URL (after the account):
 //
@@ -18,12 +21,29 @@ const (
 	resTable
 	resEntity
 	resBatch
+	resService // the account's service: ?restype=service&comp=properties|stats
 )
 
 type resource struct {
 	kind   resourceKind
 	table  string
 	pk, rk string
+	comp   string // resService: properties or stats
+}
+
+// parseRequestResource reads the resource of a request: the service
+// (an empty path with restype=service) or what parseResource reads.
+func parseRequestResource(r *http.Request, rest string) (resource, error) {
+	q := r.URL.Query()
+	if rest != "" || q.Get("restype") != "service" {
+		return parseResource(rest)
+	}
+	switch comp := q.Get("comp"); comp {
+	case "properties", "stats":
+		return resource{kind: resService, comp: comp}, nil
+	default:
+		return resource{}, resourceError(rest, "restype=service needs comp=properties or comp=stats, got comp="+comp)
+	}
 }
 
 func resourceError(path, why string) error {

@@ -2,13 +2,13 @@ package table
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // The REST endpoint: the subset of the Azure Table service protocol the
@@ -37,30 +37,34 @@ type request struct {
 	r       *http.Request
 	account string
 	res     resource
+	grant   *storage.Grant
 	base    string // scheme://host/<prefix>/<account>, for odata.metadata
 }
 
 func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	setCommonHeaders(w, r)
+	s.setCommonHeaders(w, r)
 	account, rest, ok := s.splitPath(r.URL.Path)
 	if !ok {
 		writeError(w, invalid("InvalidUri", "path %q is not %s/<account>/<resource>", r.URL.Path, s.prefix))
 		return
 	}
-	if err := s.authenticate(r.Context(), r, account); err != nil {
+	q := &request{w: w, r: r, account: account, base: requestBase(r) + s.accountPath(account)}
+	res, perr := parseRequestResource(r, rest)
+	q.res = res
+	// Authenticate first: a caller without the key learns nothing, not
+	// even whether its resource path parses.
+	if err := s.authenticate(r.Context(), q); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := parseResource(rest)
-	if err != nil {
-		s.fail(w, r, err)
+	if perr != nil {
+		s.fail(w, r, perr)
 		return
 	}
 	if err := s.gateWrite(r); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	q := &request{w: w, r: r, account: account, res: res, base: requestBase(r) + s.accountPath(account)}
 	s.route(q)
 }
 
@@ -85,8 +89,8 @@ func (s *Service) splitPath(path string) (account, rest string, ok bool) {
 			return "", "", false
 		}
 	}
-	account, rest, ok = strings.Cut(strings.TrimPrefix(path, "/"), "/")
-	return account, rest, ok && account != ""
+	account, rest, _ = strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	return account, rest, account != ""
 }
 
 func requestBase(r *http.Request) string {
@@ -107,6 +111,9 @@ func (s *Service) route(q *request) {
 		s.routeTable(q)
 	case resEntity:
 		s.routeEntity(q)
+	case resService:
+		s.fail(q.w, q.r, newError(ErrUnsupported, http.StatusNotImplemented, "NotImplemented",
+			"service %s are not supported", q.res.comp))
 	default:
 		s.fail(q.w, q.r, newError(ErrUnsupported, http.StatusNotImplemented, "NotImplemented",
 			"entity group transactions ($batch) are not supported"))
@@ -177,20 +184,9 @@ func (s *Service) badVerb(q *request) {
 		"%s is not supported on %s", q.r.Method, q.r.URL.Path))
 }
 
-func setCommonHeaders(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("x-ms-version", apiVersion)
-	h.Set("x-ms-request-id", requestID())
-	h.Set("DataServiceVersion", "3.0;")
-	if id := r.Header.Get("x-ms-client-request-id"); id != "" {
-		h.Set("x-ms-client-request-id", id)
-	}
-}
-
-func requestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+func (s *Service) setCommonHeaders(w http.ResponseWriter, r *http.Request) {
+	storage.SetCommonHeaders(w, r, apiVersion, s.clock.Now())
+	w.Header().Set("DataServiceVersion", "3.0;")
 }
 
 // fail writes err as an Azure error response and logs server faults.
@@ -202,20 +198,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, e)
 }
 
-func writeError(w http.ResponseWriter, e *Error) {
-	body := map[string]any{"odata.error": map[string]any{
-		"code":    e.Code,
-		"message": map[string]string{"lang": "en-US", "value": e.Message},
-	}}
-	w.Header().Set("x-ms-error-code", e.Code)
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", retryAfterValue(e.RetryAfter))
-	}
-	if errors.Is(e, ErrReadOnly) {
-		w.Header().Set(RefusedHeader, "read-only") // nothing was written
-	}
-	writeJSON(w, e.Status, body)
-}
+func writeError(w http.ResponseWriter, e *Error) { storage.WriteJSONError(w, e) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer

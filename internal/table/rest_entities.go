@@ -9,6 +9,9 @@ import (
 
 func (s *Service) insertEntity(q *request) {
 	e, err := s.insertBody(q)
+	if err == nil {
+		err = allowInsert(q, e.PartitionKey, e.RowKey)
+	}
 	if err != nil {
 		s.fail(q.w, q.r, err)
 		return

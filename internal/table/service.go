@@ -38,6 +38,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tandemhq/tandem/internal/broker"
 	"github.com/tandemhq/tandem/internal/clock"
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // DefaultPathPrefix is where the REST endpoint expects to be mounted.
@@ -82,6 +83,7 @@ type Service struct {
 	mu      sync.Mutex
 	buckets map[string]bucket
 	keys    sync.Map // app -> []byte, the account key
+	auth    *storage.Authenticator
 }
 
 // New returns a Service over the broker's JetStream.
@@ -98,7 +100,7 @@ func New(opts Options) (*Service, error) {
 	if opts.Replicas == 0 {
 		opts.Replicas = 1
 	}
-	return &Service{
+	s := &Service{
 		opts:    opts,
 		js:      opts.Broker.JetStream(),
 		clock:   opts.Clock,
@@ -106,7 +108,9 @@ func New(opts Options) (*Service, error) {
 		prefix:  normalizePrefix(opts.PathPrefix),
 		maxSize: maxStoredSize(opts.Broker.Conn()),
 		buckets: map[string]bucket{},
-	}, nil
+	}
+	s.auth = s.newAuthenticator()
+	return s, nil
 }
 
 func normalizePrefix(p string) string {
