@@ -17,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 
 	"github.com/tandemhq/tandem/internal/broker"
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // testEnv is a Service over a real embedded JetStream, served over HTTP.
@@ -44,7 +45,7 @@ func newEnv(t *testing.T, tune func(*Options)) *testEnv {
 	_, _ = rand.Read(key)
 	opts := Options{Broker: b, Logger: logger, AccountKey: func(_ context.Context, account string) ([]byte, error) {
 		if account != testAccount {
-			return nil, errAuth("no storage account %q", account)
+			return nil, storage.AuthFailed("no storage account %q", account)
 		}
 		return key, nil
 	}}

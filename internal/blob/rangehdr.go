@@ -56,10 +56,7 @@ func requestRange(h http.Header) (byteRange, bool, error) {
 // send, or 416 InvalidRange when it starts past the end.
 func (r byteRange) resolve(size int64) (offset, length int64, err error) {
 	if r.start >= size {
-		e := newError(ErrInvalid, http.StatusRequestedRangeNotSatisfiable, "InvalidRange",
-			"the range starts at byte %d but the blob has %d bytes", r.start, size)
-		e.Header = http.Header{"Content-Range": {"bytes */" + strconv.FormatInt(size, 10)}}
-		return 0, 0, e
+		return 0, 0, errInvalidRange(r.start, size)
 	}
 	end := size - 1
 	if r.end >= 0 && r.end < end {

@@ -1,13 +1,12 @@
 package blob
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"net/http"
 	"strings"
-	"time"
+
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // The REST endpoint: the Blob service protocol for block blobs as the
@@ -36,7 +35,7 @@ type request struct {
 }
 
 func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	setCommonHeaders(w, r)
+	storage.SetCommonHeaders(w, r, apiVersion, s.clock.Now())
 	rest, ok := strings.CutPrefix(r.URL.Path, s.prefix)
 	if !ok && s.prefix != "/" {
 		s.fail(w, r, invalid("InvalidUri", "path %q is not under %s", r.URL.Path, s.prefix))
@@ -47,7 +46,7 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := parsePath(rest)
 	if err == nil {
-		err = s.authenticate(r, t.account)
+		err = s.authenticate(r, t)
 	}
 	if err == nil {
 		err = s.gateWrite(r)
@@ -140,50 +139,18 @@ func (s *Service) unsupported(q *request) {
 		"%s with comp=%q restype=%q is not supported by this Blob endpoint (block blobs only)", q.r.Method, q.comp, q.restype))
 }
 
-func setCommonHeaders(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("x-ms-version", apiVersion)
-	h.Set("x-ms-request-id", requestID())
-	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	if id := r.Header.Get("x-ms-client-request-id"); id != "" {
-		h.Set("x-ms-client-request-id", id)
-	}
-}
-
-func requestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // fail writes err as an Azure XML error and logs server faults.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := asError(err)
 	if e.Status >= 500 && e.Status != http.StatusNotImplemented && !errors.Is(e, ErrReadOnly) {
 		s.log.Error("blob request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	h := w.Header()
-	for k, v := range e.Header {
-		h[k] = v
-	}
-	h.Set("x-ms-error-code", e.Code)
-	if e.RetryAfter > 0 {
-		h.Set("Retry-After", retryAfterValue(e.RetryAfter))
-	}
-	if errors.Is(e, ErrReadOnly) {
-		h.Set(RefusedHeader, "read-only")
-	}
-	if r.Method == http.MethodHead || e.Status == http.StatusNotModified {
+	if e.Status == http.StatusNotModified { // no body, as Azure
+		w.Header().Set("x-ms-error-code", e.Code)
 		w.WriteHeader(e.Status)
 		return
 	}
-	writeXML(w, e.Status, errorXML{Code: e.Code, Message: e.Message + "\nRequestId:" + h.Get("x-ms-request-id") + "\nTime:" + time.Now().UTC().Format(time.RFC3339Nano)})
-}
-
-type errorXML struct {
-	XMLName xml.Name `xml:"Error"`
-	Code    string   `xml:"Code"`
-	Message string   `xml:"Message"`
+	storage.WriteXMLError(w, r, e, s.clock.Now())
 }
 
 func writeXML(w http.ResponseWriter, status int, v any) {

@@ -239,6 +239,7 @@ func (s *Service) getBlob(q *request) {
 	offset, length := int64(0), b.Size
 	if ranged && q.r.Method == http.MethodGet {
 		if offset, length, err = rng.resolve(b.Size); err != nil {
+			q.w.Header().Set("Content-Range", "bytes */"+itoa(b.Size))
 			s.fail(q.w, q.r, err)
 			return
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tandemhq/tandem/internal/broker"
 	"github.com/tandemhq/tandem/internal/clock"
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // DefaultPathPrefix is where the REST endpoint expects to be mounted.
@@ -67,6 +68,7 @@ type Service struct {
 	log    *slog.Logger
 	prefix string
 	etags  etagSource
+	auth   *storage.Authenticator
 
 	mu     sync.Mutex
 	stores map[string]store // own (not mirrored) buckets
@@ -99,11 +101,13 @@ func New(opts Options) (*Service, error) {
 	if opts.PathPrefix == "" {
 		p = DefaultPathPrefix
 	}
-	return &Service{
+	s := &Service{
 		opts: opts, js: opts.Broker.JetStream(), clock: opts.Clock,
 		log: opts.Logger.With("component", "blob"), prefix: p,
 		stores: map[string]store{},
-	}, nil
+	}
+	s.auth = s.newAuthenticator()
+	return s, nil
 }
 
 // BucketName is the object store bucket of an app's container.
