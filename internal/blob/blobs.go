@@ -92,17 +92,11 @@ func (s *Service) openBlob(ctx context.Context, app, container, name string) (st
 
 // PutBlob stores body as the blob's whole content.
 func (s *Service) PutBlob(ctx context.Context, app, container, name string, body io.Reader, req PutRequest) (*Blob, digests, error) {
-	st, cur, _, err := s.openBlob(ctx, app, container, name)
-	if err == nil {
-		err = st.writable()
-	}
-	if err == nil {
-		err = req.Cond.check(cur.state(), false) // fail before the upload
-	}
+	st, err := s.precheck(ctx, app, container, name, req.Cond)
 	if err != nil {
 		return nil, digests{}, err
 	}
-	parts, size, sums, err := s.writeData(ctx, st, body, s.opts.MaxBlobBytes, "a Put Blob body")
+	parts, size, sums, err := s.writeData(ctx, st, body, s.opts.MaxBlobBytes, "a Put Blob body", req.ContentCRC64 != nil)
 	if err == nil {
 		err = checkSums(req, sums)
 	}
@@ -119,6 +113,26 @@ func (s *Service) PutBlob(ctx context.Context, app, container, name string, body
 		return nil, digests{}, err
 	}
 	return b, sums, nil
+}
+
+// precheck opens the container for a write and, when the request has
+// conditions, fails them before the upload (commit checks them again).
+func (s *Service) precheck(ctx context.Context, app, container, name string, cond conditions) (store, error) {
+	if !cond.any() {
+		st, _, _, err := s.container(ctx, app, container)
+		if err == nil {
+			err = st.writable()
+		}
+		return st, err
+	}
+	st, cur, _, err := s.openBlob(ctx, app, container, name)
+	if err == nil {
+		err = st.writable()
+	}
+	if err == nil {
+		err = cond.check(cur.state(), false)
+	}
+	return st, err
 }
 
 // checkSums refuses a body whose transactional checksums do not match.

@@ -24,7 +24,7 @@ func (s *Service) StageBlock(ctx context.Context, app, container, name, id strin
 	if err != nil {
 		return digests{}, err
 	}
-	parts, size, sums, err := s.writeData(ctx, st, body, s.opts.MaxBlockBytes, "a Put Block body")
+	parts, size, sums, err := s.writeData(ctx, st, body, s.opts.MaxBlockBytes, "a Put Block body", req.ContentCRC64 != nil)
 	if err == nil {
 		err = checkSums(req, sums)
 	}

@@ -10,6 +10,7 @@ import (
 	"hash"
 	"hash/crc64"
 	"io"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
@@ -17,7 +18,8 @@ import (
 
 // part is one data object of a blob or block.
 type part struct {
-	Data string `json:"d"` // object name, "d/<nuid>"
+	Data string `json:"d"`           // object name, "d/<nuid>"
+	NUID string `json:"n,omitempty"` // its chunks' subject token
 	Size int64  `json:"s"`
 }
 
@@ -34,12 +36,17 @@ type digests struct {
 // writeData stores body as data objects of at most PartSize bytes; more
 // than limit bytes is refused with 413 (nothing kept). On any error the
 // parts written are deleted.
-func (s *Service) writeData(ctx context.Context, st store, body io.Reader, limit int64, what string) ([]part, int64, digests, error) {
+// The CRC64 is computed only when wantCRC (the client sent one to check).
+func (s *Service) writeData(ctx context.Context, st store, body io.Reader, limit int64, what string, wantCRC bool) ([]part, int64, digests, error) {
 	if err := st.writable(); err != nil {
 		return nil, 0, digests{}, err
 	}
 	m, c := md5.New(), crc64.New(crc64Table)
-	in := io.TeeReader(io.LimitReader(body, limit+1), io.MultiWriter(m, c))
+	var sums io.Writer = m
+	if wantCRC {
+		sums = io.MultiWriter(m, c)
+	}
+	in := io.TeeReader(io.LimitReader(body, limit+1), sums)
 	parts, total, err := s.writeParts(ctx, st, in)
 	if err == nil && total > limit {
 		err = errTooLarge("%s is larger than %d bytes, the limit in this region", what, limit)
@@ -57,8 +64,14 @@ func crcBytes(c hash.Hash64) []byte {
 	return binary.LittleEndian.AppendUint64(nil, c.Sum64())
 }
 
+// partBuffers holds PartSize buffers between requests: allocating and
+// zeroing 4 MiB per small put cost more than the put itself.
+var partBuffers = sync.Pool{New: func() any { b := make([]byte, PartSize); return &b }}
+
 func (s *Service) writeParts(ctx context.Context, st store, in io.Reader) ([]part, int64, error) {
-	buf := make([]byte, PartSize)
+	bp := partBuffers.Get().(*[]byte)
+	defer partBuffers.Put(bp)
+	buf := *bp
 	var parts []part
 	var total int64
 	for {
@@ -81,10 +94,11 @@ func (s *Service) writeParts(ctx context.Context, st store, in io.Reader) ([]par
 
 func (s *Service) putPart(ctx context.Context, st store, data []byte) (part, error) {
 	name := "d/" + nuid.Next()
-	if _, err := st.Put(ctx, jetstream.ObjectMeta{Name: name}, bytes.NewReader(data)); err != nil {
+	info, err := st.Put(ctx, jetstream.ObjectMeta{Name: name}, bytes.NewReader(data))
+	if err != nil {
 		return part{}, fmt.Errorf("write data %s: %w", name, s.quota(st, err))
 	}
-	return part{Data: name, Size: int64(len(data))}, nil
+	return part{Data: name, NUID: info.NUID, Size: int64(len(data))}, nil
 }
 
 // copyRange writes length bytes of the parts starting at offset to w.

@@ -125,7 +125,7 @@ func (s *Service) deleteRecord(ctx context.Context, st store, object string, exp
 func (s *Service) deleteData(ctx context.Context, st store, parts []part) error {
 	var errs []error
 	for _, p := range parts {
-		info, err := st.GetInfo(ctx, p.Data)
+		nuid, err := s.partNUID(ctx, st, p)
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
 			continue
 		}
@@ -133,7 +133,7 @@ func (s *Service) deleteData(ctx context.Context, st store, parts []part) error 
 			errs = append(errs, err)
 			continue
 		}
-		msg := nats.NewMsg(chunkSubject(st.name, info.NUID))
+		msg := nats.NewMsg(chunkSubject(st.name, nuid))
 		msg.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
 		if _, err := s.js.PublishMsg(ctx, msg); err != nil {
 			errs = append(errs, err)
@@ -145,6 +145,19 @@ func (s *Service) deleteData(ctx context.Context, st store, parts []part) error 
 		return fmt.Errorf("delete data of %d parts: %w", len(parts), err)
 	}
 	return nil
+}
+
+// partNUID is the chunk token of a data object (recorded with the part;
+// looked up for parts recorded without it).
+func (s *Service) partNUID(ctx context.Context, st store, p part) (string, error) {
+	if p.NUID != "" {
+		return p.NUID, nil
+	}
+	info, err := st.GetInfo(ctx, p.Data)
+	if err != nil {
+		return "", err
+	}
+	return info.NUID, nil
 }
 
 // quota turns the stream's "maximum bytes exceeded" into a 413 naming the

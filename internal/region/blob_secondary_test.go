@@ -91,6 +91,11 @@ func TestBlobsReplicatedAndPromoted(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "delete of dir/b.bin replicated", func() bool { return blobGone(ctx, west, "photos", "dir/b.bin") })
+	// The delete's chunk rollups are mirrored: west's copy shrinks too.
+	eventually(t, "dir/b.bin's data dropped from west's mirror", func() bool {
+		st, err := p.west.broker.JetStream().Stream(ctx, "OBJ_west_B_hello-go_photos")
+		return err == nil && st.CachedInfo().State.Bytes < uint64(len(big))
+	})
 
 	setRole(t, p.east, role.Request{Role: role.Secondary, Epoch: 1, Primary: "west"})
 	setRole(t, p.west, role.Request{Role: role.Primary, Epoch: 1, LeaseUntil: time.Now().Add(time.Hour)})
