@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// Conditions are a request's conditional headers (the zero value: none).
+type Conditions = conditions
+
 // conditions are a request's conditional headers.
 type conditions struct {
 	ifMatch, ifNoneMatch string

@@ -24,6 +24,11 @@ import (
 // not applied: the new primary may still reference that data from a
 // record it kept; the data stays until its container is deleted.
 
+// dataPrefix names internal/blob's immutable data objects. Their deletion
+// in the tail is not applied: a record the new primary kept (a conflict,
+// or a metadata change) may still reference them; they stay as garbage.
+const dataPrefix = "d/"
+
 // objTail is what an object bucket's tail holds.
 type objTail struct {
 	metas  map[string]*jetstream.RawStreamMsg   // meta subject -> last message
@@ -82,6 +87,9 @@ func (r *rescuer) applyObject(ctx context.Context, target jetstream.Stream, rs *
 		return fmt.Errorf("meta %d: %w", meta.Sequence, err)
 	}
 	switch {
+	case info.Deleted && strings.HasPrefix(info.Name, dataPrefix):
+		rs.Unchanged++ // see dataPrefix
+		return nil
 	case seq >= rs.From:
 		rs.Conflicts = append(rs.Conflicts, subject)
 		return nil
