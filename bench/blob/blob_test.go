@@ -165,4 +165,3 @@ func BenchmarkGet(b *testing.B) {
 		})
 	}
 }
-
