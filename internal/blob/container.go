@@ -37,8 +37,14 @@ func (s *Service) createContainer(ctx context.Context, app, name string, meta ma
 		return Container{}, err
 	}
 	st, err := s.open(ctx, app, name)
+	if errors.Is(err, ErrNotFound) && s.readOnly() {
+		return Container{}, errReplica(s.BucketName(app, name), "the primary region")
+	}
 	if errors.Is(err, ErrNotFound) {
 		st, err = s.createBucket(ctx, app, name)
+	}
+	if err == nil {
+		err = st.writable()
 	}
 	if err != nil {
 		return Container{}, err

@@ -3,6 +3,7 @@ package blob
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/tandemhq/tandem/internal/storage"
 )
@@ -57,7 +58,7 @@ func errInvalidRange(start, size int64) *Error {
 }
 
 // ReplicaRetryAfter is the Retry-After a write refused by a replica carries.
-const ReplicaRetryAfter = 1e9 // one second
+const ReplicaRetryAfter = time.Second
 
 func errReplica(bucket, primary string) *Error {
 	e := newError(ErrReadOnly, http.StatusServiceUnavailable, "ServerBusy",

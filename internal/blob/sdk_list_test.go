@@ -116,3 +116,38 @@ func TestSDKChecksums(t *testing.T) {
 		t.Fatalf("range MD5 %x (want %x), blob MD5 %x (want %x)", resp.ContentMD5, sum, resp.BlobContentMD5, right)
 	}
 }
+
+func TestSDKEmptyAndOddNames(t *testing.T) {
+	env := newEnv(t, nil)
+	ctx := env.ctx
+	newContainer(t, env, "odd")
+	names := []string{"empty", "with space/ünïcödé.txt", "a%2Fb", "q?x=1&y", "trailing/"}
+	for _, n := range names {
+		body := []byte(n)
+		if n == "empty" {
+			body = nil
+		}
+		if _, err := env.client.UploadBuffer(ctx, "odd", n, body, nil); err != nil {
+			t.Fatalf("put %q: %v", n, err)
+		}
+		if got := download(t, env, "odd", n, nil); !bytes.Equal(got, body) {
+			t.Fatalf("%q: got %q", n, got)
+		}
+	}
+	_, err := env.client.DownloadStream(ctx, "odd", "empty", &azblob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: 0, Count: 10}})
+	wantCode(t, err, http.StatusRequestedRangeNotSatisfiable, "InvalidRange")
+	var listed []string
+	pager := env.client.NewListBlobsFlatPager("odd", nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range page.Segment.BlobItems {
+			listed = append(listed, *b.Name)
+		}
+	}
+	if len(listed) != len(names) {
+		t.Fatalf("listed %q, want %q", listed, names)
+	}
+}

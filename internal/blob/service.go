@@ -55,6 +55,9 @@ type Options struct {
 	// AccountKey returns an app's decoded storage account key, or an error
 	// when there is no such account. Nil disables authentication (tests).
 	AccountKey func(ctx context.Context, account string) ([]byte, error)
+	// ReadOnly, when set and true, says the region is a secondary: its
+	// buckets are mirrors, and a container is never created here.
+	ReadOnly func() bool
 	// WriteGate, when set, runs before every REST write and refuses it with
 	// its error (a Refusal: 503 with Retry-After in a secondary).
 	WriteGate func(ctx context.Context) error
@@ -72,6 +75,7 @@ type Service struct {
 
 	mu     sync.Mutex
 	stores map[string]store // own (not mirrored) buckets
+	keys   sync.Map         // account -> []byte, keys found (one per app)
 }
 
 // New returns a Service over the broker's JetStream.
@@ -109,6 +113,21 @@ func New(opts Options) (*Service, error) {
 	s.auth = s.newAuthenticator()
 	return s, nil
 }
+
+// cachedKey looks an account's key up once (keys never change; only
+// accounts that exist are cached).
+func (s *Service) cachedKey(ctx context.Context, account string) ([]byte, error) {
+	if k, ok := s.keys.Load(account); ok {
+		return k.([]byte), nil
+	}
+	k, err := s.opts.AccountKey(ctx, account)
+	if err == nil {
+		s.keys.Store(account, k)
+	}
+	return k, err
+}
+
+func (s *Service) readOnly() bool { return s.opts.ReadOnly != nil && s.opts.ReadOnly() }
 
 // BucketName is the object store bucket of an app's container.
 func (s *Service) BucketName(app, container string) string {

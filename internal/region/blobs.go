@@ -20,7 +20,7 @@ import (
 
 func (r *Region) newBlobs() (*blob.Service, error) {
 	b, err := blob.New(blob.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, PathPrefix: blob.DefaultPathPrefix,
-		Replicas: r.broker.Replicas(), AccountKey: r.blobAccountKey, WriteGate: r.awaitWritable})
+		Replicas: r.broker.Replicas(), AccountKey: r.blobAccountKey, WriteGate: r.awaitWritable, ReadOnly: r.isSecondary})
 	if err != nil {
 		return nil, fmt.Errorf("blobs: %w", err)
 	}
