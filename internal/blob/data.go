@@ -86,6 +86,10 @@ func (s *Service) writeParts(ctx context.Context, st store, in io.Reader) ([]par
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return parts, total, nil
 		}
+		var e *Error
+		if errors.As(err, &e) {
+			return parts, total, e // a structured body that does not check out
+		}
 		if err != nil {
 			return parts, total, invalid("InvalidInput", "reading the request body: %v", err)
 		}

@@ -51,13 +51,21 @@ func (s *Service) putBlob(q *request) {
 		s.fail(q.w, q.r, err)
 		return
 	}
-	b, sums, err := s.PutBlob(q.r.Context(), q.t.account, q.t.container, q.t.blob, q.r.Body, req)
+	body, structured, err := structuredBody(q.r)
+	if err != nil {
+		s.fail(q.w, q.r, err)
+		return
+	}
+	b, sums, err := s.PutBlob(q.r.Context(), q.t.account, q.t.container, q.t.blob, body, req)
 	if err != nil {
 		s.fail(q.w, q.r, err)
 		return
 	}
 	h := q.w.Header()
 	setVersionHeaders(h, b.ETag, b.Modified)
+	if structured {
+		h.Set("x-ms-structured-body", smHeaderValue)
+	}
 	h.Set("Content-MD5", b64(sums.md5))
 	if req.ContentCRC64 != nil {
 		h.Set("x-ms-content-crc64", b64(sums.crc64))
@@ -83,12 +91,20 @@ func (s *Service) putBlock(q *request) {
 		s.fail(q.w, q.r, err)
 		return
 	}
-	sums, err := s.StageBlock(q.r.Context(), q.t.account, q.t.container, q.t.blob, id, q.r.Body, req)
+	body, structured, err := structuredBody(q.r)
+	if err != nil {
+		s.fail(q.w, q.r, err)
+		return
+	}
+	sums, err := s.StageBlock(q.r.Context(), q.t.account, q.t.container, q.t.blob, id, body, req)
 	if err != nil {
 		s.fail(q.w, q.r, err)
 		return
 	}
 	h := q.w.Header()
+	if structured {
+		h.Set("x-ms-structured-body", smHeaderValue)
+	}
 	h.Set("Content-MD5", b64(sums.md5))
 	if req.ContentCRC64 != nil {
 		h.Set("x-ms-content-crc64", b64(sums.crc64))
@@ -285,6 +301,10 @@ func (s *Service) sendBlob(q *request, st store, b *Blob, offset, length int64, 
 			h.Set("x-ms-blob-content-md5", b64(b.Props.ContentMD5))
 		}
 	}
+	if v := q.r.Header.Get("x-ms-structured-body"); v != "" {
+		s.sendStructured(q, st, b, offset, length, status, v)
+		return
+	}
 	wantMD5 := strings.EqualFold(q.r.Header.Get("x-ms-range-get-content-md5"), "true")
 	wantCRC := strings.EqualFold(q.r.Header.Get("x-ms-range-get-content-crc64"), "true")
 	if wantMD5 || wantCRC {
@@ -322,4 +342,28 @@ func (s *Service) sendChecksummed(q *request, st store, b *Blob, offset, length 
 	h.Set("Content-Length", itoa(int64(buf.Len())))
 	q.w.WriteHeader(status)
 	_, _ = io.Copy(q.w, &buf)
+}
+
+// sendStructured sends the range as a structured message with CRC64s.
+func (s *Service) sendStructured(q *request, st store, b *Blob, offset, length int64, status int, v string) {
+	if v != smHeaderValue {
+		s.fail(q.w, q.r, invalid("InvalidHeaderValue", "header x-ms-structured-body: %q is not supported; only %q", v, smHeaderValue))
+		return
+	}
+	h := q.w.Header()
+	h.Set("x-ms-structured-body", smHeaderValue)
+	h.Set("x-ms-structured-content-length", itoa(length))
+	h.Set("Content-Length", itoa(smLength(length)))
+	q.w.WriteHeader(status)
+	sm, err := newSMWriter(q.w, length)
+	if err == nil {
+		err = s.ReadBlob(q.r.Context(), st, b, offset, length, sm)
+	}
+	if err == nil {
+		err = sm.Close()
+	}
+	if err != nil {
+		s.log.Error("blob body cut short", "path", q.r.URL.Path, "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
