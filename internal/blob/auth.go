@@ -25,7 +25,7 @@ func (s *Service) newAuthenticator() *storage.Authenticator {
 	if s.opts.AccountKey == nil {
 		return nil
 	}
-	return &storage.Authenticator{Service: storage.Blob, Keys: s.cachedKey, Clock: s.clock}
+	return &storage.Authenticator{Service: storage.Blob, Keys: s.opts.AccountKey, Clock: s.clock}
 }
 
 // need is what a SAS must grant for the request (sp letters: r read,

@@ -75,7 +75,6 @@ type Service struct {
 
 	mu     sync.Mutex
 	stores map[string]store // own (not mirrored) buckets
-	keys   sync.Map         // account -> []byte, keys found (one per app)
 }
 
 // New returns a Service over the broker's JetStream.
@@ -112,19 +111,6 @@ func New(opts Options) (*Service, error) {
 	}
 	s.auth = s.newAuthenticator()
 	return s, nil
-}
-
-// cachedKey looks an account's key up once (keys never change; only
-// accounts that exist are cached).
-func (s *Service) cachedKey(ctx context.Context, account string) ([]byte, error) {
-	if k, ok := s.keys.Load(account); ok {
-		return k.([]byte), nil
-	}
-	k, err := s.opts.AccountKey(ctx, account)
-	if err == nil {
-		s.keys.Store(account, k)
-	}
-	return k, err
 }
 
 func (s *Service) readOnly() bool { return s.opts.ReadOnly != nil && s.opts.ReadOnly() }

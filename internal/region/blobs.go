@@ -2,8 +2,6 @@ package region
 
 import (
 	"bytes"
-	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,36 +9,19 @@ import (
 	"strings"
 
 	"github.com/tandemhq/tandem/internal/blob"
-	"github.com/tandemhq/tandem/internal/storage"
 )
 
-// Blob storage (internal/blob) on /blobs/<app>, with the app's table
-// storage account and key, the same write gate as tables, and BlobEndpoint
+// Blob storage (internal/blob) on /blobs/<app>, with the app's storage
+// account key (table.Service.AccountKey), the same write gate as tables, and BlobEndpoint
 // in the connection string /admin/apps/{app}/storage returns.
 
 func (r *Region) newBlobs() (*blob.Service, error) {
 	b, err := blob.New(blob.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, PathPrefix: blob.DefaultPathPrefix,
-		Replicas: r.broker.Replicas(), AccountKey: r.blobAccountKey, WriteGate: r.awaitWritable, ReadOnly: r.isSecondary})
+		Replicas: r.broker.Replicas(), AccountKey: r.svc.tables.AccountKey, WriteGate: r.awaitWritable, ReadOnly: r.isSecondary})
 	if err != nil {
 		return nil, fmt.Errorf("blobs: %w", err)
 	}
 	return b, nil
-}
-
-// blobAccountKey is the storage account key of an app this region serves.
-func (r *Region) blobAccountKey(ctx context.Context, app string) ([]byte, error) {
-	if !r.serves(app) {
-		return nil, storage.AuthFailed("no storage account %q in region %s", app, r.opts.Name)
-	}
-	a, err := r.svc.tables.EnsureAccount(ctx, app)
-	if err != nil {
-		return nil, err
-	}
-	key, err := base64.StdEncoding.DecodeString(a.Key)
-	if err != nil {
-		return nil, fmt.Errorf("account %s: stored key is not base64: %w", app, err)
-	}
-	return key, nil
 }
 
 // registerTableAdmin mounts the table admin routes, with the storage

@@ -42,7 +42,8 @@ type PromotedStream struct {
 	LastSeq uint64 `json:"lastSeq"`
 	// Floor, Dropped and Kept are for queues: the replicated ack floor,
 	// the messages dropped as already processed in the old primary, and
-	// the messages left to process.
+	// the messages left to process. For a bucket, Dropped counts the
+	// messages of an incomplete atomic batch deleted (batch.go).
 	Floor   uint64 `json:"floor,omitempty"`
 	Dropped uint64 `json:"dropped,omitempty"`
 	Kept    uint64 `json:"kept,omitempty"`
@@ -202,11 +203,32 @@ func (p *promoter) promoteKind(ctx context.Context, info *jetstream.StreamInfo, 
 		if err := p.dropProcessed(ctx, info, ps); err != nil {
 			return err
 		}
+	} else if err := p.trimBatch(ctx, info, ps); err != nil {
+		return err
 	}
 	if err := p.recordPromotion(ctx, ps); err != nil {
 		return err
 	}
 	return promoteStream(ctx, p.js, info.Config, p.opts.Primary)
+}
+
+// trimBatch drops a trailing incomplete atomic batch (batch.go) before
+// the promotion is recorded, so RescueTail brings the whole batch back.
+func (p *promoter) trimBatch(ctx context.Context, info *jetstream.StreamInfo, ps *PromotedStream) error {
+	last, dropped, kept, err := trimIncompleteBatch(ctx, p.js, info.Config.Name, ps.LastSeq)
+	if err != nil {
+		return err
+	}
+	if kept > 0 {
+		p.log.Warn("incomplete atomic batch promoted as it is (it overwrote values the mirror no longer has); the old primary's rescue brings the rest",
+			"stream", ps.Stream, "messages", kept)
+	}
+	if dropped > 0 {
+		p.log.Warn("incomplete atomic batch dropped from a mirror; the old primary's rescue brings it back whole",
+			"stream", ps.Stream, "messages", dropped, "lastSeq", last)
+		ps.LastSeq, ps.Dropped = last, uint64(dropped)
+	}
+	return nil
 }
 
 // promoteStream drops a mirror's guard and makes the mirror a normal

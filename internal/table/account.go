@@ -118,6 +118,15 @@ func (s *Service) loadAccount(ctx context.Context, kv bucket, app string) (Accou
 	return a, nil
 }
 
+// AccountKey returns the decoded key of the app's existing storage
+// account: a storage.KeyFunc, so the Queue and Blob REST services
+// authenticate with the same account and key as the Table service. An
+// app without an account is ErrAuth (403 AuthenticationFailed); in a
+// secondary whose replica lacks it yet, a 503 ServerBusy.
+func (s *Service) AccountKey(ctx context.Context, app string) ([]byte, error) {
+	return s.accountKey(ctx, app)
+}
+
 // accountKey returns the decoded key of an existing account (cached), or
 // ErrAuth if the app has no account.
 func (s *Service) accountKey(ctx context.Context, app string) ([]byte, error) {

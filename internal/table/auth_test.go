@@ -147,7 +147,7 @@ func TestRESTErrors(t *testing.T) {
 		{"GET", "/tables/shop/Orders()?$top=0", "", 400, "InvalidInput"},
 		{"DELETE", "/tables/shop/Orders(PartitionKey='p',RowKey='r')", "", 400, "MissingRequiredHeader"},
 		{"GET", "/tables/shop/Orders(PartitionKey='p')", "", 400, "InvalidUri"},
-		{"POST", "/tables/shop/$batch", "", 501, "NotImplemented"},
+		{"POST", "/tables/shop/$batch", "", 400, "InvalidInput"},
 		{"PUT", "/tables/shop/Tables", "", 405, "UnsupportedHttpVerb"},
 		{"GET", "/tables/shop/Missing()", "", 404, "TableNotFound"},
 	}
@@ -161,3 +161,6 @@ func TestRESTErrors(t *testing.T) {
 		})
 	}
 }
+
+// AccountKey is a storage.KeyFunc for the other Storage services.
+var _ storage.KeyFunc = (*Service)(nil).AccountKey

@@ -112,11 +112,11 @@ func (s *Service) route(q *request) {
 	case resEntity:
 		s.routeEntity(q)
 	case resService:
-		s.fail(q.w, q.r, newError(ErrUnsupported, http.StatusNotImplemented, "NotImplemented",
-			"service %s are not supported", q.res.comp))
+		s.serveService(q)
+	case resBatch:
+		s.serveBatch(q)
 	default:
-		s.fail(q.w, q.r, newError(ErrUnsupported, http.StatusNotImplemented, "NotImplemented",
-			"entity group transactions ($batch) are not supported"))
+		s.fail(q.w, q.r, invalid("InvalidUri", "no resource named"))
 	}
 }
 

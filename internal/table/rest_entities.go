@@ -35,6 +35,11 @@ func (s *Service) insertBody(q *request) (Entity, error) {
 	if err != nil {
 		return Entity{}, err
 	}
+	return decodeInsert(data)
+}
+
+// decodeInsert decodes an insert's entity, which must name both keys.
+func decodeInsert(data []byte) (Entity, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return Entity{}, invalid("InvalidInput", "entity body is not a JSON object: %v", err)

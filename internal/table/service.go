@@ -13,7 +13,13 @@
 //   - the table catalog "<region>_TC" (key "<app>.<table lower-cased>",
 //     value the table's name as created: names are case-insensitive but
 //     case-preserving, as in Azure);
-//   - the accounts "<region>_TA" (key app, value name and base64 key).
+//   - the accounts "<region>_TA" (key app, value name and base64 key;
+//     key "props.<app>", the app's service properties XML).
+//
+// Requests are authenticated by internal/storage: Shared Key, Shared Key
+// Lite, account SAS and table SAS, each operation checked against what a
+// SAS grants (auth.go). Entity group transactions ($batch) are one
+// JetStream atomic batch on the table's stream (batch.go).
 //
 // The KV revision is the ETag, written W/"<revision>". Revisions survive a
 // mirror's promotion, so ETags stay valid across a failover.
@@ -33,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -69,6 +76,10 @@ type Options struct {
 	// buckets are mirrors of the primary's, and a missing one (its mirror
 	// not created yet) reads as empty instead of being created.
 	ReadOnly func() bool
+	// GeoReplication, when set, reports the Get Service Stats answer:
+	// live, bootstrap or unavailable, and the time before which every
+	// write is in the secondary (zero: unknown). Without it: live, now.
+	GeoReplication func() (status string, lastSync time.Time)
 }
 
 // Service stores tables for every app of a region.
