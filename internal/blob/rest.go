@@ -83,7 +83,9 @@ func (s *Service) routeAccount(q *request) {
 		s.listContainers(q)
 		return
 	}
-	s.unsupported(q)
+	if !s.routeService(q) {
+		s.unsupported(q)
+	}
 }
 
 func (s *Service) routeContainer(q *request) {

@@ -9,8 +9,10 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 )
 
 func TestSDKAuth(t *testing.T) {
@@ -53,4 +55,43 @@ func TestSDKAuth(t *testing.T) {
 	wantCode(t, err, http.StatusForbidden, "AuthorizationPermissionMismatch")
 	_, err = ro.DeleteBlob(ctx, "priv", "a.txt", nil)
 	wantCode(t, err, http.StatusForbidden, "AuthorizationPermissionMismatch")
+}
+
+func TestSDKServiceProperties(t *testing.T) {
+	env := newEnv(t, nil)
+	ctx, svc := env.ctx, env.client.ServiceClient()
+	props, err := svc.GetProperties(ctx, nil)
+	if err != nil || props.Logging == nil || len(props.CORS) != 0 {
+		t.Fatalf("default properties: %+v %v", props, err)
+	}
+	if _, err := svc.SetProperties(ctx, &service.SetPropertiesOptions{CORS: []*service.CORSRule{{
+		AllowedOrigins: to.Ptr("https://example.com"), AllowedMethods: to.Ptr("GET"), AllowedHeaders: to.Ptr("*"),
+		ExposedHeaders: to.Ptr("*"), MaxAgeInSeconds: to.Ptr(int32(60)),
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	props, err = svc.GetProperties(ctx, nil)
+	if err != nil || len(props.CORS) != 1 || *props.CORS[0].AllowedOrigins != "https://example.com" || props.Logging == nil {
+		t.Fatalf("properties after set: %+v %v", props, err)
+	}
+	info, err := svc.GetAccountInfo(ctx, nil)
+	if err != nil || info.SKUName == nil || info.AccountKind == nil {
+		t.Fatalf("account info: %+v %v", info, err)
+	}
+	stats, err := svc.GetStatistics(ctx, nil)
+	if err != nil || stats.GeoReplication == nil || *stats.GeoReplication.Status != "live" {
+		t.Fatalf("stats: %+v %v", stats, err)
+	}
+	names := 0
+	pager := svc.NewListContainersPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names += len(page.ContainerItems)
+	}
+	if names != 0 {
+		t.Fatalf("the properties' bucket is listed as a container (%d)", names)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -58,6 +59,10 @@ type Options struct {
 	// ReadOnly, when set and true, says the region is a secondary: its
 	// buckets are mirrors, and a container is never created here.
 	ReadOnly func() bool
+	// GeoReplication, when set, reports the state Get Blob Service Stats
+	// answers (live, bootstrap or unavailable, and the time every write
+	// before which is in the secondary); "live" as of now without it.
+	GeoReplication func() (status string, lastSync time.Time)
 	// WriteGate, when set, runs before every REST write and refuses it with
 	// its error (a Refusal: 503 with Retry-After in a secondary).
 	WriteGate func(ctx context.Context) error

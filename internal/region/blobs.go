@@ -17,7 +17,8 @@ import (
 
 func (r *Region) newBlobs() (*blob.Service, error) {
 	b, err := blob.New(blob.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, PathPrefix: blob.DefaultPathPrefix,
-		Replicas: r.broker.Replicas(), AccountKey: r.svc.tables.AccountKey, WriteGate: r.awaitWritable, ReadOnly: r.isSecondary})
+		Replicas: r.broker.Replicas(), AccountKey: r.svc.tables.AccountKey, WriteGate: r.awaitWritable, ReadOnly: r.isSecondary,
+		GeoReplication: r.tableGeoReplication})
 	if err != nil {
 		return nil, fmt.Errorf("blobs: %w", err)
 	}
