@@ -87,6 +87,14 @@ func TestBlobsReplicatedAndPromoted(t *testing.T) {
 		!strings.Contains(err.Error(), "east") {
 		t.Fatalf("a put to the secondary: %v, want 503 with Retry-After naming east", err)
 	}
+	_, err = west.CreateContainer(ctx, "other", nil)
+	if !errors.As(err, &re) || re.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a container created in the secondary: %v, want 503", err)
+	}
+	cpage, err := west.NewListContainersPager(nil).NextPage(ctx)
+	if err != nil || len(cpage.ContainerItems) != 1 || *cpage.ContainerItems[0].Name != "photos" {
+		t.Fatalf("containers listed in west: %v %+v", err, cpage.ContainerItems)
+	}
 	if _, err := east.DeleteBlob(ctx, "photos", "dir/b.bin", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +117,14 @@ func TestBlobsReplicatedAndPromoted(t *testing.T) {
 	if _, err := west.UploadBuffer(ctx, "photos", "c.txt", []byte("new"), nil); err != nil {
 		t.Fatalf("put in the promoted west: %v", err)
 	}
+	if _, err := west.CreateContainer(ctx, "other", nil); err != nil {
+		t.Fatalf("container created in the promoted west: %v", err)
+	}
 	waitMode(t, p.east, "secondary")
 	eventually(t, "west's c.txt readable in east", func() bool { return blobIs(ctx, east, "photos", "c.txt", []byte("new")) })
 	eventually(t, "west's a.jpg readable in east", func() bool { return blobIs(ctx, east, "photos", "a.jpg", []byte("v2")) })
+	eventually(t, "west's new container in east", func() bool {
+		_, err := east.ServiceClient().NewContainerClient("other").GetProperties(ctx, nil)
+		return err == nil
+	})
 }
