@@ -74,6 +74,7 @@ func (s *Service) CommitBlocks(ctx context.Context, app, container, name string,
 			s.log.Warn("committed block record not deleted", "bucket", st.name, "blob", name, "err", err)
 		}
 	}
+	s.maybeSweep(app, container, st.name)
 	return b, nil
 }
 

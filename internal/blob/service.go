@@ -79,7 +79,8 @@ type Service struct {
 	auth   *storage.Authenticator
 
 	mu     sync.Mutex
-	stores map[string]store // own (not mirrored) buckets
+	stores map[string]store     // own (not mirrored) buckets
+	swept  map[string]time.Time // bucket -> last sweep of staged blocks (sweep.go)
 }
 
 // New returns a Service over the broker's JetStream.
@@ -112,7 +113,7 @@ func New(opts Options) (*Service, error) {
 	s := &Service{
 		opts: opts, js: opts.Broker.JetStream(), clock: opts.Clock,
 		log: opts.Logger.With("component", "blob"), prefix: p,
-		stores: map[string]store{},
+		stores: map[string]store{}, swept: map[string]time.Time{},
 	}
 	s.auth = s.newAuthenticator()
 	return s, nil
@@ -180,6 +181,7 @@ func (s *Service) evict(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.stores, name)
+	delete(s.swept, name)
 }
 
 // Forget drops every cached bucket handle; the region calls it after a
