@@ -76,18 +76,25 @@ type PutRequest struct {
 }
 
 // openBlob opens a container and reads a blob's record (nil if none).
+// A blob record found means its container exists (blobs are written only
+// into existing containers, and deleting one deletes its bucket), so the
+// container record is read only when the blob is missing: to answer
+// ContainerNotFound rather than BlobNotFound.
 func (s *Service) openBlob(ctx context.Context, app, container, name string) (store, *Blob, uint64, error) {
-	st, _, _, err := s.container(ctx, app, container)
+	st, err := s.open(ctx, app, container)
 	if err != nil {
 		return store{}, nil, 0, err
 	}
 	var b Blob
 	seq, ok, err := s.readRecord(ctx, st, blobObject(name), &b)
-	if err != nil || !ok {
-		return st, nil, seq, err
+	if err == nil && ok {
+		b.Name = name
+		return st, &b, seq, nil
 	}
-	b.Name = name
-	return st, &b, seq, nil
+	if _, _, _, cerr := s.container(ctx, app, container); cerr != nil {
+		return store{}, nil, 0, cerr // also evicts a bucket deleted under us
+	}
+	return st, nil, seq, err
 }
 
 // PutBlob stores body as the blob's whole content.
