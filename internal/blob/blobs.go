@@ -279,25 +279,51 @@ func (s *Service) ListBlobs(ctx context.Context, app, container string) ([]*Blob
 	if err != nil {
 		return nil, err
 	}
-	infos, err := st.List(ctx)
-	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return nil, nil
-	}
+	out, err := s.blobRecords(ctx, st)
 	if err != nil {
 		return nil, fmt.Errorf("list blobs of %s/%s: %w", app, container, err)
 	}
-	var out []*Blob
-	for _, info := range infos {
-		name, ok := strings.CutPrefix(info.Name, "b/")
-		if !ok || info.Deleted {
-			continue
-		}
-		b := &Blob{Name: name}
-		if err := json.Unmarshal([]byte(info.Metadata[recordKey]), b); err != nil {
-			return nil, fmt.Errorf("list blobs of %s/%s: record of %q: %w", app, container, name, err)
-		}
-		out = append(out, b)
-	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// blobRecords streams the bucket's live metas and keeps the blob records
+// only (without their parts): memory goes with the blobs listed, not with
+// the data objects.
+func (s *Service) blobRecords(ctx context.Context, st store) ([]*Blob, error) {
+	w, err := st.Watch(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = w.Stop() }()
+	var out []*Blob
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case info, ok := <-w.Updates():
+			if !ok {
+				return nil, errors.New("watch ended before the listing was complete")
+			}
+			if info == nil {
+				return out, nil // every existing object seen
+			}
+			if b := blobOf(info); b != nil {
+				out = append(out, b)
+			}
+		}
+	}
+}
+
+func blobOf(info *jetstream.ObjectInfo) *Blob {
+	name, ok := strings.CutPrefix(info.Name, "b/")
+	if !ok || info.Deleted {
+		return nil
+	}
+	b := &Blob{Name: name}
+	if err := json.Unmarshal([]byte(info.Metadata[recordKey]), b); err != nil {
+		return nil // not a record of ours
+	}
+	b.Blocks = nil
+	return b
 }
