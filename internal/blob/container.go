@@ -68,10 +68,28 @@ func (s *Service) createContainer(ctx context.Context, app, name string, meta ma
 }
 
 func (s *Service) createBucket(ctx context.Context, app, name string) (store, error) {
-	if _, err := s.js.CreateOrUpdateObjectStore(ctx, s.bucketConfig(app, name)); err != nil {
-		return store{}, fmt.Errorf("create bucket %s: %w", s.BucketName(app, name), err)
+	if err := s.createStream(ctx, s.bucketConfig(app, name)); err != nil {
+		return store{}, err
 	}
 	return s.open(ctx, app, name)
+}
+
+// createStream creates an object store bucket's stream as nats.go's
+// CreateObjectStore does, plus per-message TTLs (its config has no field
+// for them) so the markers of deleted data expire (Options.TombstoneTTL).
+// The stream has them from the start: a mirror copies its origin's config
+// when it is created and never after.
+func (s *Service) createStream(ctx context.Context, cfg jetstream.ObjectStoreConfig) error {
+	_, err := s.js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "OBJ_" + cfg.Bucket, Description: cfg.Description,
+		Subjects: []string{"$O." + cfg.Bucket + ".C.>", "$O." + cfg.Bucket + ".M.>"},
+		MaxBytes: cfg.MaxBytes, Storage: cfg.Storage, Replicas: max(cfg.Replicas, 1),
+		Discard: jetstream.DiscardNew, AllowRollup: true, AllowDirect: true, AllowMsgTTL: true,
+	})
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return fmt.Errorf("create bucket %s: %w", cfg.Bucket, err)
+	}
+	return nil
 }
 
 // GetContainer returns a container's properties, or ContainerNotFound.

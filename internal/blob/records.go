@@ -84,7 +84,7 @@ func (s *Service) writeRecord(ctx context.Context, st store, object string, v an
 // anySeq makes a record write unconditional.
 const anySeq = ^uint64(0)
 
-func (s *Service) publishMeta(ctx context.Context, st store, info jetstream.ObjectInfo, expect uint64) error {
+func (s *Service) publishMeta(ctx context.Context, st store, info jetstream.ObjectInfo, expect uint64, opts ...jetstream.PublishOpt) error {
 	if err := st.writable(); err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (s *Service) publishMeta(ctx context.Context, st store, info jetstream.Obje
 		msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect, 10))
 	}
 	msg.Data = data
-	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
+	if _, err := s.js.PublishMsg(ctx, msg, opts...); err != nil {
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
 			return errRaced(info.Name)
@@ -135,16 +135,26 @@ func (s *Service) deleteData(ctx context.Context, st store, parts []part) error 
 		}
 		msg := nats.NewMsg(chunkSubject(st.name, nuid))
 		msg.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
-		if _, err := s.js.PublishMsg(ctx, msg); err != nil {
+		if _, err := s.js.PublishMsg(ctx, msg, s.markerTTL(st)...); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		errs = append(errs, s.deleteRecord(ctx, st, p.Data, anySeq))
+		info := jetstream.ObjectInfo{ObjectMeta: jetstream.ObjectMeta{Name: p.Data}, Bucket: st.name, NUID: nuid, Deleted: true}
+		errs = append(errs, s.publishMeta(ctx, st, info, anySeq, s.markerTTL(st)...))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("delete data of %d parts: %w", len(parts), err)
 	}
 	return nil
+}
+
+// markerTTL makes a deleted data object's markers expire, where the
+// bucket allows it.
+func (s *Service) markerTTL(st store) []jetstream.PublishOpt {
+	if !st.ttl {
+		return nil
+	}
+	return []jetstream.PublishOpt{jetstream.WithMsgTTL(s.opts.TombstoneTTL)}
 }
 
 // partNUID is the chunk token of a data object (recorded with the part;

@@ -33,6 +33,8 @@ const (
 	// PartSize is the largest data object: bodies are split into parts of
 	// this size, so a ranged read skips whole parts.
 	PartSize = 4 << 20
+	// DefaultTombstoneTTL: see Options.TombstoneTTL.
+	DefaultTombstoneTTL = time.Hour
 	// DefaultContainerBytes bounds one container's bucket.
 	DefaultContainerBytes = 4 << 30
 )
@@ -50,6 +52,10 @@ type Options struct {
 	// MaxContainerBytes bounds each container's bucket (default
 	// DefaultContainerBytes); a write past it gets 413 RequestBodyTooLarge.
 	MaxContainerBytes int64
+	// TombstoneTTL is how long the markers of deleted data objects (a
+	// tombstone meta and an empty chunk rollup) are kept (default
+	// DefaultTombstoneTTL); they only need to reach the mirrors.
+	TombstoneTTL time.Duration
 	// MaxBlobBytes and MaxBlockBytes bound a blob and a block (defaults
 	// DefaultMaxBlobBytes, DefaultMaxBlockBytes).
 	MaxBlobBytes, MaxBlockBytes int64
@@ -97,6 +103,9 @@ func New(opts Options) (*Service, error) {
 	if opts.Replicas == 0 {
 		opts.Replicas = 1
 	}
+	if opts.TombstoneTTL == 0 {
+		opts.TombstoneTTL = DefaultTombstoneTTL
+	}
 	if opts.MaxBlobBytes == 0 {
 		opts.MaxBlobBytes = DefaultMaxBlobBytes
 	}
@@ -135,6 +144,7 @@ type store struct {
 	jetstream.ObjectStore
 	stream  jetstream.Stream
 	name    string
+	ttl     bool   // per-message TTLs allowed (buckets created since they are used)
 	primary string // "" unless a mirror
 }
 
@@ -166,7 +176,7 @@ func (s *Service) open(ctx context.Context, app, container string) (store, error
 	if err != nil {
 		return store{}, fmt.Errorf("open container %s/%s: %w", app, container, err)
 	}
-	st := store{ObjectStore: obs, stream: stream, name: name}
+	st := store{ObjectStore: obs, stream: stream, name: name, ttl: stream.CachedInfo().Config.AllowMsgTTL}
 	if m := stream.CachedInfo().Config.Mirror; m != nil {
 		st.primary = mirrorDomain(stream.CachedInfo().Config.Metadata, m)
 		return st, nil

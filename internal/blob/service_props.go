@@ -118,8 +118,8 @@ func (s *Service) SetServiceProperties(ctx context.Context, app string, set stor
 func (s *Service) createServiceBucket(ctx context.Context, app string) (store, error) {
 	cfg := s.bucketConfig(app, serviceBucketName)
 	cfg.Description, cfg.MaxBytes = "Tandem blob service properties of "+app, 1<<20
-	if _, err := s.js.CreateOrUpdateObjectStore(ctx, cfg); err != nil {
-		return store{}, fmt.Errorf("create bucket %s: %w", cfg.Bucket, err)
+	if err := s.createStream(ctx, cfg); err != nil {
+		return store{}, err
 	}
 	return s.open(ctx, app, serviceBucketName)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tandemhq/tandem/internal/blob"
 	"github.com/tandemhq/tandem/internal/broker"
@@ -108,5 +109,37 @@ func TestFailbackRescuesBlobTail(t *testing.T) {
 	}
 	if _, err := Reseed(ctx, ReseedOptions{Broker: east.b, NewPrimary: "west", Rescued: rescued, Logger: quiet}); err != nil {
 		t.Fatalf("reseed: %v", err)
+	}
+}
+
+// TestBlobDataMarkersExpire: the markers a deleted data object leaves (a
+// tombstone meta and an empty chunk rollup) are mirrored, drop the
+// replaced data in the mirror too, and expire on both sides.
+func TestBlobDataMarkersExpire(t *testing.T) {
+	east, west := startPair(t)
+	ctx := testCtx(t)
+	be, err := blob.New(blob.Options{Broker: east.b, Logger: quiet, TombstoneTTL: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startMirrorer(t, Options{Broker: west.b, Primary: "east"})
+	if _, err := be.CreateContainer(ctx, "app", "docs", nil); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("x", 300_000) // three chunks
+	for range 3 {
+		putBlob(t, be, "x", body)
+	}
+	// Live: the container and blob records, and the data object's meta
+	// and three chunks.
+	const live = 6
+	waitFor(t, "markers expired in east and west", func() bool {
+		o, err1 := east.b.JetStream().Stream(ctx, "OBJ_east_B_app_docs")
+		m, err2 := west.b.JetStream().Stream(ctx, "OBJ_west_B_app_docs")
+		return err1 == nil && err2 == nil && o.CachedInfo().State.Msgs == live && m.CachedInfo().State.Msgs == live
+	})
+	bw := newBlobs(t, west.b)
+	if got := readBlob(t, bw, "x"); got != body {
+		t.Fatalf("x in west: %d bytes", len(got))
 	}
 }
