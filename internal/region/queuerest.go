@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tandemhq/tandem/internal/blob"
 	"github.com/tandemhq/tandem/internal/queue"
 	"github.com/tandemhq/tandem/internal/storage"
 )
@@ -44,12 +45,13 @@ func (r *Region) storageKey(ctx context.Context, account string) ([]byte, error)
 }
 
 // StorageInfo is GET /admin/apps/{app}/storage: the app's storage account
-// and a connection string with its table and queue endpoints.
+// and a connection string with its table, queue and blob endpoints.
 type StorageInfo struct {
 	Account          string `json:"account"`
 	Key              string `json:"key"`
 	TableEndpoint    string `json:"tableEndpoint"`
 	QueueEndpoint    string `json:"queueEndpoint"`
+	BlobEndpoint     string `json:"blobEndpoint"`
 	ConnectionString string `json:"connectionString"`
 }
 
@@ -63,12 +65,14 @@ func (r *Region) serveStorage(w http.ResponseWriter, req *http.Request) {
 	}
 	base := requestBase(req)
 	queues := base + QueuePathPrefix + "/" + app
+	blobs := base + blob.DefaultPathPrefix + "/" + app
 	writeJSON(w, http.StatusOK, StorageInfo{
 		Account:          a.Name,
 		Key:              a.Key,
 		TableEndpoint:    a.TableEndpoint(base),
 		QueueEndpoint:    queues,
-		ConnectionString: a.ConnectionString(base) + "QueueEndpoint=" + queues + ";",
+		BlobEndpoint:     blobs,
+		ConnectionString: a.ConnectionString(base) + "QueueEndpoint=" + queues + ";BlobEndpoint=" + blobs + ";",
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tandemhq/tandem/internal/blob"
 	"github.com/tandemhq/tandem/internal/funcapp"
 	"github.com/tandemhq/tandem/internal/invoke"
 	"github.com/tandemhq/tandem/internal/queue"
@@ -23,6 +24,7 @@ type services struct {
 	r          *Region
 	queues     *queue.Service
 	tables     *table.Service
+	blobs      *blob.Service
 	timers     *timer.Scheduler
 	keyed      keyServices
 	packages   packageService // app packages (deploy.go)
@@ -42,6 +44,9 @@ func (r *Region) startServices(ctx context.Context) error {
 		return fmt.Errorf("tables: %w", err)
 	}
 	r.svc.tables = t
+	if r.svc.blobs, err = r.newBlobs(); err != nil {
+		return err
+	}
 	if err := r.startScheduler(ctx); err != nil {
 		return fmt.Errorf("timers: %w", err)
 	}
@@ -153,7 +158,7 @@ func (s *services) binders() map[string]invoke.Binder {
 
 func (s *services) registerAdmin(mux *http.ServeMux) {
 	s.queues.RegisterAdmin(mux)
-	s.tables.RegisterAdmin(mux)
+	s.registerTableAdmin(mux) // blobs.go; the storage answer is queuerest.go's serveStorage
 	s.keyed.registerAdmin(mux)
 	s.packages.registerAdmin(mux)
 	s.configsync.registerAdmin(mux)
@@ -163,6 +168,7 @@ func (s *services) registerAdmin(mux *http.ServeMux) {
 func (s *services) registerPublic(mux *http.ServeMux) {
 	mux.Handle("/tables/", s.tables.Handler())
 	s.r.registerQueueREST(mux) // queuerest.go
+	mux.Handle(blob.DefaultPathPrefix+"/", s.blobs.Handler())
 }
 
 // queueBinder writes queue output bindings.
@@ -280,6 +286,7 @@ func resolveTable(fb funcapp.Binding, e invoke.Expressions) (name, pk, rk, filte
 func (s *services) forgetHandles() {
 	s.queues.Forget()
 	s.tables.Forget()
+	s.blobs.Forget()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.timers.ReopenStatus(ctx); err != nil {

@@ -17,9 +17,13 @@ const (
 	KindAccounts Kind = "accounts" // KV <region>_TA
 	KindTimers   Kind = "timers"   // KV <region>_timers (schedule status)
 	KindProgress Kind = "progress" // KV <region>_progress (queue progress)
+	KindBlob     Kind = "blob"     // object store <region>_B_<app>_<container>
 )
 
-const kvPrefix = "KV_"
+const (
+	kvPrefix  = "KV_"
+	objPrefix = "OBJ_" // the stream of an object store bucket
+)
 
 // ProgressBucket is the KV bucket holding a region's queue progress.
 func ProgressBucket(region string) string { return broker.Name(region, "progress") }
@@ -36,6 +40,9 @@ func kvStream(bucket string) string { return kvPrefix + bucket }
 func classify(region, stream string) (Kind, bool) {
 	if rest, ok := strings.CutPrefix(stream, region+"_Q_"); ok {
 		return KindQueue, validQueueRest(rest)
+	}
+	if rest, ok := strings.CutPrefix(stream, objPrefix+region+"_B_"); ok {
+		return KindBlob, validQueueRest(rest)
 	}
 	bucket, ok := strings.CutPrefix(stream, kvPrefix+region+"_")
 	if !ok {
@@ -78,6 +85,9 @@ func rename(stream, from, to string) string {
 	if rest, ok := strings.CutPrefix(stream, kvPrefix+from+"_"); ok {
 		return kvPrefix + to + "_" + rest
 	}
+	if rest, ok := strings.CutPrefix(stream, objPrefix+from+"_"); ok {
+		return objPrefix + to + "_" + rest
+	}
 	if rest, ok := strings.CutPrefix(stream, from+"_"); ok {
 		return to + "_" + rest
 	}
@@ -92,6 +102,9 @@ func mapSubject(subject, from, to string) (string, bool) {
 	}
 	if rest, ok := strings.CutPrefix(subject, "$KV."+from+"_"); ok {
 		return "$KV." + to + "_" + rest, true
+	}
+	if rest, ok := strings.CutPrefix(subject, "$O."+from+"_"); ok {
+		return "$O." + to + "_" + rest, true
 	}
 	return "", false
 }
@@ -112,7 +125,7 @@ func promotedKey(stream string) string { return "promoted." + stream }
 // regionOf returns the region prefix of a stream name in a region's
 // namespace ("west" for west_Q_a_b and KV_west_TC).
 func regionOf(stream string) string {
-	stream = strings.TrimPrefix(stream, kvPrefix)
+	stream = strings.TrimPrefix(strings.TrimPrefix(stream, kvPrefix), objPrefix)
 	region, _, _ := strings.Cut(stream, "_")
 	return region
 }

@@ -26,6 +26,9 @@ func TestClassify(t *testing.T) {
 		{"east_Q__orders", "", false},
 		{"KV_east_T_app", "", false},
 		{"OBJ_east_packages", "", false},
+		{"OBJ_east_B_app_photos", KindBlob, true},
+		{"OBJ_east_B_app", "", false},
+		{"OBJ_west_B_app_photos", "", false},
 	}
 	for _, tt := range tests {
 		kind, ok := classify("east", tt.stream)
@@ -40,6 +43,7 @@ func TestRenameAndMapSubject(t *testing.T) {
 		{"east_Q_app_orders", "west_Q_app_orders"},
 		{"KV_east_T_app_t", "KV_west_T_app_t"},
 		{"KV_east_TC", "KV_west_TC"},
+		{"OBJ_east_B_app_photos", "OBJ_west_B_app_photos"},
 	}
 	for _, tt := range tests {
 		if got := rename(tt.in, "east", "west"); got != tt.want {
@@ -53,6 +57,8 @@ func TestRenameAndMapSubject(t *testing.T) {
 		{"tandem.east.q.app.orders", "tandem.west.q.app.orders", true},
 		{"$KV.east_T_app_t.>", "$KV.west_T_app_t.>", true},
 		{"$KV.east_TC.>", "$KV.west_TC.>", true},
+		{"$O.east_B_app_photos.C.>", "$O.west_B_app_photos.C.>", true},
+		{"$O.east_B_app_photos.M.>", "$O.west_B_app_photos.M.>", true},
 		{"orders", "", false},
 		{"tandem.eastern.q.x", "", false},
 	}

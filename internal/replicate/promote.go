@@ -148,7 +148,7 @@ func promoteOrder(info *jetstream.StreamInfo) string {
 	switch {
 	case strings.HasSuffix(origin, "_progress"):
 		return "0" + origin
-	case strings.HasPrefix(origin, kvPrefix):
+	case strings.HasPrefix(origin, kvPrefix), strings.HasPrefix(origin, objPrefix):
 		return "1" + origin
 	}
 	return "2" + origin

@@ -179,8 +179,11 @@ func (r *rescuer) rescueStream(ctx context.Context, info *jetstream.StreamInfo, 
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
-	if rs.Kind == KindQueue {
+	switch rs.Kind {
+	case KindQueue:
 		return r.republishTail(ctx, st, rs, info.State.LastSeq)
+	case KindBlob:
+		return r.applyObjectTail(ctx, st, rs, info.State.LastSeq)
 	}
 	return r.applyTail(ctx, st, rs, info.State.LastSeq)
 }
