@@ -59,21 +59,41 @@ func (s *Service) dropStaged(ctx context.Context, st store, staged []*jetstream.
 	cutoff := s.clock.Now().Add(-StagedTTL)
 	n := 0
 	for _, info := range staged {
-		var sb stagedBlock
-		if err := json.Unmarshal([]byte(info.Metadata[recordKey]), &sb); err != nil {
-			continue
-		}
 		blob, _, _ := strings.Cut(strings.TrimPrefix(info.Name, "u/"), "\x00")
-		if !sb.Staged.Before(cutoff) && !sb.Staged.Before(committed[blob]) {
-			continue // may still be committed
+		dropped, err := s.dropOneStaged(ctx, st, info.Name, func(sb stagedBlock) bool {
+			return sb.Staged.Before(cutoff) || sb.Staged.Before(committed[blob])
+		})
+		if err != nil {
+			return n, err
 		}
-		if err := s.deleteRecord(ctx, st, info.Name, anySeq); err != nil {
-			return n, fmt.Errorf("sweep %s: %w", info.Name, err)
+		if dropped {
+			n++
 		}
-		s.dropData(ctx, st, sb.Parts)
-		n++
 	}
 	return n, nil
+}
+
+// dropOneStaged deletes a staged block's record if, as stored now, it is
+// discarded, with compare-and-set on the record's sequence: a block
+// staged again under the same id after the listing (a new upload reusing
+// it) is a new record and is kept.
+func (s *Service) dropOneStaged(ctx context.Context, st store, object string, discarded func(stagedBlock) bool) (bool, error) {
+	var sb stagedBlock
+	seq, ok, err := s.readRecord(ctx, st, object, &sb)
+	if err != nil {
+		return false, fmt.Errorf("sweep %s: %w", object, err)
+	}
+	if !ok || !discarded(sb) {
+		return false, nil // gone, or may still be committed
+	}
+	if err := s.deleteRecord(ctx, st, object, seq); err != nil {
+		if errors.Is(err, ErrPrecondition) {
+			return false, nil // staged again meanwhile
+		}
+		return false, fmt.Errorf("sweep %s: %w", object, err)
+	}
+	s.dropData(ctx, st, sb.Parts)
+	return true, nil
 }
 
 // maybeSweep starts a background sweep of the container unless one ran
