@@ -26,8 +26,8 @@ import (
 // match, invocation, the round trip to the handler, the response copy.
 // Raise it only with a reason; a rise is a regression on the hot path.
 const (
-	maxForwardAllocs = 90
-	maxForwardBytes  = 48 << 10
+	maxForwardAllocs = 66
+	maxForwardBytes  = 6 << 10
 )
 
 func TestForwardAllocsCeiling(t *testing.T) {

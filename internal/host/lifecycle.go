@@ -5,19 +5,25 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // heldBody releases the instance when the response body is closed.
+// One allocation per request: the pool and instance are fields, not a
+// closure.
 type heldBody struct {
 	io.ReadCloser
-	once    sync.Once
-	release func()
+	released atomic.Bool
+	pool     *Pool
+	inst     *instance
 }
 
 func (b *heldBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.once.Do(b.release)
+	if b.released.CompareAndSwap(false, true) {
+		b.pool.release(b.inst, true)
+	}
 	return err
 }
 

@@ -149,13 +149,13 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	req.URL.Scheme, req.URL.Host = "http", "127.0.0.1:"+strconv.Itoa(inst.port)
+	req.URL.Scheme, req.URL.Host = "http", inst.addr
 	resp, err := p.transport.RoundTrip(req)
 	if err != nil {
 		p.release(inst, false)
 		return nil, p.explain(inst, err)
 	}
-	resp.Body = &heldBody{ReadCloser: resp.Body, release: func() { p.release(inst, true) }}
+	resp.Body = &heldBody{ReadCloser: resp.Body, pool: p, inst: inst}
 	return resp, nil
 }
 
