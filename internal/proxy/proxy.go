@@ -99,6 +99,7 @@ type stateKey struct{}
 // state is one request's journey across attempts.
 type state struct {
 	targets    []Target
+	path       *url.URL // the request's URL before the first attempt pointed it at its target
 	idempotent bool
 	buffered   []byte // replayable body, nil when streamed or empty
 	replayable bool
