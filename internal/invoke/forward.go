@@ -185,6 +185,7 @@ func copyResponse(w http.ResponseWriter, resp *http.Response) {
 	bp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bp)
 	if f, ok := w.(http.Flusher); ok && streams(resp) {
+		f.Flush() // the headers now: an event stream may stay quiet for long
 		_, _ = io.CopyBuffer(&flushWriter{w: w, f: f}, resp.Body, *bp)
 		return
 	}

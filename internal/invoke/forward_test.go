@@ -49,6 +49,9 @@ func TestCopyResponseFlushesStreams(t *testing.T) {
 				copyResponse(w, response(c.contentType, c.length, pr))
 				close(done)
 			}()
+			if got := <-w.flushed; got != "" {
+				t.Fatalf("first flush sent %q, want the headers alone", got)
+			}
 			go func() { _, _ = pw.Write([]byte("data: one\n\n")) }()
 			if got := <-w.flushed; got != "data: one\n\n" {
 				t.Fatalf("flushed %q, want the first event", got)

@@ -63,8 +63,9 @@ type Options struct {
 
 // Proxy is an http.Handler that forwards to the targets a Picker chooses.
 type Proxy struct {
-	opts Options
-	rp   *httputil.ReverseProxy
+	opts    Options
+	rp      *httputil.ReverseProxy // upgrades, HTTP/2, 100-continue, trailers asked for
+	retrier *retrier
 }
 
 // New returns a Proxy.
@@ -76,9 +77,10 @@ func New(opts Options) *Proxy {
 		opts.Logger = slog.Default()
 	}
 	p := &Proxy{opts: opts}
+	p.retrier = &retrier{p: p}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:       rewrite,
-		Transport:     &retrier{p: p},
+		Transport:     p.retrier,
 		ErrorHandler:  p.serveError,
 		ErrorLog:      slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
 		BufferPool:    bufferPool{},
@@ -137,7 +139,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, st.status, "read request body: "+err.Error(), nil)
 		return
 	}
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	if fastPath(r) {
+		p.forward(w, r, st)
+	} else {
+		p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	}
 	if st.status == 0 {
 		st.status = http.StatusOK // upgraded or streamed without a recorded status
 	}
