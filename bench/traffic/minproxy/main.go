@@ -9,6 +9,7 @@ package main
 
 import (
 	"flag"
+	"io"
 	"log"
 	"net/http"
 	"net/http/httputil"
@@ -35,6 +36,7 @@ func main() {
 		},
 		Transport:  &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second, DisableCompression: true},
 		BufferPool: pool{},
+		ErrorLog:   log.New(io.Discard, "", 0), // wrk's cut connections at the end of a run
 	}
 	srv := &http.Server{Addr: *listen, Handler: rp, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.ListenAndServe())
