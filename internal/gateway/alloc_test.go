@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,7 +35,7 @@ func TestForwardAllocsCeiling(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the echo handler")
 	}
-	g, req := forwardingGateway(t)
+	g, req := echoGateway(t, true)
 	w := newDiscardWriter()
 	serve := func() {
 		w.reset()
@@ -57,13 +58,47 @@ func TestForwardAllocsCeiling(t *testing.T) {
 	}
 }
 
-// forwardingGateway is a gateway serving one forwarding-mode app whose
-// handler is the echo test handler, started as a real process.
-func forwardingGateway(t *testing.T) (*Gateway, *http.Request) {
+// maxPayloadAllocs and maxPayloadBytes: the same GET in payload mode (the
+// gateway builds the invocation payload and parses the handler's reply).
+const (
+	maxPayloadAllocs = 200
+	maxPayloadBytes  = 20 << 10
+)
+
+func TestPayloadAllocsCeiling(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the echo handler")
+	}
+	g, req := echoGateway(t, false)
+	w := newDiscardWriter()
+	serve := func() {
+		w.reset()
+		g.ServeHTTP(w, req)
+		if w.status != http.StatusOK {
+			t.Fatalf("status %d", w.status)
+		}
+	}
+	for range 50 {
+		serve()
+	}
+	allocs := testing.AllocsPerRun(300, serve)
+	bytes := bytesPerRun(300, serve)
+	t.Logf("%.1f allocations, %d bytes per payload-mode request (ceilings %d, %d)", allocs, bytes, maxPayloadAllocs, maxPayloadBytes)
+	if allocs > maxPayloadAllocs {
+		t.Errorf("a payload-mode request allocates %.1f times, above the ceiling of %d", allocs, maxPayloadAllocs)
+	}
+	if bytes > maxPayloadBytes {
+		t.Errorf("a payload-mode request allocates %d bytes, above the ceiling of %d", bytes, maxPayloadBytes)
+	}
+}
+
+// echoGateway is a gateway serving one app whose handler is the echo test
+// handler, started as a real process, in forwarding or payload mode.
+func echoGateway(t *testing.T, forward bool) (*Gateway, *http.Request) {
 	t.Helper()
 	exe := testbin.Build(t, "testdata/handlers/echo")
 	dir := filepath.Join(t.TempDir(), "bench")
-	writeFile(t, filepath.Join(dir, "host.json"), `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"`+exe+`"},"enableForwardingHttpRequest":true}}`)
+	writeFile(t, filepath.Join(dir, "host.json"), `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"`+exe+`"},"enableForwardingHttpRequest":`+strconv.FormatBool(forward)+`}}`)
 	writeFile(t, filepath.Join(dir, "hello", "function.json"), `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","authLevel":"anonymous","methods":["get"]},{"type":"http","direction":"out","name":"res"}]}`)
 	app, err := funcapp.Load("bench", dir)
 	if err != nil {
