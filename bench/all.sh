@@ -40,7 +40,8 @@ echo
 echo "== summary ($(date -u '+%Y-%m-%d %H:%M UTC'); load after: $(cut -d' ' -f1-3 /proc/loadavg))"
 awk '
 /^RESULT gateway (forward|payload)-(go|wrk) / {
-  printf "| gateway %-12s | direct %6s req/s, p99 %s | region %6s req/s, p99 %s | %sx direct |\n", $3, $5, $6, $8, $9, $11
+  cpu = ($12 == "cpu") ? ", gateway CPU " $13 " µs/req" : ""
+  printf "| gateway %-12s | direct %6s req/s, p99 %s | region %6s req/s, p99 %s%s | %sx direct |\n", $3, $5, $6, $8, $9, cpu, $11
 }
 /^RESULT gateway half-load / {
   printf "| gateway half load  | offered %s req/s, started: direct %s, region %s | added p50 %s, p99 %s | |\n", $4, $6, $8, $10, $12
@@ -48,7 +49,7 @@ awk '
 /^RESULT gateway cold-start / {
   printf "| gateway cold start | handler start-to-listen %s | first request %s | added %s |\n", $5, $7, $9
 }
-/^RESULT traffic / { rps[$3] = rps[$3] " " $4; p99[$3] = p99[$3] " " $5; n[$3]++; if ($3 == "haproxy") { hsum += $4; hn++ } }
+/^RESULT traffic / { rps[$3] = rps[$3] " " $4; p99[$3] = p99[$3] " " $5; cpu[$3] = cpu[$3] " " $6; n[$3]++; if ($3 == "haproxy") { hsum += $4; hn++ } }
 /^RESULT queue flow / {
   printf "| queue end to end   | raw JetStream %s msg/s, p50 %s | region %s msg/s, p50 %s, p99 %s | %sx raw |\n", $5, $6, $8, $9, $13, $11
 }
@@ -57,7 +58,7 @@ END {
     h = hsum / hn
     for (k in rps) {
       split(rps[k], a, " "); s = 0; for (i in a) s += a[i]; m = s / n[k]
-      printf "| traffic %-10s | req/s%s (mean %.0f) | p99%s | %.2fx HAProxy |\n", k, rps[k], m, p99[k], m / h
+      printf "| traffic %-10s | req/s%s (mean %.0f) | p99%s; CPU µs/req%s | %.2fx HAProxy |\n", k, rps[k], m, p99[k], cpu[k], m / h
     }
   }
 }' "$OUT/log"

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,15 +79,24 @@ func closedLoop(b *testing.B, forward bool, mode string) {
 	load.Closed(c, via, workers, 2000) // warm both paths
 	load.Closed(c, direct, workers, 2000)
 	for i := 0; i < b.N; i++ {
+		cpu0 := processCPU()
 		d := load.Closed(c, direct, workers, n)
+		cpu1 := processCPU()
 		g := load.Closed(c, via, workers, n)
+		cpu2 := processCPU()
+		// The generator's CPU per request is the same in both runs, so the
+		// difference is the gateway's; on a shared machine it moves far
+		// less than req/s does.
+		gwCPU := ((cpu2 - cpu1) - (cpu1 - cpu0)) / time.Duration(n)
+		b.ReportMetric(float64(gwCPU.Nanoseconds())/1000, "gateway-cpu-µs/req")
+		fmt.Printf("  gateway CPU per request (this process through the region minus direct): %s\n", gwCPU)
 		b.ReportMetric(d.ReqPerS, "direct-req/s")
 		b.ReportMetric(g.ReqPerS, "region-req/s")
 		b.ReportMetric(g.ReqPerS/d.ReqPerS, "ratio")
 		b.ReportMetric(float64(d.P99.Microseconds()), "direct-p99-µs")
 		b.ReportMetric(float64(g.P99.Microseconds()), "region-p99-µs")
 		fmt.Printf("%s mode, closed loop, %d workers\n  direct: %s\n  region: %s\n  ratio %.2f\n", mode, workers, d, g, g.ReqPerS/d.ReqPerS)
-		fmt.Printf("RESULT gateway %s-go direct %.0f %s region %.0f %s ratio %.2f\n", mode, d.ReqPerS, d.P99, g.ReqPerS, g.P99, g.ReqPerS/d.ReqPerS)
+		fmt.Printf("RESULT gateway %s-go direct %.0f %s region %.0f %s ratio %.2f cpu %.1f\n", mode, d.ReqPerS, d.P99, g.ReqPerS, g.P99, g.ReqPerS/d.ReqPerS, float64(gwCPU.Nanoseconds())/1000)
 	}
 }
 
@@ -109,6 +119,15 @@ func BenchmarkWrk(b *testing.B) {
 		fmt.Printf("RESULT gateway forward-wrk direct %.0f %s region %.0f %s ratio %.2f\n", d.rps, d.p99, f.rps, f.p99, f.rps/d.rps)
 		fmt.Printf("RESULT gateway payload-wrk direct %.0f %s region %.0f %s ratio %.2f\n", d.rps, d.p99, p.rps, p.p99, p.rps/d.rps)
 	}
+}
+
+// processCPU is the user+system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type wrkResult struct {

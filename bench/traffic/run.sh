@@ -136,13 +136,21 @@ start_proxy() { # tandem | tandem-base | haproxy | minproxy
 }
 stop_proxy() { kill $PROXY_PID 2>/dev/null || true; wait $PROXY_PID 2>/dev/null || true; sleep 0.2; }
 
-# wrk_run URL -> "req/s p99"
+# cpu_ticks PID -> user+system clock ticks the process has used
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# wrk_run URL PID -> "req/s p99 cpu-µs-per-request" (PID: the process
+# whose CPU time per request is counted; on a shared machine this moves
+# far less than req/s does)
 wrk_run() {
+  local before; before=$(cpu_ticks "$2")
   local out; out=$(wrk -t2 -c"$WRK_CONNS" -d"$WRK_DURATION" --latency "$1")
-  local rps p99
+  local after; after=$(cpu_ticks "$2")
+  local rps p99 reqs
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  echo "$rps $p99"
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "$rps $p99 $(awk -v t=$((after - before)) -v n="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')"
 }
 
 write_tandem_config
@@ -152,17 +160,17 @@ echo "probes: interval ${INTERVAL_MS}ms timeout ${TIMEOUT_MS}ms fall $((TOLERATE
 
 echo "== throughput (wrk -t2 -c$WRK_CONNS -d$WRK_DURATION)"
 start_backends
-read -r direct_rps direct_p99 < <(wrk_run "http://$A/")
-echo "direct to backend  req/s $direct_rps  p99 $direct_p99"
-echo "RESULT traffic direct $direct_rps $direct_p99"
+read -r direct_rps direct_p99 direct_cpu < <(wrk_run "http://$A/" $PID_A)
+echo "direct to backend  req/s $direct_rps  p99 $direct_p99  backend CPU $direct_cpu µs/req"
+echo "RESULT traffic direct $direct_rps $direct_p99 $direct_cpu"
 ORDER="haproxy tandem minproxy"
 [ -n "$BASE_TANDEM" ] && ORDER="$ORDER tandem-base"
 for _ in $(seq 1 "$ROUNDS"); do   # interleaved to even out noise
   for p in $ORDER; do
     start_proxy $p
-    read -r rps p99 < <(wrk_run "$PROXY_URL")
-    echo "$p  req/s $rps  p99 $p99"
-    echo "RESULT traffic $p $rps $p99"
+    read -r rps p99 cpu < <(wrk_run "$PROXY_URL" $PROXY_PID)
+    echo "$p  req/s $rps  p99 $p99  proxy CPU $cpu µs/req"
+    echo "RESULT traffic $p $rps $p99 $cpu"
     stop_proxy
   done
 done
