@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -94,7 +96,7 @@ func TestPayloadAllocsCeiling(t *testing.T) {
 
 // echoGateway is a gateway serving one app whose handler is the echo test
 // handler, started as a real process, in forwarding or payload mode.
-func echoGateway(t *testing.T, forward bool) (*Gateway, *http.Request) {
+func echoGateway(t testing.TB, forward bool) (*Gateway, *http.Request) {
 	t.Helper()
 	exe := testbin.Build(t, "testdata/handlers/echo")
 	dir := filepath.Join(t.TempDir(), "bench")
@@ -115,7 +117,7 @@ func echoGateway(t *testing.T, forward bool) (*Gateway, *http.Request) {
 	return g, httptest.NewRequest(http.MethodGet, "http://bench.localhost/api/hello", nil)
 }
 
-func writeFile(t *testing.T, path, text string) {
+func writeFile(t testing.TB, path, text string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -167,3 +169,39 @@ func (w *discardWriter) Write(b []byte) (int, error) {
 }
 
 func (w *discardWriter) Flush() {}
+
+// BenchmarkForwardServeHTTP is the gateway's own cost per forwarded GET,
+// one request at a time against the echo handler process: the time and
+// allocations of this process (the handler's are its own).
+//
+//	go test -run XXX -bench ServeHTTP -count 5 ./internal/gateway/
+func BenchmarkForwardServeHTTP(b *testing.B) { benchServeHTTP(b, true) }
+
+// BenchmarkPayloadServeHTTP is the same in payload mode.
+func BenchmarkPayloadServeHTTP(b *testing.B) { benchServeHTTP(b, false) }
+
+func benchServeHTTP(b *testing.B, forward bool) {
+	g, req := echoGateway(b, forward)
+	w := newDiscardWriter()
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		w.reset()
+		g.ServeHTTP(w, req)
+		if w.status != http.StatusOK {
+			b.Fatalf("status %d", w.status)
+		}
+	}
+	// CPU time rather than wall time: the machine is shared, and wall
+	// time per request is mostly waiting for the handler's turn.
+	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/1000/float64(b.N), "cpu-µs/op")
+}
+
+// processCPU is the user+system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
