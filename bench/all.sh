@@ -24,24 +24,27 @@ if [ -n "${BASE:-}" ]; then
   (cd "$BASE" && go build -o "$OUT/tandem-base" ./cmd/tandem)
 fi
 
-gw() { # bench regexp
-  go test -run XXX -bench "$1" -benchtime 1x -timeout 30m ./bench/gateway/ | tee -a "$OUT/log"
+# part NAME COMMAND...: runs one comparison; a failing part is reported
+# in the summary and the others still run.
+part() {
+  local name=$1; shift
+  skip "$name" && return 0
+  "$@" 2>&1 | tee -a "$OUT/log" || echo "RESULT failed $name" >>"$OUT/log"
 }
-skip gateway || gw 'ForwardedGET|PayloadGET'
-skip wrk || gw 'Wrk'
-skip half || gw 'HalfLoad'
-skip cold || gw 'ColdStart'
-if ! skip traffic; then
-  FAULTS=${FAULTS:-0} BASE_TANDEM=${BASE:+$OUT/tandem-base} bench/traffic/run.sh | tee -a "$OUT/log"
-fi
-skip queue || go test -run XXX -bench . -benchtime 1x -timeout 30m ./bench/queueflow/ | tee -a "$OUT/log"
+gw() { go test -run XXX -bench "$1" -benchtime 1x -timeout 30m ./bench/gateway/; }
+part gateway gw 'ForwardedGET|PayloadGET'
+part wrk gw 'Wrk'
+part half gw 'HalfLoad'
+part cold gw 'ColdStart'
+part traffic env FAULTS="${FAULTS:-0}" BASE_TANDEM="${BASE:+$OUT/tandem-base}" bench/traffic/run.sh
+part queue go test -run XXX -bench . -benchtime 1x -timeout 30m ./bench/queueflow/
 
 echo
 echo "== summary ($(date -u '+%Y-%m-%d %H:%M UTC'); load after: $(cut -d' ' -f1-3 /proc/loadavg))"
 awk '
 /^RESULT gateway (forward|payload)-(go|wrk) / {
-  cpu = ($12 == "cpu") ? ", gateway CPU " $13 " µs/req" : ""
-  printf "| gateway %-12s | direct %6s req/s, p99 %s | region %6s req/s, p99 %s%s | %sx direct |\n", $3, $5, $6, $8, $9, cpu, $11
+  gc = ($12 == "cpu") ? ", gateway CPU " $13 " µs/req" : ""
+  printf "| gateway %-12s | direct %6s req/s, p99 %s | region %6s req/s, p99 %s%s | %sx direct |\n", $3, $5, $6, $8, $9, gc, $11
 }
 /^RESULT gateway half-load / {
   printf "| gateway half load  | offered %s req/s, started: direct %s, region %s | added p50 %s, p99 %s | |\n", $4, $6, $8, $10, $12
@@ -49,6 +52,7 @@ awk '
 /^RESULT gateway cold-start / {
   printf "| gateway cold start | handler start-to-listen %s | first request %s | added %s |\n", $5, $7, $9
 }
+/^RESULT failed / { printf "| %s | FAILED (see its output above) | | |\n", $3 }
 /^RESULT traffic / { rps[$3] = rps[$3] " " $4; p99[$3] = p99[$3] " " $5; cpu[$3] = cpu[$3] " " $6; n[$3]++; if ($3 == "haproxy") { hsum += $4; hn++ } }
 /^RESULT queue flow / {
   printf "| queue end to end   | raw JetStream %s msg/s, p50 %s | region %s msg/s, p50 %s, p99 %s | %sx raw |\n", $5, $6, $8, $9, $13, $11
