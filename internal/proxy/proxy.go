@@ -42,7 +42,9 @@ type Target struct {
 }
 
 // Picker chooses the endpoints for a request, best first. An error (or no
-// target) answers 503 with the error's text: every endpoint is down.
+// target) answers 503 with the error's text: every endpoint is down. The
+// proxy only reads the slice, so a Picker may hand the same one to many
+// requests.
 type Picker interface {
 	Pick(r *http.Request) ([]Target, error)
 }
