@@ -68,7 +68,7 @@ func (p *Pool) sweep() {
 		n++
 	}
 	if n > 0 {
-		p.rss = rss / n
+		p.rss.Store(rss / n)
 	}
 	p.mu.Unlock()
 	for _, in := range stop {
@@ -127,17 +127,13 @@ func (p *Pool) Stats() Stats {
 		}
 		s.InFlight += in.inflight
 	}
-	s.RSSBytes = p.rss
+	s.RSSBytes = p.rss.Load()
 	return s
 }
 
 // MemoryBytes is the average resident memory of an instance, sampled by
 // the janitor; metering multiplies it by busy time for GB-seconds.
-func (p *Pool) MemoryBytes() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.rss
-}
+func (p *Pool) MemoryBytes() int64 { return p.rss.Load() }
 
 // Shutdown stops taking requests, lets in-flight ones finish until ctx is
 // done, then stops every process (SIGTERM, then SIGKILL after StopGrace).

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -110,7 +111,7 @@ type Pool struct {
 	nextID    int
 	crashes   int
 	closed    bool
-	rss       int64 // average resident bytes per ready instance
+	rss       atomic.Int64 // average resident bytes per ready instance; read per invocation without the lock
 
 	wg        sync.WaitGroup
 	stopJan   chan struct{}
