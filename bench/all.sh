@@ -47,7 +47,7 @@ awk '
   printf "| gateway %-12s | direct %6s req/s, p99 %s | region %6s req/s, p99 %s%s | %sx direct |\n", $3, $5, $6, $8, $9, gc, $11
 }
 /^RESULT gateway half-load / {
-  printf "| gateway half load  | offered %s req/s, started: direct %s, region %s | added p50 %s, p99 %s | |\n", $4, $6, $8, $10, $12
+  printf "| gateway half load  | offered %s req/s, started: direct %s, region %s | added p50 %s, p99 %s | |\n", $5, $7, $9, $11, $13
 }
 /^RESULT gateway cold-start / {
   printf "| gateway cold start | handler start-to-listen %s | first request %s | added %s |\n", $5, $7, $9
