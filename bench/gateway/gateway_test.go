@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,11 +30,17 @@ import (
 const workers = 32
 
 func startRegion(b *testing.B, idle time.Duration) (*region.Region, string) {
+	return startRegionMode(b, idle, true)
+}
+
+// startRegionMode starts a region serving the echo handler's app in
+// forwarding mode (forward) or payload mode.
+func startRegionMode(b *testing.B, idle time.Duration, forward bool) (*region.Region, string) {
 	b.Helper()
 	exe := testbin.Build(b, "testdata/handlers/echo")
 	dir := filepath.Join(b.TempDir(), "bench")
 	must(b, os.MkdirAll(filepath.Join(dir, "hello"), 0o755))
-	must(b, os.WriteFile(filepath.Join(dir, "host.json"), []byte(`{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"`+exe+`"},"enableForwardingHttpRequest":true}}`), 0o644))
+	must(b, os.WriteFile(filepath.Join(dir, "host.json"), []byte(`{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"`+exe+`"},"enableForwardingHttpRequest":`+strconv.FormatBool(forward)+`}}`), 0o644))
 	must(b, os.WriteFile(filepath.Join(dir, "hello", "function.json"), []byte(`{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","authLevel":"anonymous","methods":["get"]},{"type":"http","direction":"out","name":"res"}]}`), 0o644))
 	r, err := region.New(region.Options{Name: "bench", HTTPAddr: "127.0.0.1:0", DataDir: b.TempDir(), Apps: []region.AppSpec{{Dir: dir}},
 		IdleTimeout: idle, MaxInstances: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -55,8 +63,15 @@ func startDirect(b *testing.B, exe string) string {
 	return url
 }
 
-func BenchmarkForwardedGET(b *testing.B) {
-	r, exe := startRegion(b, time.Hour)
+func BenchmarkForwardedGET(b *testing.B) { closedLoop(b, true, "forward") }
+
+// BenchmarkPayloadGET: the same GET through a region in payload mode (the
+// gateway builds the invocation payload and parses the handler's reply),
+// against the same direct baseline: the handler's own answer to the GET.
+func BenchmarkPayloadGET(b *testing.B) { closedLoop(b, false, "payload") }
+
+func closedLoop(b *testing.B, forward bool, mode string) {
+	r, exe := startRegionMode(b, time.Hour, forward)
 	direct := startDirect(b, exe) + "/api/hello"
 	via := r.URL() + "/api/hello"
 	c := load.Client(workers)
@@ -64,15 +79,81 @@ func BenchmarkForwardedGET(b *testing.B) {
 	load.Closed(c, via, workers, 2000) // warm both paths
 	load.Closed(c, direct, workers, 2000)
 	for i := 0; i < b.N; i++ {
+		cpu0 := processCPU()
 		d := load.Closed(c, direct, workers, n)
+		cpu1 := processCPU()
 		g := load.Closed(c, via, workers, n)
+		cpu2 := processCPU()
+		// The generator's CPU per request is the same in both runs, so the
+		// difference is the gateway's; on a shared machine it moves far
+		// less than req/s does.
+		gwCPU := ((cpu2 - cpu1) - (cpu1 - cpu0)) / time.Duration(n)
+		b.ReportMetric(float64(gwCPU.Nanoseconds())/1000, "gateway-cpu-µs/req")
+		fmt.Printf("  gateway CPU per request (this process through the region minus direct): %s\n", gwCPU)
 		b.ReportMetric(d.ReqPerS, "direct-req/s")
 		b.ReportMetric(g.ReqPerS, "region-req/s")
 		b.ReportMetric(g.ReqPerS/d.ReqPerS, "ratio")
 		b.ReportMetric(float64(d.P99.Microseconds()), "direct-p99-µs")
 		b.ReportMetric(float64(g.P99.Microseconds()), "region-p99-µs")
-		fmt.Printf("closed loop, %d workers\n  direct: %s\n  region: %s\n  ratio %.2f\n", workers, d, g, g.ReqPerS/d.ReqPerS)
+		fmt.Printf("%s mode, closed loop, %d workers\n  direct: %s\n  region: %s\n  ratio %.2f\n", mode, workers, d, g, g.ReqPerS/d.ReqPerS)
+		fmt.Printf("RESULT gateway %s-go direct %.0f %s region %.0f %s ratio %.2f cpu %.1f\n", mode, d.ReqPerS, d.P99, g.ReqPerS, g.P99, g.ReqPerS/d.ReqPerS, float64(gwCPU.Nanoseconds())/1000)
 	}
+}
+
+// BenchmarkWrk measures both modes and the direct handler with wrk
+// (-t2 -c64, 5 s each, interleaved), when wrk is installed.
+func BenchmarkWrk(b *testing.B) {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		b.Skip("wrk is not installed (apt-get install wrk)")
+	}
+	fwd, exe := startRegionMode(b, time.Hour, true)
+	pay, _ := startRegionMode(b, time.Hour, false)
+	direct := startDirect(b, exe) + "/api/hello"
+	for i := 0; i < b.N; i++ {
+		d := wrk(b, direct)
+		f := wrk(b, fwd.URL()+"/api/hello")
+		p := wrk(b, pay.URL()+"/api/hello")
+		b.ReportMetric(f.rps/d.rps, "forward-ratio")
+		b.ReportMetric(p.rps/d.rps, "payload-ratio")
+		fmt.Printf("wrk -t2 -c64 -d5s\n  direct:  %s\n  forward: %s (%.2fx)\n  payload: %s (%.2fx)\n", d, f, f.rps/d.rps, p, p.rps/d.rps)
+		fmt.Printf("RESULT gateway forward-wrk direct %.0f %s region %.0f %s ratio %.2f\n", d.rps, d.p99, f.rps, f.p99, f.rps/d.rps)
+		fmt.Printf("RESULT gateway payload-wrk direct %.0f %s region %.0f %s ratio %.2f\n", d.rps, d.p99, p.rps, p.p99, p.rps/d.rps)
+	}
+}
+
+// processCPU is the user+system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+type wrkResult struct {
+	rps float64
+	p99 string
+}
+
+func (w wrkResult) String() string { return fmt.Sprintf("%.0f req/s, p99 %s", w.rps, w.p99) }
+
+func wrk(b *testing.B, url string) wrkResult {
+	out, err := exec.Command("wrk", "-t2", "-c64", "-d5s", "--latency", url).Output()
+	must(b, err)
+	var r wrkResult
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 2 && f[0] == "Requests/sec:":
+			r.rps, _ = strconv.ParseFloat(f[1], 64)
+		case len(f) >= 2 && f[0] == "99%":
+			r.p99 = f[1]
+		}
+	}
+	if r.rps == 0 {
+		b.Fatalf("no rate in wrk's output:\n%s", out)
+	}
+	return r
 }
 
 // BenchmarkHalfLoad offers 50% of the region's measured peak to both paths
@@ -92,6 +173,8 @@ func BenchmarkHalfLoad(b *testing.B) {
 		b.ReportMetric(float64((g.P99 - d.P99).Microseconds()), "added-p99-µs")
 		fmt.Printf("open loop at %d req/s (50%% of region peak %.0f)\n  direct: %s\n  region: %s\n  added p50 %s, p99 %s\n",
 			rate, peak, d, g, g.P50-d.P50, g.P99-d.P99)
+		fmt.Printf("RESULT gateway half-load offered %d direct-achieved %.0f region-achieved %.0f added-p50 %s added-p99 %s\n",
+			rate, d.Achieved, g.Achieved, g.P50-d.P50, g.P99-d.P99)
 	}
 }
 
@@ -117,6 +200,7 @@ func BenchmarkColdStart(b *testing.B) {
 		b.ReportMetric(float64(mo.Microseconds()), "handler-start-µs")
 		b.ReportMetric(float64((mc - mo).Microseconds()), "added-µs")
 		fmt.Printf("cold start median %s, handler start-to-listen median %s, added %s\n", mc, mo, mc-mo)
+		fmt.Printf("RESULT gateway cold-start handler %s region %s added %s\n", mo, mc, mc-mo)
 	}
 }
 

@@ -44,6 +44,7 @@ func BenchmarkQueueFlow(b *testing.B) {
 		b.ReportMetric(float64(flow.p99.Microseconds()), "region-p99-µs")
 		fmt.Printf("raw JetStream: %.0f msg/s, publish-to-consume p50 %s p99 %s\n", raw.rate, raw.p50, raw.p99)
 		fmt.Printf("region HTTP->queue->handler: %.0f msg/s, enqueue-to-invocation p50 %s p99 %s\n", flow.rate, flow.p50, flow.p99)
+		fmt.Printf("RESULT queue flow raw %.0f %s region %.0f %s ratio %.2f region-p99 %s\n", raw.rate, raw.p50, flow.rate, flow.p50, flow.rate/raw.rate, flow.p99)
 	}
 }
 

@@ -3,11 +3,18 @@
 #
 #   bench/traffic/run.sh            # everything (about 3 minutes)
 #   WRK_DURATION=20s RATE=1000 bench/traffic/run.sh
+#   FAULTS=0 ROUNDS=3 bench/traffic/run.sh          # throughput only, 3 rounds
+#   BASE_TANDEM=/tmp/tandem-main bench/traffic/run.sh  # also an older build, same run
 #
 # 1. throughput: wrk against each proxy (and straight at a backend as the
 #    ceiling) -> req/s and p99;
 # 2. kill -9 of the primary backend under a steady GET load;
 # 3. SIGSTOP (hang) of the primary backend under the same load.
+# Throughput rows: straight at backend a (the ceiling), HAProxy, `tandem
+# traffic`, and minproxy (a minimal tuned net/http ReverseProxy: what
+# net/http itself reaches), interleaved ROUNDS times; with BASE_TANDEM
+# also that binary as "tandem-base". Each row also prints a RESULT line
+# that bench/all.sh collects.
 # HAProxy: primary + `backup` server, the same check interval/fall/rise/
 # timeout as Tandem's probes, retries 3, option redispatch,
 # retry-on all-retryable-errors, timeout server = Tandem's responseTimeout.
@@ -24,9 +31,12 @@ TIMEOUT_MS=${TIMEOUT_MS:-200}     # probe timeout (HAProxy timeout check)
 TOLERATED=${TOLERATED:-2}         # Tandem toleratedFailures; HAProxy fall = TOLERATED+1
 RISE=${RISE:-2}
 RESPONSE_TIMEOUT=${RESPONSE_TIMEOUT:-1s}
+ROUNDS=${ROUNDS:-2}
+FAULTS=${FAULTS:-1}
+BASE_TANDEM=${BASE_TANDEM:-}
 
 A=127.0.0.1:17101 B=127.0.0.1:17201
-TANDEM_HTTP=127.0.0.1:17080 TANDEM_ADMIN=127.0.0.1:17070 HAPROXY_HTTP=127.0.0.1:17090
+TANDEM_HTTP=127.0.0.1:17080 TANDEM_ADMIN=127.0.0.1:17070 HAPROXY_HTTP=127.0.0.1:17090 MINPROXY_HTTP=127.0.0.1:17095
 
 if ! command -v haproxy >/dev/null || ! command -v wrk >/dev/null; then
   apt-get update && apt-get install -y haproxy wrk
@@ -40,7 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$WORK/" ./bench/traffic/backend ./bench/traffic/loadgen ./cmd/tandem
+go build -o "$WORK/" ./bench/traffic/backend ./bench/traffic/loadgen ./bench/traffic/minproxy ./cmd/tandem
 
 ms() { echo "$1" | sed 's/ms$//'; }
 wait_http() { for _ in $(seq 1 200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.05; done; echo "no answer from $1" >&2; return 1; }
@@ -106,12 +116,17 @@ backend be
 EOF
 }
 
-start_proxy() { # tandem | haproxy
-  for addr in $TANDEM_HTTP $HAPROXY_HTTP; do port_free "$addr" || { echo "something already listens on $addr" >&2; exit 1; }; done
-  if [ "$1" = tandem ]; then
+start_proxy() { # tandem | tandem-base | haproxy | minproxy
+  for addr in $TANDEM_HTTP $HAPROXY_HTTP $MINPROXY_HTTP; do port_free "$addr" || { echo "something already listens on $addr" >&2; exit 1; }; done
+  if [ "$1" = tandem ] || [ "$1" = tandem-base ]; then
+    local bin="$WORK/tandem"
+    [ "$1" = tandem-base ] && bin=$BASE_TANDEM
     rm -rf "$WORK/data"
-    "$WORK/tandem" traffic --config "$WORK/topology.yaml" --data "$WORK/data" --log-level warn 2>"$WORK/tandem.log" & PROXY_PID=$!
+    "$bin" traffic --config "$WORK/topology.yaml" --data "$WORK/data" --log-level warn 2>"$WORK/tandem.log" & PROXY_PID=$!
     PROXY_URL="http://$TANDEM_HTTP/"
+  elif [ "$1" = minproxy ]; then
+    "$WORK/minproxy" -listen $MINPROXY_HTTP -upstream "http://$A" & PROXY_PID=$!
+    PROXY_URL="http://$MINPROXY_HTTP/"
   else
     haproxy -q -f "$WORK/haproxy.cfg" -db 2>"$WORK/haproxy.log" & PROXY_PID=$!
     PROXY_URL="http://$HAPROXY_HTTP/"
@@ -121,13 +136,21 @@ start_proxy() { # tandem | haproxy
 }
 stop_proxy() { kill $PROXY_PID 2>/dev/null || true; wait $PROXY_PID 2>/dev/null || true; sleep 0.2; }
 
-# wrk_run URL -> "req/s p99"
+# cpu_ticks PID -> user+system clock ticks the process has used
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# wrk_run URL PID -> "req/s p99 cpu-µs-per-request" (PID: the process
+# whose CPU time per request is counted; on a shared machine this moves
+# far less than req/s does)
 wrk_run() {
+  local before; before=$(cpu_ticks "$2")
   local out; out=$(wrk -t2 -c"$WRK_CONNS" -d"$WRK_DURATION" --latency "$1")
-  local rps p99
+  local after; after=$(cpu_ticks "$2")
+  local rps p99 reqs
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  echo "$rps $p99"
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "$rps $p99 $(awk -v t=$((after - before)) -v n="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')"
 }
 
 write_tandem_config
@@ -137,15 +160,22 @@ echo "probes: interval ${INTERVAL_MS}ms timeout ${TIMEOUT_MS}ms fall $((TOLERATE
 
 echo "== throughput (wrk -t2 -c$WRK_CONNS -d$WRK_DURATION)"
 start_backends
-read -r direct_rps direct_p99 < <(wrk_run "http://$A/")
-echo "direct to backend  req/s $direct_rps  p99 $direct_p99"
-for p in haproxy tandem haproxy tandem; do   # interleaved twice to even out noise
-  start_proxy $p
-  read -r rps p99 < <(wrk_run "$PROXY_URL")
-  echo "$p  req/s $rps  p99 $p99"
-  stop_proxy
+read -r direct_rps direct_p99 direct_cpu < <(wrk_run "http://$A/" $PID_A)
+echo "direct to backend  req/s $direct_rps  p99 $direct_p99  backend CPU $direct_cpu µs/req"
+echo "RESULT traffic direct $direct_rps $direct_p99 $direct_cpu"
+ORDER="haproxy tandem minproxy"
+[ -n "$BASE_TANDEM" ] && ORDER="$ORDER tandem-base"
+for _ in $(seq 1 "$ROUNDS"); do   # interleaved to even out noise
+  for p in $ORDER; do
+    start_proxy $p
+    read -r rps p99 cpu < <(wrk_run "$PROXY_URL" $PROXY_PID)
+    echo "$p  req/s $rps  p99 $p99  proxy CPU $cpu µs/req"
+    echo "RESULT traffic $p $rps $p99 $cpu"
+    stop_proxy
+  done
 done
 stop_backends
+[ "$FAULTS" = 1 ] || exit 0
 
 for fault in "kill -9" "kill -STOP"; do
   echo "== $fault of the primary under $RATE GET/s for $LOAD_DURATION (fault at 3s)"

@@ -23,6 +23,7 @@ type instance struct {
 	gen   uint64
 	port  int
 	base  string // http://127.0.0.1:<port>
+	addr  string // 127.0.0.1:<port>
 	cmd   *exec.Cmd
 	start time.Time
 	log   *slog.Logger
@@ -71,7 +72,8 @@ func (i *instance) launch(spec processSpec, wg *sync.WaitGroup) error {
 	if err != nil {
 		return err
 	}
-	i.port, i.base, i.cmd = port, "http://127.0.0.1:"+strconv.Itoa(port), cmd
+	i.port, i.addr, i.cmd = port, "127.0.0.1:"+strconv.Itoa(port), cmd
+	i.base = "http://" + i.addr
 	err = cmd.Start()
 	closeWriters()
 	if err != nil {

@@ -5,19 +5,25 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // heldBody releases the instance when the response body is closed.
+// One allocation per request: the pool and instance are fields, not a
+// closure.
 type heldBody struct {
 	io.ReadCloser
-	once    sync.Once
-	release func()
+	released atomic.Bool
+	pool     *Pool
+	inst     *instance
 }
 
 func (b *heldBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.once.Do(b.release)
+	if b.released.CompareAndSwap(false, true) {
+		b.pool.release(b.inst, true)
+	}
 	return err
 }
 
@@ -62,7 +68,7 @@ func (p *Pool) sweep() {
 		n++
 	}
 	if n > 0 {
-		p.rss = rss / n
+		p.rss.Store(rss / n)
 	}
 	p.mu.Unlock()
 	for _, in := range stop {
@@ -121,17 +127,13 @@ func (p *Pool) Stats() Stats {
 		}
 		s.InFlight += in.inflight
 	}
-	s.RSSBytes = p.rss
+	s.RSSBytes = p.rss.Load()
 	return s
 }
 
 // MemoryBytes is the average resident memory of an instance, sampled by
 // the janitor; metering multiplies it by busy time for GB-seconds.
-func (p *Pool) MemoryBytes() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.rss
-}
+func (p *Pool) MemoryBytes() int64 { return p.rss.Load() }
 
 // Shutdown stops taking requests, lets in-flight ones finish until ctx is
 // done, then stops every process (SIGTERM, then SIGKILL after StopGrace).

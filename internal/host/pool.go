@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -110,7 +111,7 @@ type Pool struct {
 	nextID    int
 	crashes   int
 	closed    bool
-	rss       int64 // average resident bytes per ready instance
+	rss       atomic.Int64 // average resident bytes per ready instance; read per invocation without the lock
 
 	wg        sync.WaitGroup
 	stopJan   chan struct{}
@@ -149,13 +150,13 @@ func (p *Pool) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	req.URL.Scheme, req.URL.Host = "http", "127.0.0.1:"+strconv.Itoa(inst.port)
+	req.URL.Scheme, req.URL.Host = "http", inst.addr
 	resp, err := p.transport.RoundTrip(req)
 	if err != nil {
 		p.release(inst, false)
 		return nil, p.explain(inst, err)
 	}
-	resp.Body = &heldBody{ReadCloser: resp.Body, release: func() { p.release(inst, true) }}
+	resp.Body = &heldBody{ReadCloser: resp.Body, pool: p, inst: inst}
 	return resp, nil
 }
 

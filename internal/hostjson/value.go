@@ -21,7 +21,6 @@ package hostjson
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -162,13 +161,4 @@ func Sys(methodName string, now time.Time) json.RawMessage {
 		RandGuid   string
 	}{methodName, UTCNow(now), NewGUID()})
 	return out
-}
-
-// NewGUID returns a random (version 4) GUID, lower case as .NET prints it.
-func NewGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tandemhq/tandem/internal/funcapp"
@@ -72,8 +73,12 @@ func (iv *Invoker) forward(w http.ResponseWriter, r *http.Request, fn *funcapp.F
 	for _, h := range hopHeaders {
 		out.Header.Del(h)
 	}
+	ua := out.Header["User-Agent"]
 	setInvocationHeaders(out.Header, id)
-	out.Header.Set("User-Agent", r.Header.Get("User-Agent"))
+	if ua == nil {
+		ua = noUserAgent // the caller sent none: send none, not Go's
+	}
+	out.Header["User-Agent"] = ua
 	if r.ContentLength == 0 {
 		out.Body = nil
 	}
@@ -164,6 +169,10 @@ func functionPath(u *url.URL, name string) {
 	u.RawQuery = joined.Encode()
 }
 
+// noUserAgent is the User-Agent of a forwarded request whose caller sent
+// none: an empty value, which net/http leaves out of the request.
+var noUserAgent = []string{""}
+
 func copyResponse(w http.ResponseWriter, resp *http.Response) {
 	h := w.Header()
 	for k, v := range resp.Header {
@@ -173,11 +182,32 @@ func copyResponse(w http.ResponseWriter, resp *http.Response) {
 		h.Del(k)
 	}
 	w.WriteHeader(resp.StatusCode)
-	fw := flushWriter{w: w}
-	if f, ok := w.(http.Flusher); ok {
-		fw.f = f
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	if f, ok := w.(http.Flusher); ok && streams(resp) {
+		f.Flush() // the headers now: an event stream may stay quiet for long
+		_, _ = io.CopyBuffer(&flushWriter{w: w, f: f}, resp.Body, *bp)
+		return
 	}
-	_, _ = io.Copy(fw, resp.Body)
+	_, _ = io.CopyBuffer(w, resp.Body, *bp)
+}
+
+// copyBuffers recycles the buffers forwarded response bodies are copied
+// with (a fresh 32 KiB per request was most of the bytes the gateway
+// allocated).
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// streams reports whether the handler streams its response, so each chunk
+// must reach the client as it comes: server-sent events, or a body of
+// unknown length (chunked, or read until close). A response of known
+// length is written through the server's buffer and flushed once, when
+// the request ends (httputil.ReverseProxy's rule).
+func streams(resp *http.Response) bool {
+	if resp.ContentLength < 0 {
+		return true
+	}
+	ct, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";")
+	return strings.EqualFold(strings.TrimSpace(ct), "text/event-stream")
 }
 
 // flushWriter flushes after every write so streamed responses (SSE) reach
@@ -187,10 +217,8 @@ type flushWriter struct {
 	f http.Flusher
 }
 
-func (fw flushWriter) Write(p []byte) (int, error) {
+func (fw *flushWriter) Write(p []byte) (int, error) {
 	n, err := fw.w.Write(p)
-	if fw.f != nil {
-		fw.f.Flush()
-	}
+	fw.f.Flush()
 	return n, err
 }

@@ -55,6 +55,9 @@ type Options struct {
 type Invoker struct {
 	opts Options
 	log  *slog.Logger
+	// timeoutCause is the cause a call past functionTimeout ends with,
+	// built once (the timeout is fixed per app version).
+	timeoutCause error
 }
 
 // New returns an Invoker.
@@ -65,7 +68,11 @@ func New(opts Options) *Invoker {
 	if opts.MaxReply <= 0 {
 		opts.MaxReply = 100 << 20
 	}
-	return &Invoker{opts: opts, log: opts.Logger.With("app", opts.App.Name)}
+	iv := &Invoker{opts: opts, log: opts.Logger.With("app", opts.App.Name)}
+	if d := opts.App.Host.FunctionTimeout; d > 0 {
+		iv.timeoutCause = fmt.Errorf("%w after %s", ErrTimeout, d)
+	}
+	return iv
 }
 
 // App is the app this invoker serves.
@@ -161,7 +168,7 @@ func (iv *Invoker) invoke(ctx context.Context, fn *funcapp.Function, t Trigger, 
 
 func (iv *Invoker) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if d := iv.opts.App.Host.FunctionTimeout; d > 0 {
-		return context.WithTimeoutCause(ctx, d, fmt.Errorf("%w after %s", ErrTimeout, d))
+		return context.WithTimeoutCause(ctx, d, iv.timeoutCause)
 	}
 	return context.WithCancel(ctx)
 }
@@ -230,10 +237,21 @@ func (iv *Invoker) call(ctx context.Context, fn *funcapp.Function, id string, p 
 	return reply, nil
 }
 
+// Canonical header keys and fixed values of every call, built once: a
+// handler request sets them without canonicalizing or allocating. The
+// value slices are shared and never changed in place (Header.Set and Add
+// replace or copy them).
+var (
+	invocationIDKey = http.CanonicalHeaderKey("X-Azure-Functions-InvocationId")
+	hostVersionKey  = http.CanonicalHeaderKey("X-Azure-Functions-HostVersion")
+	hostVersion     = []string{HostVersion}
+	hostUserAgent   = []string{"Azure-Functions-Host/" + HostVersion}
+)
+
 func setInvocationHeaders(h http.Header, id string) {
-	h.Set("X-Azure-Functions-InvocationId", id)
-	h.Set("X-Azure-Functions-HostVersion", HostVersion)
-	h.Set("User-Agent", "Azure-Functions-Host/"+HostVersion)
+	h[invocationIDKey] = []string{id}
+	h[hostVersionKey] = hostVersion
+	h["User-Agent"] = hostUserAgent
 }
 
 // callError maps a failed call: a timeout, a crash, a shut-down pool.
@@ -319,11 +337,14 @@ func setHTTP(res *Result, v json.RawMessage, ok bool) error {
 	return nil
 }
 
-// finish logs a failure and meters the invocation.
 // finish logs and meters an invocation: an access line at info (off with
 // NoAccessLog) with the HTTP status when there is one, the error when it
 // failed.
 func (iv *Invoker) finish(fn *funcapp.Function, id string, start time.Time, status int, err error) {
+	if err == nil {
+		iv.finished(fn, id, time.Since(start), status)
+		return
+	}
 	var ie *Error
 	if errors.As(err, &ie) && ie.NotRun {
 		iv.log.Info("invocation refused before it ran", "function", fn.Name, "invocationId", id, "err", err)
@@ -333,12 +354,20 @@ func (iv *Invoker) finish(fn *funcapp.Function, id string, start time.Time, stat
 		status = ie.Status
 	}
 	d := time.Since(start)
-	if err != nil {
-		iv.log.Error("invocation failed", "function", fn.Name, "invocationId", id, "duration", d, "status", status, "err", err)
-	} else if !iv.opts.NoAccessLog {
+	iv.log.Error("invocation failed", "function", fn.Name, "invocationId", id, "duration", d, "status", status, "err", err)
+	iv.meter(fn, d, false)
+}
+
+// finished logs (unless NoAccessLog) and meters a successful invocation.
+func (iv *Invoker) finished(fn *funcapp.Function, id string, d time.Duration, status int) {
+	if !iv.opts.NoAccessLog {
 		iv.log.Info("invocation", "function", fn.Name, "trigger", fn.Trigger().Type, "status", status, "duration", d, "invocationId", id)
 	}
+	iv.meter(fn, d, true)
+}
+
+func (iv *Invoker) meter(fn *funcapp.Function, d time.Duration, ok bool) {
 	if iv.opts.Meter != nil {
-		iv.opts.Meter.Observe(iv.opts.App.Name, fn.Name, d, err == nil, iv.opts.Pool.MemoryBytes())
+		iv.opts.Meter.Observe(iv.opts.App.Name, fn.Name, d, ok, iv.opts.Pool.MemoryBytes())
 	}
 }

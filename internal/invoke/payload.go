@@ -1,10 +1,10 @@
 package invoke
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // bodyParts is a payload-mode request body as a list of byte slices sent
@@ -44,10 +44,36 @@ func (b bodyParts) size() int64 {
 	return n
 }
 
-func (b bodyParts) reader() io.Reader {
-	rs := make([]io.Reader, len(b))
-	for i, p := range b {
-		rs[i] = bytes.NewReader(p)
+// reader reads the parts in order. It is its own io.WriterTo, writing
+// each part straight to the destination (the transport's buffered
+// connection): io.MultiReader's WriteTo allocated a 32 KiB buffer for
+// every request.
+func (b bodyParts) reader() io.Reader { return &partsReader{parts: slices.Clone(b)} }
+
+type partsReader struct{ parts [][]byte }
+
+func (r *partsReader) Read(p []byte) (int, error) {
+	for len(r.parts) > 0 && len(r.parts[0]) == 0 {
+		r.parts = r.parts[1:]
 	}
-	return io.MultiReader(rs...)
+	if len(r.parts) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.parts[0])
+	r.parts[0] = r.parts[0][n:]
+	return n, nil
+}
+
+func (r *partsReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for len(r.parts) > 0 {
+		n, err := w.Write(r.parts[0])
+		total += int64(n)
+		r.parts[0] = r.parts[0][n:]
+		if err != nil {
+			return total, err
+		}
+		r.parts = r.parts[1:]
+	}
+	return total, nil
 }

@@ -76,3 +76,27 @@ func TestBodyEscaping(t *testing.T) {
 		}
 	}
 }
+
+// The parts reader gives the same bytes by Read and by WriteTo, and each
+// reader starts from the beginning (a retried request gets the whole body).
+func TestPartsReader(t *testing.T) {
+	parts := bodyParts{[]byte(`{"a":`), nil, []byte(`1`), []byte(`}`)}
+	want := `{"a":1}`
+	var small []byte
+	r := parts.reader()
+	buf := make([]byte, 2)
+	for {
+		n, err := r.Read(buf)
+		small = append(small, buf[:n]...)
+		if err == io.EOF {
+			break
+		}
+	}
+	var sb strings.Builder
+	if _, err := parts.reader().(io.WriterTo).WriteTo(&sb); err != nil {
+		t.Fatal(err)
+	}
+	if string(small) != want || sb.String() != want {
+		t.Fatalf("Read gave %q, WriteTo %q, want %q", small, sb.String(), want)
+	}
+}

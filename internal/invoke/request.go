@@ -1,7 +1,6 @@
 package invoke
 
 import (
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -258,15 +257,6 @@ func addAbsent(md map[string]any, key string, v any) {
 
 // Sys is the "sys" metadata object every trigger carries.
 func Sys(method string, now time.Time) json.RawMessage { return hostjson.Sys(method, now) }
-
-// NewGUID returns a random (version 4) GUID in its usual text form.
-func NewGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
 
 // Payload is the body of a payload-mode invocation.
 type Payload struct {

@@ -46,6 +46,16 @@ type Meter struct {
 
 	mu    sync.Mutex
 	usage map[key]*Usage
+
+	series sync.Map // key -> *series: label lookups done once per function
+}
+
+// series are one function's metric children and usage totals.
+type series struct {
+	ok        prometheus.Counter // the failure child is looked up when needed: it is not exported before a failure
+	duration  prometheus.Observer
+	gbSeconds prometheus.Counter
+	usage     *Usage // guarded by Meter.mu
 }
 
 type key struct{ app, function string }
@@ -81,27 +91,46 @@ func New(reg prometheus.Registerer, prices Prices) *Meter {
 
 // Observe records one finished invocation.
 func (m *Meter) Observe(app, function string, d time.Duration, ok bool, memBytes int64) {
-	result := "success"
-	if !ok {
-		result = "failure"
-	}
+	sr := m.seriesFor(app, function)
 	gbs := GBSeconds(d, memBytes)
-	m.invocations.WithLabelValues(app, function, result).Inc()
-	m.duration.WithLabelValues(app, function).Observe(d.Seconds())
-	m.gbSeconds.WithLabelValues(app, function).Add(gbs)
+	if ok {
+		sr.ok.Inc()
+	} else {
+		m.invocations.WithLabelValues(app, function, "failure").Inc()
+	}
+	sr.duration.Observe(d.Seconds())
+	sr.gbSeconds.Add(gbs)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	u := m.usage[key{app, function}]
-	if u == nil {
-		u = &Usage{}
-		m.usage[key{app, function}] = u
-	}
+	u := sr.usage
 	u.Executions++
 	if !ok {
 		u.Failures++
 	}
 	u.DurationSeconds += d.Seconds()
 	u.GBSeconds += gbs
+}
+
+// seriesFor returns a function's series, looking its labels up the first
+// time only.
+func (m *Meter) seriesFor(app, function string) *series {
+	k := key{app, function}
+	if sr, ok := m.series.Load(k); ok {
+		return sr.(*series)
+	}
+	sr := &series{
+		ok:        m.invocations.WithLabelValues(app, function, "success"),
+		duration:  m.duration.WithLabelValues(app, function),
+		gbSeconds: m.gbSeconds.WithLabelValues(app, function),
+	}
+	m.mu.Lock()
+	if sr.usage = m.usage[k]; sr.usage == nil {
+		sr.usage = &Usage{}
+		m.usage[k] = sr.usage
+	}
+	m.mu.Unlock()
+	actual, _ := m.series.LoadOrStore(k, sr)
+	return actual.(*series)
 }
 
 // Report is the body of GET /admin/usage.

@@ -71,7 +71,7 @@ func (rt *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 	var lastErr error
 	for i := 0; i < budget; i++ {
 		t := st.targets[i%n]
-		resp, o, err := rt.attempt(req, st, t)
+		resp, o, err := rt.attempt(req, st, t, i == 0)
 		if o == Refused && budget < 2*n {
 			// A refusal did nothing and came at once: it does not use up an
 			// attempt, so a write refused by every region during a planned
@@ -100,10 +100,19 @@ func (rt *retrier) finish(st *state, t Target, resp *http.Response, err error) (
 	return resp, err
 }
 
-// attempt sends req to t once and classifies what happened.
-func (rt *retrier) attempt(req *http.Request, st *state, t Target) (*http.Response, Outcome, error) {
-	out := req.WithContext(req.Context())
-	out.URL = targetURL(t.URL, req.URL)
+// attempt sends req to t once and classifies what happened. The first
+// attempt sends req itself (it is the ReverseProxy's own copy of the
+// client's request, used for nothing else); a retry sends a copy, since
+// the transport may still hold the previous attempt's.
+func (rt *retrier) attempt(req *http.Request, st *state, t Target, first bool) (*http.Response, Outcome, error) {
+	if first {
+		st.path = req.URL // the client's; out.URL becomes the target's
+	}
+	out := req
+	if !first {
+		out = req.WithContext(req.Context())
+	}
+	out.URL = targetURL(t.URL, st.path)
 	setBody(out, st)
 	start := time.Now()
 	resp, err := t.Transport.RoundTrip(out)
@@ -120,8 +129,11 @@ func (rt *retrier) attempt(req *http.Request, st *state, t Target) (*http.Respon
 
 // isDialError reports a failure to connect: the request never left.
 func isDialError(err error) bool {
+	if err == nil {
+		return false // before the declaration below, which escapes: no allocation on success
+	}
 	var op *net.OpError
-	return err != nil && errors.As(err, &op) && op.Op == "dial"
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 func setBody(out *http.Request, st *state) {

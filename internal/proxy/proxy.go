@@ -42,7 +42,9 @@ type Target struct {
 }
 
 // Picker chooses the endpoints for a request, best first. An error (or no
-// target) answers 503 with the error's text: every endpoint is down.
+// target) answers 503 with the error's text: every endpoint is down. The
+// proxy only reads the slice, so a Picker may hand the same one to many
+// requests.
 type Picker interface {
 	Pick(r *http.Request) ([]Target, error)
 }
@@ -63,8 +65,9 @@ type Options struct {
 
 // Proxy is an http.Handler that forwards to the targets a Picker chooses.
 type Proxy struct {
-	opts Options
-	rp   *httputil.ReverseProxy
+	opts    Options
+	rp      *httputil.ReverseProxy // upgrades, HTTP/2, 100-continue, trailers asked for
+	retrier *retrier
 }
 
 // New returns a Proxy.
@@ -76,9 +79,10 @@ func New(opts Options) *Proxy {
 		opts.Logger = slog.Default()
 	}
 	p := &Proxy{opts: opts}
+	p.retrier = &retrier{p: p}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:       rewrite,
-		Transport:     &retrier{p: p},
+		Transport:     p.retrier,
 		ErrorHandler:  p.serveError,
 		ErrorLog:      slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
 		BufferPool:    bufferPool{},
@@ -99,6 +103,7 @@ type stateKey struct{}
 // state is one request's journey across attempts.
 type state struct {
 	targets    []Target
+	path       *url.URL // the request's URL before the first attempt pointed it at its target
 	idempotent bool
 	buffered   []byte // replayable body, nil when streamed or empty
 	replayable bool
@@ -136,7 +141,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, st.status, "read request body: "+err.Error(), nil)
 		return
 	}
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	if fastPath(r) {
+		p.forward(w, r, st)
+	} else {
+		p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	}
 	if st.status == 0 {
 		st.status = http.StatusOK // upgraded or streamed without a recorded status
 	}

@@ -314,3 +314,22 @@ func TestForwardedHeaders(t *testing.T) {
 		t.Fatalf("forwarded headers: xff=%q proto=%q host=%q", h.Get("X-Seen-XFF"), h.Get("X-Seen-Proto"), h.Get("X-Seen-Host"))
 	}
 }
+
+// A retry goes to the next target's own path prefix with the client's
+// path, not the path the first attempt was sent to.
+func TestRetryKeepsClientPath(t *testing.T) {
+	var seen atomic.Value
+	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.URL.RequestURI())
+	}))
+	t.Cleanup(b.Close)
+	px := startProxy(t, targets(t, time.Second, refusedURL(t)+"/one", b.URL+"/two"), 1<<20, &reports{})
+	resp, err := http.Get(px + "/api/hello?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, want := seen.Load(), "/two/api/hello?x=1"; got != want {
+		t.Fatalf("second target saw %v, want %q", got, want)
+	}
+}

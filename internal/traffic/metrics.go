@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,26 @@ type metrics struct {
 	primary   *prometheus.GaugeVec
 	dns       *prometheus.CounterVec
 	refusing  *prometheus.GaugeVec
+
+	// Children of the per-request series, looked up once per label set:
+	// WithLabelValues hashes its labels and takes a lock on every call.
+	doneSeries    sync.Map // doneKey -> *doneSeries
+	attemptSeries sync.Map // attemptKey -> prometheus.Counter
+}
+
+type doneKey struct {
+	endpoint string
+	status   int
+}
+
+type doneSeries struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+type attemptKey struct {
+	endpoint string
+	outcome  proxy.Outcome
 }
 
 func newMetrics() *metrics {
@@ -68,12 +89,26 @@ func (m *metrics) done(endpoint string, status int, d time.Duration) {
 	if endpoint == "" {
 		endpoint = "none"
 	}
-	m.requests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(endpoint).Observe(d.Seconds())
+	k := doneKey{endpoint, status}
+	v, ok := m.doneSeries.Load(k)
+	if !ok {
+		v, _ = m.doneSeries.LoadOrStore(k, &doneSeries{
+			requests: m.requests.WithLabelValues(endpoint, strconv.Itoa(status)),
+			latency:  m.latency.WithLabelValues(endpoint),
+		})
+	}
+	sr := v.(*doneSeries)
+	sr.requests.Inc()
+	sr.latency.Observe(d.Seconds())
 }
 
 func (m *metrics) attempt(endpoint string, o proxy.Outcome) {
-	m.attempts.WithLabelValues(endpoint, o.String()).Inc()
+	k := attemptKey{endpoint, o}
+	v, ok := m.attemptSeries.Load(k)
+	if !ok {
+		v, _ = m.attemptSeries.LoadOrStore(k, m.attempts.WithLabelValues(endpoint, o.String()))
+	}
+	v.(prometheus.Counter).Inc()
 }
 
 func (m *metrics) probe(endpoint string, r probeResult) {

@@ -96,7 +96,12 @@ func (t *table) downError() error {
 // why there are none.
 func (m *Manager) Pick(*http.Request) ([]proxy.Target, error) {
 	t := m.table()
-	eps := t.order(*m.wit.primary.Load())
+	primary := *m.wit.primary.Load()
+	mask, cacheable := t.usableMask()
+	if c := t.picks.Load(); cacheable && c != nil && c.primary == primary && c.usable == mask {
+		return c.targets, nil
+	}
+	eps := t.order(primary)
 	if len(eps) == 0 {
 		return nil, t.downError()
 	}
@@ -104,7 +109,35 @@ func (m *Manager) Pick(*http.Request) ([]proxy.Target, error) {
 	for i, e := range eps {
 		out[i] = e.target
 	}
+	if after, _ := t.usableMask(); cacheable && after == mask {
+		t.picks.Store(&pickCache{primary: primary, usable: mask, targets: out})
+	}
 	return out, nil
+}
+
+// pickCache is priority routing's last answer, reused while the primary
+// and the set of usable endpoints stay the same, so a request picks
+// without allocating. The proxy only reads the targets.
+type pickCache struct {
+	primary string
+	usable  uint64 // bit i set: t.eps[i] is usable
+	targets []proxy.Target
+}
+
+// usableMask is the set of usable endpoints as a bit mask, and whether
+// picks may be cached: priority routing (weighted draws per request,
+// performance follows latencies) and at most 64 endpoints.
+func (t *table) usableMask() (uint64, bool) {
+	if t.top.Traffic.Routing == topology.RoutingWeighted || t.top.Traffic.Routing == topology.RoutingPerformance || len(t.eps) > 64 {
+		return 0, false
+	}
+	var mask uint64
+	for i, e := range t.eps {
+		if e.usable() {
+			mask |= 1 << i
+		}
+	}
+	return mask, true
 }
 
 // pickDNS is the host a DNS answer points at: the first endpoint in

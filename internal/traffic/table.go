@@ -56,6 +56,7 @@ type table struct {
 	eps    []*endpoint // by priority, lowest number first
 	byName map[string]*endpoint
 	rules  healthRules
+	picks  atomic.Pointer[pickCache] // Pick's last answer (router.go)
 }
 
 // newTable builds a table for top, reusing health and connection pools of
