@@ -42,8 +42,14 @@ func submit(w http.ResponseWriter, r *http.Request) {
 func drain(w http.ResponseWriter, r *http.Request) {
 	var p payload
 	_ = json.NewDecoder(r.Body).Decode(&p)
-	var sent int64
-	_ = json.Unmarshal(p.Data["msg"], &sent) // the body is a number, so Data holds it as one
+	// The queue item is the message text serialized as the host does it:
+	// a JSON string holding the text's own JSON ("\"123\"" for 123).
+	var text string
+	_ = json.Unmarshal(p.Data["msg"], &text)
+	if unquoted, err := strconv.Unquote(text); err == nil {
+		text = unquoted
+	}
+	sent, _ := strconv.ParseInt(text, 10, 64)
 	if sent > 0 {
 		// One O_APPEND write per record: atomic across instances.
 		_, _ = out.WriteString(strconv.FormatInt(time.Now().UnixNano()-sent, 10) + "\n")
