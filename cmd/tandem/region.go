@@ -74,6 +74,7 @@ func runRegion(ctx context.Context, args []string) error {
 		opts.SyncApps = append(opts.SyncApps, v)
 		return nil
 	})
+	fs.StringVar(&opts.PublicURL, "public-url", "", "the deployment's public address (a traffic manager's, e.g. http://tandem.example.com): storage connection strings name it so they work through a failover (default: the address a request came to; for handlers, this region's)")
 	fs.StringVar(&opts.SyncStandbys, "sync-standbys", "quorum", "how many peers must have stored a sync-mode write before it is acknowledged: one, quorum (with the primary a majority of the regions: 1 of 1 or 2 peers, 2 of 3 or 4), all, or a number")
 	fs.StringVar(&opts.Control, "control", "", "control cluster URLs (comma-separated): also follow the stored role state, stepping down when a newer epoch names another primary")
 	fs.StringVar(&opts.ControlCreds, "control-creds", "", "credentials file for --control")

@@ -155,6 +155,16 @@ func (c *Cluster) start(ctx context.Context) error {
 			}
 		}
 	}
+	// The managers' ports are picked before the regions start: a region
+	// names the first manager's public address in its storage connection
+	// strings (--public-url).
+	for i := range c.opts.TrafficManagers {
+		t, err := c.newTrafficManager(i)
+		if err != nil {
+			return err
+		}
+		c.managers = append(c.managers, t)
+	}
 	for _, name := range c.order {
 		if err := c.StartRegion(ctx, name); err != nil {
 			return err
@@ -163,17 +173,19 @@ func (c *Cluster) start(ctx context.Context) error {
 	return c.startTraffic(ctx)
 }
 
-// startTraffic picks every manager's ports, writes them into the topology
-// file (where tools such as tandem drill find them), and starts the
-// managers one after the other.
-func (c *Cluster) startTraffic(ctx context.Context) error {
-	for i := range c.opts.TrafficManagers {
-		t, err := c.newTrafficManager(i)
-		if err != nil {
-			return err
-		}
-		c.managers = append(c.managers, t)
+// PublicURL is the deployment's public address: the first traffic
+// manager's proxy ("" without one).
+func (c *Cluster) PublicURL() string {
+	if len(c.managers) == 0 {
+		return ""
 	}
+	return c.managers[0].URL()
+}
+
+// startTraffic writes the managers' ports into the topology file (where
+// tools such as tandem drill find them) and starts the managers one after
+// the other.
+func (c *Cluster) startTraffic(ctx context.Context) error {
 	if err := c.writeTopology(); err != nil {
 		return err
 	}

@@ -188,6 +188,9 @@ func (r *Region) launch() error {
 	if urls := linkURLs(r.ctl); urls != "" {
 		args = append(args, "--control", urls)
 	}
+	if u := r.c.PublicURL(); u != "" {
+		args = append(args, "--public-url", u)
+	}
 	for _, app := range r.c.opts.Apps {
 		args = append(args, "--app", app)
 	}

@@ -260,13 +260,17 @@ func (r *Region) appNames() []string {
 
 // handlerEnv is the app's part of the handler's environment: every app
 // setting, connection strings as CUSTOMCONNSTR_<name> (as App Service sets
-// them), the site name and the region's name (REGION_NAME, as App Service
+// them), AzureWebJobsStorage when the app leaves it to the platform
+// (storage.go), the site name and the region's name (REGION_NAME, as App Service
 // sets it). The pool adds a minimal base and the worker variables; nothing
 // else of the region's own environment reaches a handler (host/env.go).
 func (r *Region) handlerEnv(app *funcapp.App) []string {
-	var env []string
 	snap := r.svc.settings(app.Name)
+	env := r.storageEnv(app.Name, snap.Values) // replaces the app's own value
 	for k, v := range snap.Values {
+		if k == "AzureWebJobsStorage" && len(env) > 0 {
+			continue
+		}
 		env = append(env, k+"="+v)
 	}
 	for k, v := range snap.ConnectionStrings {

@@ -126,6 +126,7 @@ func TestConformanceHandlerEnvironment(t *testing.T) {
 	eachLang(t, func(t *testing.T, l conformanceLang) {
 		app, capFile := conformanceApp(t, l, "envapp", helloFunction)
 		app.settings["MY_SETTING"] = "mine"
+		app.settings["AzureWebJobsStorage"] = "UseDevelopmentStorage=true" // as local.settings.json has it for Azurite
 		tr := startRegion(t, nil, app)
 		if r := tr.do("GET", "/api/greet/ada", "", ""); r.code != 200 {
 			t.Fatalf("GET: %d %s", r.code, r.body)
@@ -134,7 +135,7 @@ func TestConformanceHandlerEnvironment(t *testing.T) {
 		allowed := map[string]bool{
 			"PATH": true, "HOME": true, "USER": true, "LOGNAME": true, "SHELL": true, "LANG": true, "LANGUAGE": true,
 			"TZ": true, "TMPDIR": true, "SSL_CERT_FILE": true, "SSL_CERT_DIR": true,
-			"CAPTURE_FILE": true, "MY_SETTING": true, "WEBSITE_SITE_NAME": true, "REGION_NAME": true,
+			"CAPTURE_FILE": true, "MY_SETTING": true, "WEBSITE_SITE_NAME": true, "REGION_NAME": true, "AzureWebJobsStorage": true,
 			"FUNCTIONS_CUSTOMHANDLER_PORT": true, "FUNCTIONS_CUSTOMHANDLER_WORKER_ID": true,
 			"FUNCTIONS_HTTPWORKER_PORT": true, "FUNCTIONS_HTTPWORKER_ID": true, "FUNCTIONS_APP_ROOT_PATH": true,
 		}
@@ -149,6 +150,15 @@ func TestConformanceHandlerEnvironment(t *testing.T) {
 		sort.Strings(extra)
 		if len(extra) > 0 {
 			t.Errorf("the handler got variables beyond its app's and the minimal base: %v", extra)
+		}
+		// The emulator shortcut is replaced by the app's own storage
+		// account on this region (no --public-url here).
+		base := tr.URL()
+		for _, part := range []string{"AccountName=envapp;", "AccountKey=", "TableEndpoint=" + base + "/tables/envapp;",
+			"QueueEndpoint=" + base + "/queues/envapp;", "BlobEndpoint=" + base + "/blobs/envapp;"} {
+			if !strings.Contains(env["AzureWebJobsStorage"], part) {
+				t.Errorf("AzureWebJobsStorage %q lacks %q", env["AzureWebJobsStorage"], part)
+			}
 		}
 		if env["MY_SETTING"] != "mine" || env["REGION_NAME"] != "east" || env["WEBSITE_SITE_NAME"] != "envapp" || env["LC_ALL"] != "C.UTF-8" || env["PATH"] != os.Getenv("PATH") && l.name != "python" {
 			t.Errorf("env lacks what it should have: %v", env)

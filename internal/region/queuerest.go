@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/tandemhq/tandem/internal/blob"
 	"github.com/tandemhq/tandem/internal/queue"
 	"github.com/tandemhq/tandem/internal/storage"
 )
@@ -42,38 +41,6 @@ func (r *Region) storageKey(ctx context.Context, account string) ([]byte, error)
 		return nil, storage.AuthFailed("no storage account %q in region %s", account, r.opts.Name)
 	}
 	return r.svc.tables.AccountKey(ctx, account)
-}
-
-// StorageInfo is GET /admin/apps/{app}/storage: the app's storage account
-// and a connection string with its table, queue and blob endpoints.
-type StorageInfo struct {
-	Account          string `json:"account"`
-	Key              string `json:"key"`
-	TableEndpoint    string `json:"tableEndpoint"`
-	QueueEndpoint    string `json:"queueEndpoint"`
-	BlobEndpoint     string `json:"blobEndpoint"`
-	ConnectionString string `json:"connectionString"`
-}
-
-// serveStorage returns the app's storage account, creating it on first use.
-func (r *Region) serveStorage(w http.ResponseWriter, req *http.Request) {
-	app := req.PathValue("app")
-	a, err := r.svc.tables.EnsureAccount(req.Context(), app)
-	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
-		return
-	}
-	base := requestBase(req)
-	queues := base + QueuePathPrefix + "/" + app
-	blobs := base + blob.DefaultPathPrefix + "/" + app
-	writeJSON(w, http.StatusOK, StorageInfo{
-		Account:          a.Name,
-		Key:              a.Key,
-		TableEndpoint:    a.TableEndpoint(base),
-		QueueEndpoint:    queues,
-		BlobEndpoint:     blobs,
-		ConnectionString: a.ConnectionString(base) + "QueueEndpoint=" + queues + ";BlobEndpoint=" + blobs + ";",
-	})
 }
 
 func requestBase(req *http.Request) string {

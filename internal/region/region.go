@@ -60,6 +60,12 @@ type Options struct {
 	// waits for them); SyncApps are the apps replicated in sync mode.
 	Peers    []string
 	SyncApps []string
+	// PublicURL is the deployment's public address (a traffic manager's,
+	// "http://host:port"): the storage connection strings the admin API
+	// returns and handlers get name it, so they work through a failover.
+	// Empty: the address the request came to, and for handlers the
+	// region's own listener.
+	PublicURL string
 	// SyncStandbys says how many peers must have stored a sync-mode write
 	// before it is acknowledged: "one", "quorum" (with the primary, a
 	// majority of the regions: one of two peers, two of four; the
@@ -187,6 +193,9 @@ func New(opts Options) (*Region, error) {
 	}
 	if opts.Role.Role == "" {
 		opts.Role = role.State{Role: role.Primary}
+	}
+	if err := checkPublicURL(opts.PublicURL); err != nil {
+		return nil, fmt.Errorf("new region: %w", err)
 	}
 	if _, err := SyncStandbys(opts.SyncStandbys, max(len(opts.Peers), 1)); err != nil {
 		return nil, fmt.Errorf("new region: --sync-standbys: %w", err)
