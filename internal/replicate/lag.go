@@ -117,6 +117,9 @@ func (m *Mirrorer) mirrorStatus(ctx context.Context, mr *mirror, local, origin *
 			ms.LastContactSeconds = si.Active.Seconds()
 		}
 		switch {
+		case notUnique(si) && origin != nil:
+			ms.Error = si.Error.Error()
+			m.dropStaleConsumer(ctx, mr, origin.Config)
 		case si.Error != nil:
 			ms.Error = si.Error.Error()
 		case si.Active > staleContact:
@@ -161,4 +164,20 @@ func (m *Mirrorer) oldestMissing(ctx context.Context, mr *mirror, seq uint64) (t
 		return time.Time{}, false
 	}
 	return raw.Time, true
+}
+
+// dropStaleConsumer deletes the consumer a former incarnation of the
+// mirror (before this region restarted) left on its work-queue origin,
+// which the server refuses to hand over (10100); the mirror's next retry
+// then creates its own.
+func (m *Mirrorer) dropStaleConsumer(ctx context.Context, mr *mirror, origin jetstream.StreamConfig) {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	dropped, err := dropMirrorConsumer(ctx, m.origin, origin, mr.local, m.region)
+	switch {
+	case err != nil:
+		m.log.Warn("mirror refused by its origin; its stale consumer not deleted", "stream", mr.local, "origin", mr.origin, "err", err)
+	case dropped:
+		m.log.Info("mirror refused by its origin: stale consumer of a former incarnation deleted", "stream", mr.local, "origin", mr.origin)
+	}
 }
