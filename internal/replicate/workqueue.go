@@ -64,8 +64,9 @@ func holdWorkQueue(ctx context.Context, js jetstream.JetStream, cfg jetstream.St
 
 // dropMirrorConsumer deletes, on the origin stream (through remote, the
 // origin region's JetStream), the consumer that local's mirror named
-// mirror reads it with, if the server made it durable (see above). It
-// reports whether it deleted one.
+// mirror reads it with, if the server made it durable (see above) and no
+// mirror is subscribed to it (a live one). It reports whether it deleted
+// one.
 func dropMirrorConsumer(ctx context.Context, remote jetstream.JetStream, origin jetstream.StreamConfig, mirror, local string) (bool, error) {
 	if origin.Retention == jetstream.LimitsPolicy {
 		return false, nil // the server gives limits origins ephemeral consumers
@@ -81,7 +82,8 @@ func dropMirrorConsumer(ctx context.Context, remote jetstream.JetStream, origin 
 	l := st.ListConsumers(ctx)
 	for c := range l.Info() {
 		md := c.Config.Metadata
-		if md["_nats.mirror.stream"] == mirror && md["_nats.mirror.domain"] == local {
+		// A consumer a mirror is subscribed to is live, not stale.
+		if md["_nats.mirror.stream"] == mirror && md["_nats.mirror.domain"] == local && !c.PushBound {
 			names = append(names, c.Name)
 		}
 	}
