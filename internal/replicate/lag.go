@@ -126,6 +126,7 @@ func (m *Mirrorer) mirrorStatus(ctx context.Context, mr *mirror, local, origin *
 			ms.Error = fmt.Sprintf("no word from the origin for %s", si.Active.Round(time.Second))
 		}
 		ms.LagMessages = si.Lag
+		m.checkIdle(ctx, mr, si, origin, now)
 	}
 	if origin != nil {
 		m.originLag(ctx, mr, &ms, origin, now)
@@ -164,6 +165,28 @@ func (m *Mirrorer) oldestMissing(ctx context.Context, mr *mirror, seq uint64) (t
 		return time.Time{}, false
 	}
 	return raw.Time, true
+}
+
+// idleGrace is how long a mirror may have no consumer on its origin
+// before the Mirrorer deletes a former incarnation's: a new mirror gets one
+// within 200 ms, but a restarted standby's first request may be lost
+// before its link is up, and the server waits 30 s for the answer, then
+// meets the stale consumer (10100) and backs off again.
+const idleGrace = 3 * time.Second
+
+// checkIdle deletes a former incarnation's consumer on the origin of a
+// mirror that has had none of its own for idleGrace, so the server's next
+// attempt succeeds instead of being refused.
+func (m *Mirrorer) checkIdle(ctx context.Context, mr *mirror, si *jetstream.StreamSourceInfo, origin *jetstream.StreamInfo, now time.Time) {
+	switch {
+	case si.Active >= 0 || origin == nil:
+		mr.idleSince = time.Time{}
+	case mr.idleSince.IsZero():
+		mr.idleSince = now
+	case now.Sub(mr.idleSince) >= idleGrace && !notUnique(si):
+		m.dropStaleConsumer(ctx, mr, origin.Config)
+		mr.idleSince = now // at most once per grace
+	}
 }
 
 // dropStaleConsumer deletes the consumer a former incarnation of the
