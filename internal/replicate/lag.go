@@ -117,12 +117,16 @@ func (m *Mirrorer) mirrorStatus(ctx context.Context, mr *mirror, local, origin *
 			ms.LastContactSeconds = si.Active.Seconds()
 		}
 		switch {
+		case notUnique(si) && origin != nil:
+			ms.Error = si.Error.Error()
+			m.dropStaleConsumer(ctx, mr, origin.Config)
 		case si.Error != nil:
 			ms.Error = si.Error.Error()
 		case si.Active > staleContact:
 			ms.Error = fmt.Sprintf("no word from the origin for %s", si.Active.Round(time.Second))
 		}
 		ms.LagMessages = si.Lag
+		m.checkIdle(ctx, mr, si, origin, now)
 	}
 	if origin != nil {
 		m.originLag(ctx, mr, &ms, origin, now)
@@ -161,4 +165,42 @@ func (m *Mirrorer) oldestMissing(ctx context.Context, mr *mirror, seq uint64) (t
 		return time.Time{}, false
 	}
 	return raw.Time, true
+}
+
+// idleGrace is how long a mirror may have no consumer on its origin
+// before the Mirrorer deletes a former incarnation's: a new mirror gets one
+// within 200 ms, but a restarted standby's first request may be lost
+// before its link is up, and the server waits 30 s for the answer, then
+// meets the stale consumer (10100) and backs off again.
+const idleGrace = 3 * time.Second
+
+// checkIdle deletes a former incarnation's consumer on the origin of a
+// mirror that has had none of its own for idleGrace, so the server's next
+// attempt succeeds instead of being refused.
+func (m *Mirrorer) checkIdle(ctx context.Context, mr *mirror, si *jetstream.StreamSourceInfo, origin *jetstream.StreamInfo, now time.Time) {
+	switch {
+	case si.Active >= 0 || origin == nil:
+		mr.idleSince = time.Time{}
+	case mr.idleSince.IsZero():
+		mr.idleSince = now
+	case now.Sub(mr.idleSince) >= idleGrace && !notUnique(si):
+		m.dropStaleConsumer(ctx, mr, origin.Config)
+		mr.idleSince = now // at most once per grace
+	}
+}
+
+// dropStaleConsumer deletes the consumer a former incarnation of the
+// mirror (before this region restarted) left on its work-queue origin,
+// which the server refuses to hand over (10100); the mirror's next retry
+// then creates its own.
+func (m *Mirrorer) dropStaleConsumer(ctx context.Context, mr *mirror, origin jetstream.StreamConfig) {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	dropped, err := dropMirrorConsumer(ctx, m.origin, origin, mr.local, m.region)
+	switch {
+	case err != nil:
+		m.log.Warn("mirror refused by its origin; its stale consumer not deleted", "stream", mr.local, "origin", mr.origin, "err", err)
+	case dropped:
+		m.log.Info("mirror refused by its origin: stale consumer of a former incarnation deleted", "stream", mr.local, "origin", mr.origin)
+	}
 }

@@ -70,6 +70,7 @@ type mirror struct {
 	local, origin string
 	kind          Kind
 	handle        jetstream.Stream // the origin, for lag lookups
+	idleSince     time.Time        // since when it has had no consumer on its origin (zero: it has one)
 }
 
 // New checks opts and returns a Mirrorer that does nothing until Start.

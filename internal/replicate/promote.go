@@ -209,6 +209,10 @@ func (p *promoter) promoteKind(ctx context.Context, info *jetstream.StreamInfo, 
 	if err := p.recordPromotion(ctx, ps); err != nil {
 		return err
 	}
+	// Before it is writable (and mirrored by anyone): see holdWorkQueue.
+	if err := holdWorkQueue(ctx, p.js, info.Config); err != nil {
+		return fmt.Errorf("promote %s: %w", info.Config.Name, err)
+	}
 	return promoteStream(ctx, p.js, info.Config, p.opts.Primary)
 }
 

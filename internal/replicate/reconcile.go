@@ -76,7 +76,7 @@ func (m *Mirrorer) ensure(ctx context.Context, origin jetstream.StreamConfig) er
 		return nil
 	}
 	kind, _ := classify(m.opts.Primary, origin.Name)
-	if err := ensureMirror(ctx, m.local, origin, m.opts.Primary, m.region, m.opts.Replicas); err != nil {
+	if err := ensureMirror(ctx, m.local, m.origin, origin, m.opts.Primary, m.region, m.opts.Replicas); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -116,7 +116,10 @@ var errInTheWay = errors.New("local stream with data is in the way")
 // that declared it before replication started) is replaced, and so is a
 // mirror of another region (retargetStale); any other stream with data is
 // left alone and reported: only Reseed deletes what this region wrote.
-func ensureMirror(ctx context.Context, js jetstream.JetStream, origin jetstream.StreamConfig, primary, local string, replicas int) error {
+// remote is the primary's JetStream: a new mirror first deletes the
+// consumer a former incarnation left on its origin (see holdWorkQueue's
+// file), so it copies the origin from its first message.
+func ensureMirror(ctx context.Context, js, remote jetstream.JetStream, origin jetstream.StreamConfig, primary, local string, replicas int) error {
 	cfg, err := mirrorConfig(origin, primary, local, replicas)
 	if err != nil {
 		return err
@@ -141,6 +144,9 @@ func ensureMirror(ctx context.Context, js jetstream.JetStream, origin jetstream.
 	}
 	if err := ensureGuard(ctx, js, local, cfg, replicas); err != nil {
 		return err
+	}
+	if _, err := dropMirrorConsumer(ctx, remote, origin, cfg.Name, local); err != nil {
+		return fmt.Errorf("mirror %s: %w", cfg.Name, err)
 	}
 	if _, err := js.CreateStream(ctx, cfg); err != nil {
 		return fmt.Errorf("create mirror %s of %s/%s: %w", cfg.Name, primary, origin.Name, err)

@@ -320,6 +320,9 @@ func (r *rescuer) createTarget(ctx context.Context, cfg jetstream.StreamConfig, 
 	if _, err := r.remote.CreateStream(ctx, tcfg); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		return fmt.Errorf("create %s in %s: %w", rs.Target, r.opts.NewPrimary, err)
 	}
+	if err := holdWorkQueue(ctx, r.remote, tcfg); err != nil {
+		return fmt.Errorf("create %s in %s: %w", rs.Target, r.opts.NewPrimary, err)
+	}
 	rs.Created = true
 	return nil
 }

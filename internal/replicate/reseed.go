@@ -61,7 +61,7 @@ func Reseed(ctx context.Context, opts ReseedOptions) (*ReseedReport, error) {
 	}
 	var errs []error
 	for _, o := range origins {
-		if err := ensureMirror(ctx, local, o.Config, opts.NewPrimary, region, opts.Replicas); err != nil {
+		if err := ensureMirror(ctx, local, remote, o.Config, opts.NewPrimary, region, opts.Replicas); err != nil {
 			errs = append(errs, err)
 			continue
 		}
