@@ -31,9 +31,12 @@ func (s *Service) Peek(ctx context.Context, app, queue string, n int) ([]Message
 	if err != nil {
 		return nil, fmt.Errorf("queue peek %s/%s: %w", app, queue, err)
 	}
-	d, _, err := s.processed(ctx, info, app, queue)
+	d, mirror, err := s.processed(ctx, info, app, queue)
 	if err != nil {
 		return nil, fmt.Errorf("queue peek: %w", err)
+	}
+	if w, ok := s.worker(ctx, st); ok && !mirror {
+		d.floor = w.AckFloor.Stream // processed here, held for a standby
 	}
 	out, err := s.peekFrom(ctx, st, app, queue, max(info.State.FirstSeq, d.floor+1), n, d)
 	if err != nil {
@@ -108,10 +111,29 @@ func (s *Service) Len(ctx context.Context, app, queue string) (uint64, error) {
 
 func (s *Service) length(ctx context.Context, st jetstream.Stream, info *jetstream.StreamInfo, app, queue string) (uint64, error) {
 	d, mirror, err := s.processed(ctx, info, app, queue)
-	if err != nil || !mirror {
-		return info.State.Msgs, err
+	if err != nil {
+		return 0, err
 	}
-	return s.mirrorLen(ctx, st, info, d)
+	if mirror {
+		return s.mirrorLen(ctx, st, info, d)
+	}
+	if w, ok := s.worker(ctx, st); ok {
+		return w.NumPending + uint64(w.NumAckPending), nil // not processed yet, in flight included
+	}
+	return info.State.Msgs, nil
+}
+
+// worker is the queue's own consumer (the one the trigger and the REST
+// API deliver from), if it exists. What it acknowledged is processed,
+// even while a message stays in the work queue stream: a standby's mirror
+// consumer holds what it has not copied yet (a standby that is down holds
+// everything processed since; internal/replicate/DESIGN.md).
+func (s *Service) worker(ctx context.Context, st jetstream.Stream) (*jetstream.ConsumerInfo, bool) {
+	c, err := st.Consumer(ctx, consumerName)
+	if err != nil {
+		return nil, false
+	}
+	return c.CachedInfo(), true
 }
 
 // Clear deletes every message in app's queue.
@@ -174,9 +196,6 @@ func (s *Service) listed(ctx context.Context, info *jetstream.StreamInfo, app, p
 	name := info.Config.Metadata["tandem.queue"]
 	if name == "" {
 		name = strings.TrimPrefix(info.Config.Name, prefix)
-	}
-	if info.Config.Mirror == nil {
-		return QueueInfo{Name: name, Length: info.State.Msgs}, nil
 	}
 	st, err := s.js.Stream(ctx, info.Config.Name)
 	if err != nil {

@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -114,5 +115,33 @@ func TestRestartedStandbyMirrorsWorkQueue(t *testing.T) {
 	}
 	if n, err := q.Len(testCtx(t), "app", "orders"); err != nil || n != 2 {
 		t.Fatalf("the primary's queue holds %d messages (%v), want 2", n, err)
+	}
+}
+
+// TestProcessedMessagesNotCountedWhileStandbyDown: with the standby down,
+// its mirror consumer keeps processed messages in the primary's work
+// queue until it copies them; the primary's queue length and peek count
+// only what its own listeners have not processed.
+func TestProcessedMessagesNotCountedWhileStandbyDown(t *testing.T) {
+	east, west := startPair(t)
+	q := newQueues(t, east.b, nil)
+	enqueue(t, q, "orders", "m0", 0)
+	startMirrorer(t, Options{Broker: west.b, Primary: "east"})
+	waitMirrored(t, east, west, "west_Q_app_orders")
+	west.b.Shutdown() // the standby is down: its consumer stays on east's queue
+	for i := 1; i <= 4; i++ {
+		enqueue(t, q, "orders", fmt.Sprintf("m%d", i), i)
+	}
+	if got := drain(t, q, 5); len(got) != 5 {
+		t.Fatalf("processed %v, want 5 messages", got)
+	}
+	if held := streamNames(t, east.b.JetStream())["east_Q_app_orders"].State.Msgs; held == 0 {
+		t.Fatal("the work queue holds nothing for the down standby: the test no longer shows the case")
+	}
+	if n, err := q.Len(testCtx(t), "app", "orders"); err != nil || n != 0 {
+		t.Fatalf("queue length %d (%v) after processing everything, want 0", n, err)
+	}
+	if msgs, err := q.Peek(testCtx(t), "app", "orders", 32); err != nil || len(msgs) != 0 {
+		t.Fatalf("peek shows %d processed messages (%v), want none", len(msgs), err)
 	}
 }
