@@ -74,7 +74,9 @@ func TestPendingMessageSurvivesRejoinedStandbyRestart(t *testing.T) {
 	waitLinked(t, west, east)
 	startMirrorer(t, Options{Broker: east.b, Primary: "west"})
 	waitMirrorUp(t, east, "east_Q_app_orders", 1)
-	time.Sleep(time.Second) // the mirror's flow-control acks
+	waitFor(t, "the restarted mirror's consumer to acknowledge what it copied", func() bool {
+		return mirrorConsumerAcked(t, west, "west_Q_app_orders", "east") >= 1
+	})
 	if n, err := newQueues(t, west.b, nil).Len(ctx, "app", "orders"); err != nil || n != 1 {
 		t.Fatalf("after the standby's restart the new primary's queue holds %d messages (%v), want the pending one", n, err)
 	}
@@ -144,4 +146,22 @@ func TestProcessedMessagesNotCountedWhileStandbyDown(t *testing.T) {
 	if msgs, err := q.Peek(testCtx(t), "app", "orders", 32); err != nil || len(msgs) != 0 {
 		t.Fatalf("peek shows %d processed messages (%v), want none", len(msgs), err)
 	}
+}
+
+// mirrorConsumerAcked is the ack floor of the mirror consumer region
+// domain holds on r's stream (0 when there is none).
+func mirrorConsumerAcked(t *testing.T, r *region, stream, domain string) uint64 {
+	t.Helper()
+	st, err := r.b.JetStream().Stream(testCtx(t), stream)
+	if err != nil {
+		return 0
+	}
+	l := st.ListConsumers(testCtx(t))
+	var floor uint64
+	for c := range l.Info() {
+		if c.Config.Metadata["_nats.mirror.domain"] == domain {
+			floor = max(floor, c.AckFloor.Stream)
+		}
+	}
+	return floor
 }
