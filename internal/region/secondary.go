@@ -73,6 +73,14 @@ func (r *Region) notPrimary(s role.State, held time.Duration) *NotPrimaryError {
 // isSecondary reports whether the region's role is secondary.
 func (r *Region) isSecondary() bool { return r.role.State().Role == role.Secondary }
 
+// roleSettled reports that the region is not in the middle of becoming
+// primary: a secondary, or a primary whose promotion finished (a fenced
+// primary counts as settled: its data is its own).
+func (r *Region) roleSettled() bool {
+	s := r.role.State()
+	return s.Role != role.Primary || r.writable() || !s.ActiveAt(r.opts.Clock.Now())
+}
+
 // ReplicaLag is what a secondary reports about its replica's staleness
 // (GET /healthz "replica", and the X-Tandem-Replica-* headers).
 type ReplicaLag struct {

@@ -141,7 +141,7 @@ func (s *Service) accountKey(ctx context.Context, app string) ([]byte, error) {
 		return nil, err
 	}
 	a, err := s.loadAccount(ctx, kv, app)
-	if errors.Is(err, jetstream.ErrKeyNotFound) && s.readOnly() {
+	if errors.Is(err, jetstream.ErrKeyNotFound) && (s.readOnly() || !s.settled()) {
 		return nil, errAccountNotReplicated(app)
 	}
 	if errors.Is(err, jetstream.ErrKeyNotFound) {

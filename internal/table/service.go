@@ -77,6 +77,10 @@ type Options struct {
 	// buckets are mirrors of the primary's, and a missing one (its mirror
 	// not created yet) reads as empty instead of being created.
 	ReadOnly func() bool
+	// Settled, when set, says the region is done changing role (false
+	// while a new primary is still promoting its mirrors): an account not
+	// found then is "retry" (503 ServerBusy), not "no such account".
+	Settled func() bool
 	// GeoReplication, when set, reports the Get Service Stats answer:
 	// live, bootstrap or unavailable, and the time before which every
 	// write is in the secondary (zero: unknown). Without it: live, now.
@@ -168,6 +172,8 @@ func (s *Service) sysBucket(ctx context.Context, kind string) (bucket, error) {
 }
 
 func (s *Service) readOnly() bool { return s.opts.ReadOnly != nil && s.opts.ReadOnly() }
+
+func (s *Service) settled() bool { return s.opts.Settled == nil || s.opts.Settled() }
 
 func (s *Service) bucketConfig(name, desc string) jetstream.KeyValueConfig {
 	return jetstream.KeyValueConfig{
