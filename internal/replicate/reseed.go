@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -61,7 +62,9 @@ func Reseed(ctx context.Context, opts ReseedOptions) (*ReseedReport, error) {
 	}
 	var errs []error
 	for _, o := range origins {
-		if err := ensureMirror(ctx, local, remote, o.Config, opts.NewPrimary, region, opts.Replicas); err != nil {
+		if err := ensureMirrorRetryingStore(ctx, log, func() error {
+			return ensureMirror(ctx, local, remote, o.Config, opts.NewPrimary, region, opts.Replicas)
+		}); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -140,4 +143,36 @@ func checkRescued(streams []*jetstream.StreamInfo, region string, opts ReseedOpt
 		}
 	}
 	return nil
+}
+
+// storeCreateFailed is nats-server's "error creating store for stream"
+// (JSStreamCreateErrF): the server logs the file store's own error and
+// answers only this.
+const storeCreateFailed = 10049
+
+// ensureMirrorRetryingStore runs create again, up to twice, when the
+// server could not create a stream's store. Seen once in a whole-suite
+// run, creating a guard right after the region's native streams were
+// deleted; its cause is in the server's log, not in the answer. A region
+// would retry the whole rejoin a second later anyway; retrying the one
+// stream keeps a reseed from failing for it.
+func ensureMirrorRetryingStore(ctx context.Context, log *slog.Logger, create func() error) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = create(); !isStoreCreateFailed(err) {
+			return err
+		}
+		log.Warn("stream store not created; trying again", "attempt", attempt+1, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func isStoreCreateFailed(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == storeCreateFailed
 }
