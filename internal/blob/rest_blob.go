@@ -61,16 +61,8 @@ func (s *Service) putBlob(q *request) {
 		s.fail(q.w, q.r, err)
 		return
 	}
-	h := q.w.Header()
-	setVersionHeaders(h, b.ETag, b.Modified)
-	if structured {
-		h.Set("x-ms-structured-body", smHeaderValue)
-	}
-	h.Set("Content-MD5", b64(sums.md5))
-	if req.ContentCRC64 != nil {
-		h.Set("x-ms-content-crc64", b64(sums.crc64))
-	}
-	h.Set("x-ms-request-server-encrypted", "true")
+	setVersionHeaders(q.w.Header(), b.ETag, b.Modified)
+	writtenHeaders(q.w.Header(), structured, sums, req.ContentCRC64 != nil)
 	ok(q.w, http.StatusCreated)
 }
 
@@ -101,15 +93,7 @@ func (s *Service) putBlock(q *request) {
 		s.fail(q.w, q.r, err)
 		return
 	}
-	h := q.w.Header()
-	if structured {
-		h.Set("x-ms-structured-body", smHeaderValue)
-	}
-	h.Set("Content-MD5", b64(sums.md5))
-	if req.ContentCRC64 != nil {
-		h.Set("x-ms-content-crc64", b64(sums.crc64))
-	}
-	h.Set("x-ms-request-server-encrypted", "true")
+	writtenHeaders(q.w.Header(), structured, sums, req.ContentCRC64 != nil)
 	ok(q.w, http.StatusCreated)
 }
 
@@ -366,4 +350,18 @@ func (s *Service) sendStructured(q *request, st store, b *Blob, offset, length i
 		s.log.Error("blob body cut short", "path", q.r.URL.Path, "err", err)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// writtenHeaders are the checksum and encryption headers of an answer to
+// a write of data (Put Blob, Put Block): the body's MD5, its CRC64 when
+// the client sent one, and whether the body came structured.
+func writtenHeaders(h http.Header, structured bool, sums digests, crcAsked bool) {
+	if structured {
+		h.Set("x-ms-structured-body", smHeaderValue)
+	}
+	h.Set("Content-MD5", b64(sums.md5))
+	if crcAsked {
+		h.Set("x-ms-content-crc64", b64(sums.crc64))
+	}
+	h.Set("x-ms-request-server-encrypted", "true")
 }
