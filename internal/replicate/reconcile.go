@@ -51,18 +51,25 @@ func (m *Mirrorer) ensureAll(ctx context.Context, origins map[string]*jetstream.
 	for n := range origins {
 		names = append(names, n)
 	}
-	sort.Strings(names)
+	sort.Slice(names, func(i, j int) bool { return progressLast(m.opts.Primary, names[i], names[j]) })
 	var errs []string
+	waiting := false // a stale mirror may still need the failed region's progress
 	for _, n := range names {
+		if kind, _ := classify(m.opts.Primary, n); kind == KindProgress && waiting {
+			errs = append(errs, fmt.Sprintf("progress mirror of %s: retargeted once every stale mirror is rescued", m.opts.Primary))
+			continue
+		}
 		if origins[n].Config.Mirror != nil {
 			// The primary is still promoting its mirrors (just failed over
 			// to, three or more regions): mirror it at the next poll.
 			errs = append(errs, fmt.Sprintf("origin %s is still a mirror in %s (promotion under way)", n, m.opts.Primary))
+			waiting = true
 			continue
 		}
 		err := m.ensure(ctx, origins[n].Config)
 		if err != nil {
 			errs = append(errs, err.Error())
+			waiting = waiting || errors.Is(err, errStaleNotRescued)
 		}
 		m.logOnce(n, err)
 	}
@@ -76,6 +83,9 @@ func (m *Mirrorer) ensure(ctx context.Context, origin jetstream.StreamConfig) er
 		return nil
 	}
 	kind, _ := classify(m.opts.Primary, origin.Name)
+	if err := m.rescueIfStale(ctx, local, kind); err != nil {
+		return err
+	}
 	if err := ensureMirror(ctx, m.local, m.origin, origin, m.opts.Primary, m.region, m.opts.Replicas); err != nil {
 		return err
 	}
@@ -83,6 +93,15 @@ func (m *Mirrorer) ensure(ctx context.Context, origin jetstream.StreamConfig) er
 	m.known[local] = &mirror{local: local, origin: origin.Name, kind: kind}
 	m.mu.Unlock()
 	return nil
+}
+
+// progressLast orders stream names by name, the progress bucket last.
+func progressLast(primary, a, b string) bool {
+	pa, pb := a == kvStream(ProgressBucket(primary)), b == kvStream(ProgressBucket(primary))
+	if pa != pb {
+		return pb
+	}
+	return a < b
 }
 
 // logOnce logs a mirror creation error when it differs from the last one

@@ -46,6 +46,9 @@ type RescuedStream struct {
 	// new primary's dedupe window).
 	Republished uint64 `json:"republished,omitempty"`
 	Duplicates  uint64 `json:"duplicates,omitempty"`
+	// Processed counts a stale mirror's messages skipped because the
+	// failed primary recorded them as processed.
+	Processed uint64 `json:"processed,omitempty"`
 	// Buckets: writes applied, already present, and keys the new primary
 	// changed since the promotion (its value is kept).
 	Applied   uint64   `json:"applied,omitempty"`
@@ -53,6 +56,11 @@ type RescuedStream struct {
 	Conflicts []string `json:"conflicts,omitempty"`
 	Created   bool     `json:"created,omitempty"` // target created for the tail
 	Error     string   `json:"error,omitempty"`
+	// since is the first sequence of the new primary's line written after
+	// the promotion from this stream's region: a key or object of the new
+	// primary at or after it was written there (a conflict). It is From,
+	// unless a stale mirror's rescue moved From further (tailStart).
+	since uint64
 }
 
 // Failed reports whether any stream could not be rescued.
@@ -154,8 +162,8 @@ func nativeStreams(ctx context.Context, js jetstream.JetStream, region string) (
 // rescue rescues one stream's tail.
 func (r *rescuer) rescue(ctx context.Context, info *jetstream.StreamInfo) RescuedStream {
 	kind, _ := classify(r.region, info.Config.Name)
-	rs := RescuedStream{Stream: info.Config.Name, Target: rename(info.Config.Name, r.region, r.opts.NewPrimary), Kind: kind, From: 1}
-	if err := r.rescueStream(ctx, info, &rs); err != nil {
+	rs := RescuedStream{Stream: info.Config.Name, Target: rename(info.Config.Name, r.region, r.opts.NewPrimary), Kind: kind, From: 1, since: 1}
+	if err := r.rescueStream(ctx, info, &rs, line{region: r.region, stream: info.Config.Name}); err != nil {
 		rs.Error = err.Error()
 		r.log.Error("tail not rescued", "stream", rs.Stream, "err", err)
 		return rs
@@ -165,14 +173,22 @@ func (r *rescuer) rescue(ctx context.Context, info *jetstream.StreamInfo) Rescue
 	return rs
 }
 
-func (r *rescuer) rescueStream(ctx context.Context, info *jetstream.StreamInfo, rs *RescuedStream) error {
+// line names where a stream's data came from: the region that wrote it
+// and its stream there (for a region's own streams, itself), and, for a
+// stale mirror's queue, what that region recorded as processed.
+type line struct {
+	region, stream string
+	done           *record
+}
+
+func (r *rescuer) rescueStream(ctx context.Context, info *jetstream.StreamInfo, rs *RescuedStream, l line) error {
 	if info.State.Msgs == 0 {
 		return nil
 	}
 	if err := r.ensureTarget(ctx, info.Config, rs); err != nil {
 		return err
 	}
-	if err := r.tailStart(ctx, rs); err != nil || info.State.LastSeq < rs.From {
+	if err := r.tailStart(ctx, rs, l); err != nil || info.State.LastSeq < rs.From {
 		return err
 	}
 	st, err := r.local.Stream(ctx, rs.Stream)
@@ -181,7 +197,7 @@ func (r *rescuer) rescueStream(ctx context.Context, info *jetstream.StreamInfo, 
 	}
 	switch rs.Kind {
 	case KindQueue:
-		return r.republishTail(ctx, st, rs, info.State.LastSeq)
+		return r.republishTail(ctx, st, rs, info.State.LastSeq, l.done)
 	case KindBlob:
 		return r.applyObjectTail(ctx, st, rs, info.State.LastSeq)
 	}
@@ -271,20 +287,23 @@ func (r *rescuer) targetInfo(ctx context.Context, name string) (jetstream.Stream
 }
 
 // tailStart sets rs.From from the promotion record of the stream that
-// took over from this region's: the tail starts after the last sequence
-// that mirror had. The new primary's record names the region it promoted
-// from; when that is not this region (with three or more regions, the one
-// promoted in this region's place failed in turn), its own record, which
-// came over with its mirrored progress bucket, is looked up, and so on
-// back (mirrors keep sequences, so every region of the line numbers the
-// stream alike). Without a record reaching this region the whole stream
+// took over from l's: the tail starts after the last sequence that mirror
+// had. The new primary's record names the region it promoted from; when
+// that is not l's region (with three or more regions, the one promoted in
+// its place failed in turn), its own record, which came over with its
+// mirrored progress bucket, is looked up, and so on back (mirrors keep
+// sequences, so every region of the line numbers the stream alike). A
+// stale mirror rescued earlier moves the start past what it rescued
+// (rescuedThrough). Without a record reaching l's region the whole stream
 // is tail (duplicates are dropped by message id, and a key the new
 // primary wrote keeps its value).
-func (r *rescuer) tailStart(ctx context.Context, rs *RescuedStream) error {
+func (r *rescuer) tailStart(ctx context.Context, rs *RescuedStream, l line) error {
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
 	name := rs.Target
+	var visited []string
 	for range maxLineage {
+		visited = append(visited, name)
 		e, err := r.progress.Get(ctx, promotedKey(name))
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			return nil
@@ -296,9 +315,10 @@ func (r *rescuer) tailStart(ctx context.Context, rs *RescuedStream) error {
 		if err != nil {
 			return err
 		}
-		if p.From == r.region {
-			if p.Origin == rs.Stream {
-				rs.From = p.LastSeq + 1
+		if p.From == l.region {
+			if p.Origin == l.stream {
+				rs.since = p.LastSeq + 1
+				rs.From = max(p.LastSeq, r.rescuedThrough(ctx, visited, l)) + 1
 			}
 			return nil
 		}
@@ -361,8 +381,15 @@ func tailMsgs(ctx context.Context, st jetstream.Stream, seq, last uint64, fn fun
 }
 
 // republishTail stores each tail message in the new primary's queue.
-func (r *rescuer) republishTail(ctx context.Context, st jetstream.Stream, rs *RescuedStream, last uint64) error {
+// A message done records as processed is skipped (a stale mirror keeps
+// every message it saw; done is nil for a region's own work queue, which
+// holds only unprocessed ones).
+func (r *rescuer) republishTail(ctx context.Context, st jetstream.Stream, rs *RescuedStream, last uint64, done *record) error {
 	return tailMsgs(ctx, st, rs.From, last, func(raw *jetstream.RawStreamMsg) error {
+		if done != nil && done.done(raw.Sequence) {
+			rs.Processed++
+			return nil
+		}
 		rs.Tail++
 		subject, ok := mapSubject(raw.Subject, r.region, r.opts.NewPrimary)
 		if !ok {

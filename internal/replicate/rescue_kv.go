@@ -80,7 +80,7 @@ func (r *rescuer) applyKey(ctx context.Context, target jetstream.Stream, kv jets
 		rs.Unchanged++
 		return nil
 	}
-	if rev >= rs.From {
+	if rev >= rs.since {
 		rs.Conflicts = append(rs.Conflicts, key)
 		return nil
 	}

@@ -90,7 +90,7 @@ func (r *rescuer) applyObject(ctx context.Context, target jetstream.Stream, rs *
 	case info.Deleted && strings.HasPrefix(info.Name, dataPrefix):
 		rs.Unchanged++ // see dataPrefix
 		return nil
-	case seq >= rs.From:
+	case seq >= rs.since:
 		rs.Conflicts = append(rs.Conflicts, subject)
 		return nil
 	case cur != nil && sameObject(cur.Data, data, info.Bucket):
