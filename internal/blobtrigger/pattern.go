@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Pattern is a blobTrigger's "path" parsed as the Azure blob extension
@@ -27,6 +28,9 @@ type Pattern struct {
 // ParsePattern parses a blobTrigger path; errors say what is wrong with it
 // the way the host's FormatExceptions do.
 func ParsePattern(path string) (*Pattern, error) {
+	if !utf8.ValidString(path) {
+		return nil, fmt.Errorf("invalid blob trigger path %q: not UTF-8", path)
+	}
 	slash := strings.IndexByte(path, '/')
 	p := &Pattern{Raw: path, Container: path}
 	if slash >= 0 {
@@ -61,7 +65,10 @@ func ParsePattern(path string) (*Pattern, error) {
 	// .NET's "$" also matches before a final newline.
 	re.WriteString("\n?$")
 	if len(p.names) > 0 {
-		p.re = regexp.MustCompile(re.String())
+		var err error
+		if p.re, err = regexp.Compile(re.String()); err != nil {
+			return nil, fmt.Errorf("invalid blob trigger path %q: %w", path, err)
+		}
 	}
 	return p, nil
 }
