@@ -38,7 +38,7 @@ func (b blobBinder) Input(ctx context.Context, app string, fb funcapp.Binding, e
 	}
 	_, content, err := b.b.ReadAll(ctx, app, container, name)
 	if blob.IsNotFound(err) {
-		return hostjson.Text("null"), nil
+		return json.RawMessage(`"null"`), nil // JsonConvert.SerializeObject(null), carried as a string
 	}
 	if err != nil {
 		return nil, err
