@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/tandemhq/tandem/internal/blobtrigger"
 )
 
 // Function is one function of an app: a folder with function.json.
@@ -41,6 +43,10 @@ type Binding struct {
 	RunOnStartup bool
 	UseMonitor   *bool
 
+	// blobTrigger, blob: "container/blob" (a pattern for the trigger,
+	// binding expressions for blob in and out)
+	Path string
+
 	// table
 	TableName    string
 	PartitionKey string
@@ -57,6 +63,8 @@ const (
 	Queue        = "queue"
 	TimerTrigger = "timertrigger"
 	Table        = "table"
+	BlobTrigger  = "blobtrigger"
+	Blob         = "blob"
 )
 
 // Kind is the binding type in lower case, for comparisons.
@@ -138,6 +146,7 @@ type rawBinding struct {
 	Schedule     string   `json:"schedule"`
 	RunOnStartup bool     `json:"runOnStartup"`
 	UseMonitor   *bool    `json:"useMonitor"`
+	Path         string   `json:"path"`
 	TableName    string   `json:"tableName"`
 	PartitionKey string   `json:"partitionKey"`
 	RowKey       string   `json:"rowKey"`
@@ -209,7 +218,7 @@ func (rb rawBinding) binding() (Binding, error) {
 		AuthLevel: strings.ToLower(rb.AuthLevel), Route: strings.Trim(rb.Route, "/"),
 		QueueName: rb.QueueName, Connection: rb.Connection,
 		Schedule: rb.Schedule, RunOnStartup: rb.RunOnStartup, UseMonitor: rb.UseMonitor,
-		TableName: rb.TableName, PartitionKey: rb.PartitionKey, RowKey: rb.RowKey, Filter: rb.Filter, Take: rb.Take,
+		Path: rb.Path, TableName: rb.TableName, PartitionKey: rb.PartitionKey, RowKey: rb.RowKey, Filter: rb.Filter, Take: rb.Take,
 	}
 	for _, m := range rb.Methods {
 		b.Methods = append(b.Methods, strings.ToUpper(m))
@@ -254,10 +263,12 @@ func checkKind(b *Binding) error {
 		return nil
 	case Table:
 		return checkTable(b, field)
+	case BlobTrigger, Blob:
+		return checkBlob(b, field)
 	case "":
 		return fmt.Errorf(`binding %q: field "type": missing`, b.Name)
 	default:
-		return fmt.Errorf(`binding %q: field "type": %q is not supported by Tandem (httpTrigger, http, queueTrigger, queue, timerTrigger, table)`, b.Name, b.Type)
+		return fmt.Errorf(`binding %q: field "type": %q is not supported by Tandem (httpTrigger, http, queueTrigger, queue, timerTrigger, table, blobTrigger, blob)`, b.Name, b.Type)
 	}
 }
 
@@ -288,6 +299,34 @@ func checkTable(b *Binding, field func(f, msg string) error) error {
 	}
 	if b.Take < 0 {
 		return field("take", "must not be negative")
+	}
+	return nil
+}
+
+// checkBlob checks a blobTrigger's path pattern as the blob extension
+// parses it, and a blob binding's path and direction. Like queueTrigger,
+// "connection" is not checked: Tandem serves the app's own storage
+// account whatever setting it names.
+func checkBlob(b *Binding, field func(f, msg string) error) error {
+	if strings.TrimSpace(b.Path) == "" {
+		return field("path", "missing")
+	}
+	switch b.DataType {
+	case "", "binary", "string":
+	default:
+		return field("dataType", fmt.Sprintf("%q is not supported for blobs (binary or string)", b.DataType))
+	}
+	if b.Kind() == BlobTrigger {
+		if _, err := blobtrigger.ParsePattern(b.Path); err != nil {
+			return field("path", err.Error())
+		}
+		return nil
+	}
+	if b.Direction == "inout" {
+		return field("direction", `"inout" is not supported for blob bindings (use one "in" and one "out")`)
+	}
+	if !strings.Contains(strings.Trim(b.Path, "/"), "/") {
+		return field("path", fmt.Sprintf("%q: a blob binding names one blob, 'container/blob'", b.Path))
 	}
 	return nil
 }

@@ -114,6 +114,13 @@ type Admitter interface {
 	Admit(ctx context.Context, app string, b funcapp.Binding) error
 }
 
+// HostValuer is a Binder whose Input values are already what the host
+// sends (a blob input: base64 for binary, the text serialized as a string
+// otherwise), so the invoker does not apply hostjson.Value to them again.
+type HostValuer interface {
+	HostValued() bool
+}
+
 // Refusal is a binder error that carries its own status and Retry-After:
 // a secondary region refusing an output binding's write (503).
 type Refusal interface {
@@ -199,6 +206,10 @@ func (iv *Invoker) inputs(ctx context.Context, fn *funcapp.Function, e Expressio
 		v, err := binder.Input(ctx, iv.opts.App.Name, b, e)
 		if err != nil {
 			return fmt.Errorf("input binding %q: %w", b.Name, err)
+		}
+		if hv, ok := binder.(HostValuer); ok && hv.HostValued() {
+			data[b.Name] = v // already in the host's form (a blob's bytes or text)
+			continue
 		}
 		data[b.Name] = hostjson.Value(v) // the host's rule: an entity stays an object, a list becomes a string
 	}

@@ -325,6 +325,15 @@ func (rep *replication) waitTable(ctx context.Context, app, table, etag string) 
 	return nil
 }
 
+// waitReceipt makes a blob trigger receipt write (its KV revision) wait
+// for the secondaries in sync mode.
+func (rep *replication) waitReceipt(ctx context.Context, app string, rev uint64) error {
+	if w := rep.syncWaiter(app); w != nil {
+		return w.WaitReplicated(ctx, "KV_"+replicate.ReceiptBucket(rep.r.opts.Name), rev)
+	}
+	return nil
+}
+
 func (rep *replication) syncWaiter(app string) *replicate.Waiter {
 	if !rep.r.syncApp(app) {
 		return nil

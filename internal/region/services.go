@@ -153,6 +153,7 @@ func (s *services) binders() map[string]invoke.Binder {
 	return map[string]invoke.Binder{
 		funcapp.Queue: queueBinder{s.queues, s.r},
 		funcapp.Table: tableBinder{s.tables, s.r},
+		funcapp.Blob:  blobBinder{s.blobs, s.r},
 	}
 }
 

@@ -36,7 +36,8 @@ func (r *Region) startTriggers(ctx context.Context, rt *appRuntime) error {
 	return r.startListeners(ctx, rt)
 }
 
-// startListeners starts the app's queue listeners. rt.mu must be held.
+// startListeners starts the app's queue and blob trigger listeners. rt.mu
+// must be held.
 func (r *Region) startListeners(ctx context.Context, rt *appRuntime) error {
 	for _, fn := range rt.app.Functions {
 		trig := fn.Trigger()
@@ -49,7 +50,7 @@ func (r *Region) startListeners(ctx context.Context, rt *appRuntime) error {
 		}
 		rt.listeners = append(rt.listeners, l)
 	}
-	return nil
+	return r.startBlobListeners(ctx, rt) // blobtriggers.go
 }
 
 // stopTriggers stops listeners (draining their handlers) and timers.

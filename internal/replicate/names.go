@@ -18,6 +18,7 @@ const (
 	KindTimers   Kind = "timers"   // KV <region>_timers (schedule status)
 	KindProgress Kind = "progress" // KV <region>_progress (queue progress)
 	KindBlob     Kind = "blob"     // object store <region>_B_<app>_<container>
+	KindReceipts Kind = "receipts" // KV <region>_blobreceipts (blob trigger receipts)
 )
 
 const (
@@ -30,6 +31,10 @@ func ProgressBucket(region string) string { return broker.Name(region, "progress
 
 // TimerBucket is the KV bucket holding a region's timer schedule status.
 func TimerBucket(region string) string { return broker.Name(region, "timers") }
+
+// ReceiptBucket is the KV bucket holding a region's blob trigger receipts
+// (internal/blobtrigger).
+func ReceiptBucket(region string) string { return broker.Name(region, "blobreceipts") }
 
 // kvStream is the stream behind a KV bucket.
 func kvStream(bucket string) string { return kvPrefix + bucket }
@@ -57,6 +62,8 @@ func classify(region, stream string) (Kind, bool) {
 		return KindTimers, true
 	case bucket == "progress":
 		return KindProgress, true
+	case bucket == "blobreceipts":
+		return KindReceipts, true
 	case strings.HasPrefix(bucket, "T_") && validQueueRest(bucket[2:]):
 		return KindTable, true
 	}

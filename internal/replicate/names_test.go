@@ -15,6 +15,8 @@ func TestClassify(t *testing.T) {
 		{"KV_east_TA", KindAccounts, true},
 		{"KV_east_timers", KindTimers, true},
 		{"KV_east_progress", KindProgress, true},
+		{"KV_east_blobreceipts", KindReceipts, true},
+		{"KV_west_blobreceipts", "", false},
 		{"KV_east_timerlease", "", false}, // region-local
 		{"KV_east_role", "", false},       // region-local
 		{"KV_east_keys", "", false},       // replicated by rules
