@@ -40,6 +40,11 @@ type rescuedRecord struct {
 
 func rescuedKey(stream string) string { return "rescued." + stream }
 
+// staleRescueTimeout bounds one stale mirror's rescue, so a new primary
+// that fails mid-way does not hold the Mirrorer's loop (it retries at the
+// next poll, or a newer role replaces the Mirrorer).
+const staleRescueTimeout = 30 * time.Second
+
 // errStaleNotRescued: a stale mirror stays until its tail is rescued.
 var errStaleNotRescued = errors.New("tail not rescued")
 
@@ -71,6 +76,8 @@ func (m *Mirrorer) rescueIfStale(ctx context.Context, local string, kind Kind) e
 // rescueStale writes a stale mirror's tail into the new primary and
 // records how far it went.
 func (m *Mirrorer) rescueStale(ctx context.Context, info *jetstream.StreamInfo, kind Kind) error {
+	ctx, cancel := context.WithTimeout(ctx, staleRescueTimeout)
+	defer cancel()
 	r, err := newRescuer(RescueOptions{Broker: m.opts.Broker, NewPrimary: m.opts.Primary, Logger: m.opts.Logger})
 	if err != nil {
 		return err
