@@ -27,6 +27,7 @@ type replication struct {
 	mirror      *replicate.Mirrorer
 	progress    *replicate.Progress
 	waiter      *replicate.Waiter
+	reaper      *replicate.Reaper // frees what absent standbys' mirror consumers hold
 	leaseTimer  *time.Timer
 	retry       *time.Timer
 
@@ -133,6 +134,7 @@ func (rep *replication) becomePrimary(ctx context.Context, s role.State) error {
 		return err
 	}
 	if err := rep.startPrimaryParts(ctx); err != nil {
+		rep.stopPrimaryParts(ctx) // roll back what started; the transition is retried
 		return err
 	}
 	rep.locked(func() { rep.mode = "primary" })
@@ -198,8 +200,15 @@ func (rep *replication) startPrimaryParts(ctx context.Context) error {
 	if err := p.Start(ctx); err != nil {
 		return fmt.Errorf("progress: %w", err)
 	}
+	rp, err := replicate.NewReaper(replicate.ReaperOptions{Broker: rep.r.broker, Clock: rep.r.opts.Clock, Logger: rep.r.log})
+	if err != nil {
+		return err
+	}
+	if err := rp.Start(ctx); err != nil {
+		return fmt.Errorf("reaper: %w", err)
+	}
 	rep.mu.Lock()
-	rep.progress = p
+	rep.progress, rep.reaper = p, rp
 	rep.mu.Unlock()
 	if len(rep.r.opts.SyncApps) == 0 || len(rep.r.opts.Peers) == 0 {
 		return nil
@@ -236,9 +245,12 @@ func (rep *replication) fence(ctx context.Context) error {
 
 func (rep *replication) stopPrimaryParts(ctx context.Context) {
 	rep.mu.Lock()
-	p, w := rep.progress, rep.waiter
-	rep.progress, rep.waiter = nil, nil
+	p, w, rp := rep.progress, rep.waiter, rep.reaper
+	rep.progress, rep.waiter, rep.reaper = nil, nil, nil
 	rep.mu.Unlock()
+	if rp != nil {
+		_ = rp.Shutdown(ctx)
+	}
 	if p != nil {
 		_ = p.Flush(ctx)
 		_ = p.Shutdown(ctx)
