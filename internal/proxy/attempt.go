@@ -79,6 +79,16 @@ func (rt *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 			budget++
 		}
 		last := i == budget-1
+		if last && o == Refused && Retryable(o, st.idempotent, st.replayable, st.bodyRead()) {
+			if fb, ok := rt.fallback(req, st); ok {
+				if fresp, _, ferr := rt.attempt(req, st, fb, false); fresp != nil {
+					drain(resp)
+					return rt.finish(st, fb, fresp, ferr)
+				}
+				// No answer from it either: the refusal (naming the
+				// primary, with Retry-After) is the better one to give.
+			}
+		}
 		if o == OK || o == Canceled || !Retryable(o, st.idempotent, st.replayable, st.bodyRead()) || (last && resp != nil) {
 			return rt.finish(st, t, resp, err)
 		}
@@ -91,6 +101,21 @@ func (rt *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		lastErr = errors.New("every endpoint answered 502, 503 or 504")
 	}
 	return nil, lastErr
+}
+
+// fallback is the Picker's last resort after refusals only: every
+// attempt so far was refused or never sent.
+func (rt *retrier) fallback(req *http.Request, st *state) (Target, bool) {
+	f, ok := rt.p.opts.Picker.(Fallbacker)
+	if !ok {
+		return Target{}, false
+	}
+	for _, a := range st.tried {
+		if a.outcome != Refused && a.outcome != NotSent {
+			return Target{}, false
+		}
+	}
+	return f.Fallback(req, st.targets)
 }
 
 func (rt *retrier) finish(st *state, t Target, resp *http.Response, err error) (*http.Response, error) {

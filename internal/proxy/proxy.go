@@ -12,7 +12,10 @@
 //     Idempotency-Key, a body too large to replay) is never sent twice,
 //     except a 503 carrying X-Tandem-Refused: a secondary region refused
 //     it before running or writing anything, so it moves on like a request
-//     that never left (if its body is buffered or was never read).
+//     that never left (if its body is buffered or was never read); when
+//     every endpoint picked refused it, it goes once to the Picker's
+//     fallback (Fallbacker: the traffic manager's primary that its probes
+//     have down), and the refusal is the answer if that one does not reply.
 //
 // Bodies stream in both directions (only replayable bodies under the limit
 // are buffered); SSE flushes at once and WebSocket upgrades pass through.
@@ -47,6 +50,16 @@ type Target struct {
 // requests.
 type Picker interface {
 	Pick(r *http.Request) ([]Target, error)
+}
+
+// Fallbacker is optionally implemented by a Picker: one more endpoint to
+// try when every endpoint picked refused the request (503 with
+// RefusedHeader, a secondary refusing a write because it sees its primary
+// answer) and that endpoint was not among them. The traffic manager names
+// the primary the control plane chose while its own probes have it down
+// (a primary just promoted is marked up only after its next probes).
+type Fallbacker interface {
+	Fallback(r *http.Request, picked []Target) (Target, bool)
 }
 
 // Options configures a Proxy.

@@ -242,6 +242,56 @@ func TestRefusalsGoRoundOnce(t *testing.T) {
 	}
 }
 
+// fallbackPicker picks the first targets and offers the last one as the
+// fallback after refusals, as the traffic manager offers a primary its
+// probes have down.
+type fallbackPicker struct{ all listPicker }
+
+func (f fallbackPicker) Pick(*http.Request) ([]Target, error) { return f.all[:len(f.all)-1], nil }
+
+func (f fallbackPicker) Fallback(_ *http.Request, picked []Target) (Target, bool) {
+	return f.all[len(f.all)-1], true
+}
+
+// TestRefusedEverywhereTriesTheFallback: when every picked endpoint
+// refused a write, the Picker's fallback gets it once; when any attempt
+// failed otherwise, the fallback is not used.
+func TestRefusedEverywhereTriesTheFallback(t *testing.T) {
+	cases := []struct {
+		name, method, first string
+		wantStatus          int
+		wantReports         string
+	}{
+		{"refused everywhere", http.MethodPut, "not-primary", 200,
+			"first:refused,second:refused,first:refused,second:refused,third:ok"},
+		{"a region failed", http.MethodPut, "503", 503,
+			"first:bad-status,second:refused,first:bad-status"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			first, second, third := newBackend(t, "first", c.first), newBackend(t, "second", "not-primary"), newBackend(t, "third", "")
+			rep := &reports{}
+			base := startProxy(t, fallbackPicker{targets(t, time.Second, first.srv.URL, second.srv.URL, third.srv.URL)}, 1024, rep)
+			req, err := http.NewRequest(c.method, base+"/api/work/1", strings.NewReader("job"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.wantStatus || rep.String() != c.wantReports {
+				t.Fatalf("status %d, reports %q; want %d, %q", resp.StatusCode, rep.String(), c.wantStatus, c.wantReports)
+			}
+			if c.wantStatus == 200 && third.lastBody.Load() != "job" {
+				t.Errorf("the fallback got body %q", third.lastBody.Load())
+			}
+		})
+	}
+}
+
 func TestRetryableTable(t *testing.T) {
 	cases := []struct {
 		o                          Outcome

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tandemhq/tandem/internal/broker"
 	"github.com/tandemhq/tandem/internal/clock"
+	"github.com/tandemhq/tandem/internal/proxy"
 	"github.com/tandemhq/tandem/internal/role"
 	"github.com/tandemhq/tandem/internal/topology"
 )
@@ -38,7 +39,7 @@ type region struct {
 	mu       sync.Mutex
 	srv      *http.Server
 	healthy  atomic.Bool
-	appMode  atomic.Value // "ok" or "die"
+	appMode  atomic.Value // "ok", "die" or "refuse" (a secondary refusing writes)
 	arrivals atomic.Int64
 	probeHdr atomic.Value // last X-Probe header seen on /healthz
 	delay    time.Duration
@@ -112,6 +113,12 @@ func (r *region) serveApp(w http.ResponseWriter, req *http.Request) {
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 			_ = conn.Close()
 		}
+		return
+	}
+	if r.appMode.Load() == "refuse" && req.Method != http.MethodGet {
+		w.Header().Set(proxy.RefusedHeader, "not-primary")
+		w.Header().Set("X-Region", r.name)
+		http.Error(w, "a secondary refuses writes", http.StatusServiceUnavailable)
 		return
 	}
 	_, _ = io.Copy(io.Discard, req.Body)

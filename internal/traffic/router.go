@@ -115,6 +115,24 @@ func (m *Manager) Pick(*http.Request) ([]proxy.Target, error) {
 	return out, nil
 }
 
+// Fallback implements proxy.Fallbacker: a write every picked region
+// refused goes once to the primary the control plane named, if it is
+// enabled and was not picked because the probes have it down. A secondary
+// refuses only while it sees that primary answer, so the probes are the
+// ones behind (a primary just promoted answers before it is marked up).
+func (m *Manager) Fallback(_ *http.Request, picked []proxy.Target) (proxy.Target, bool) {
+	e := m.table().byName[*m.wit.primary.Load()]
+	if e == nil || !e.cfg.Enabled {
+		return proxy.Target{}, false
+	}
+	for _, p := range picked {
+		if p.Name == e.target.Name {
+			return proxy.Target{}, false
+		}
+	}
+	return e.target, true
+}
+
 // pickCache is priority routing's last answer, reused while the primary
 // and the set of usable endpoints stay the same, so a request picks
 // without allocating. The proxy only reads the targets.

@@ -39,6 +39,31 @@ func TestPriorityRoutingFollowsHealth(t *testing.T) {
 	}
 }
 
+// TestRefusedWriteGoesToThePrimaryItsProbesHaveDown: the probes have the
+// primary down (as right after a promotion, until its next probes), so a
+// write goes to the secondary, which refuses it because it sees the
+// primary answer; the write then goes to the primary instead of failing.
+// Reads stay with the healthy secondary.
+func TestRefusedWriteGoesToThePrimaryItsProbesHaveDown(t *testing.T) {
+	b := startBroker(t)
+	east, west := newRegion(t, b, "east", clock.Real{}), newRegion(t, b, "west", clock.Real{})
+	west.appMode.Store("refuse")
+	m := startManager(t, topologyFor(t, setup{tolerated: 1, rise: 2, lease: "1m", margin: "1s"}, east, west), t.TempDir(), clock.Real{})
+	eventually(t, 5*time.Second, "ready", m.Ready)
+	east.healthy.Store(false)
+	eventually(t, 5*time.Second, "east marked down", func() bool { return !m.endpointHealth("east").Up })
+	if code, from := get(t, m, "PUT"); code != 200 || from != "east" {
+		t.Fatalf("PUT: %d from %q, want 200 from east (the primary) after west refused", code, from)
+	}
+	if code, from := get(t, m, "GET"); code != 200 || from != "west" {
+		t.Fatalf("GET: %d from %q, want west (east's probes fail)", code, from)
+	}
+	east.stop()
+	if code, from := get(t, m, "PUT"); code != 503 || from != "west" {
+		t.Fatalf("PUT with east gone: %d from %q, want west's refusal", code, from)
+	}
+}
+
 func TestWeightedRoutingDistribution(t *testing.T) {
 	b := startBroker(t)
 	east, west := newRegion(t, b, "east", clock.Real{}), newRegion(t, b, "west", clock.Real{})
