@@ -251,12 +251,14 @@ func cutPrefixFold(path, prefix string) (string, bool) {
 func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, a *appRoutes, fn *funcapp.Function, params map[string]string, master bool) {
 	if a.inv.App().Host.Handler.ForwardHTTP && fn.HTTPOnly() {
 		id, err := a.inv.Forward(w, r, fn)
-		if errors.Is(err, host.ErrClosed) {
+		for i := 0; i < maxReroutes && errors.Is(err, host.ErrClosed); i++ {
 			// A new version replaced the app while the request was routed:
 			// the request never reached a handler, so route it again.
-			if a2, fn2, _, ok := g.reroute(r); ok {
-				id, err = a2.inv.Forward(w, r, fn2)
+			a2, fn2, _, ok := g.reroute(r)
+			if !ok {
+				break
 			}
+			id, err = a2.inv.Forward(w, r, fn2)
 		}
 		if err != nil {
 			g.failed(w, fn, id, err, master)
@@ -265,6 +267,11 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, a *appRoutes, f
 	}
 	g.payload(w, r, a, fn, params, master)
 }
+
+// maxReroutes bounds how often a request is routed again because the
+// version it was routed to closed before it reached a handler: versions
+// swapped back to back can close the one it was rerouted to as well.
+const maxReroutes = 3
 
 // reroute matches r again against the current version of its app.
 func (g *Gateway) reroute(r *http.Request) (*appRoutes, *funcapp.Function, map[string]string, bool) {
@@ -291,10 +298,12 @@ func (g *Gateway) payload(w http.ResponseWriter, r *http.Request, a *appRoutes, 
 	value, _ := trig.MarshalJSON() // not json.Marshal: that copies the body again
 	t := invoke.Trigger{Value: value, Metadata: invoke.HTTPMetadata(trig, fn.Name, time.Now())}
 	res, err := a.inv.Invoke(r.Context(), fn, t)
-	if errors.Is(err, host.ErrClosed) {
-		if a2, fn2, _, ok := g.reroute(r); ok {
-			res, err = a2.inv.Invoke(r.Context(), fn2, t) // see invoke: never reached a handler
+	for i := 0; i < maxReroutes && errors.Is(err, host.ErrClosed); i++ {
+		a2, fn2, _, ok := g.reroute(r)
+		if !ok {
+			break
 		}
+		res, err = a2.inv.Invoke(r.Context(), fn2, t) // see invoke: never reached a handler
 	}
 	if err != nil {
 		var ie *invoke.Error
