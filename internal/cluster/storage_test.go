@@ -1,14 +1,19 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 )
 
 // TestStorageConnectionStringWorksThroughFailover: the connection string a
@@ -77,4 +82,126 @@ func westHas(t *testing.T, c *Cluster, row string) bool {
 	}
 	code, body := adminCall(t, http.MethodGet, west.DirectURL()+"/admin/apps/echo/tables/orders/entities", key)
 	return code == 200 && strings.Contains(string(body), row)
+}
+
+// storageInfo is what GET /admin/apps/{app}/storage answers.
+type storageInfo struct {
+	Account          string `json:"account"`
+	Key              string `json:"key"`
+	QueueEndpoint    string `json:"queueEndpoint"`
+	BlobEndpoint     string `json:"blobEndpoint"`
+	ConnectionString string `json:"connectionString"`
+}
+
+func appStorage(t *testing.T, r *Region, app string) storageInfo {
+	t.Helper()
+	key, err := r.MasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := adminCall(t, http.MethodGet, r.DirectURL()+"/admin/apps/"+app+"/storage", key)
+	if code != 200 {
+		t.Fatalf("storage of %s in %s: %d %s", app, r.Name, code, body)
+	}
+	var si storageInfo
+	if err := json.Unmarshal(body, &si); err != nil {
+		t.Fatal(err)
+	}
+	return si
+}
+
+// directString is a connection string for the account straight at one
+// region (its replica answers reads while it is a secondary).
+func directString(r *Region, si storageInfo) string {
+	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;QueueEndpoint=%s/queues/%s;BlobEndpoint=%s/blobs/%s",
+		si.Account, si.Key, r.DirectURL(), si.Account, r.DirectURL(), si.Account)
+}
+
+// TestQueueAndBlobSDKsWorkThroughFailover: an app's own azqueue and
+// azblob code, on the connection string the region hands out (the public
+// address), sends a message and uploads a blob; both reach west's replica;
+// east is killed; through the same string the message is received and the
+// blob read in west, and new ones are written there.
+func TestQueueAndBlobSDKsWorkThroughFailover(t *testing.T) {
+	c := startCluster(t)
+	si := appStorage(t, c.Region("east"), "echo")
+	if !strings.HasPrefix(si.QueueEndpoint, c.PublicURL()+"/queues/") || !strings.HasPrefix(si.BlobEndpoint, c.PublicURL()+"/blobs/") {
+		t.Fatalf("endpoints %s, %s are not on the public address %s", si.QueueEndpoint, si.BlobEndpoint, c.PublicURL())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	qsvc, err := azqueue.NewServiceClientFromConnectionString(si.ConnectionString, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bsvc, err := azblob.NewClientFromConnectionString(si.ConnectionString, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := qsvc.NewQueueClient("sdk-jobs")
+	if _, err := q.Create(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.EnqueueMessage(ctx, "before", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bsvc.CreateContainer(ctx, "docs", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bsvc.UploadBuffer(ctx, "docs", "a.txt", []byte("written before the failover"), nil); err != nil {
+		t.Fatal(err)
+	}
+	westStr := directString(c.Region("west"), si)
+	eventually(t, "west's replica to hold the message and the blob", 30*time.Second, func() bool {
+		return peekHas(ctx, westStr, "sdk-jobs", "before") && blobIs(ctx, westStr, "docs", "a.txt", "written before the failover")
+	})
+
+	if err := c.KillRegion("east"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "west primary", time.Minute, func() bool { return c.Primary() == "west" })
+	got, err := q.DequeueMessage(ctx, nil)
+	if err != nil || len(got.Messages) != 1 || *got.Messages[0].MessageText != "before" {
+		t.Fatalf("receive through the same string after the failover: %v %+v", err, got)
+	}
+	if _, err := q.DeleteMessage(ctx, *got.Messages[0].MessageID, *got.Messages[0].PopReceipt, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !blobIs(ctx, si.ConnectionString, "docs", "a.txt", "written before the failover") {
+		t.Fatal("the blob is not readable through the same string after the failover")
+	}
+	if _, err := q.EnqueueMessage(ctx, "after", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bsvc.UploadBuffer(ctx, "docs", "b.txt", []byte("written after"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if !peekHas(ctx, si.ConnectionString, "sdk-jobs", "after") || !blobIs(ctx, si.ConnectionString, "docs", "b.txt", "written after") {
+		t.Fatal("what was written in west after the failover is not there")
+	}
+}
+
+// peekHas reports whether queue's first message, through conn, is text.
+func peekHas(ctx context.Context, conn, queue, text string) bool {
+	svc, err := azqueue.NewServiceClientFromConnectionString(conn, nil)
+	if err != nil {
+		return false
+	}
+	got, err := svc.NewQueueClient(queue).PeekMessage(ctx, nil)
+	return err == nil && len(got.Messages) == 1 && *got.Messages[0].MessageText == text
+}
+
+// blobIs reports whether the blob, read through conn, holds want.
+func blobIs(ctx context.Context, conn, container, name, want string) bool {
+	c, err := azblob.NewClientFromConnectionString(conn, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := c.DownloadStream(ctx, container, name, nil)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return err == nil && bytes.Equal(b, []byte(want))
 }
