@@ -32,6 +32,7 @@ func (m *Mirrorer) refresh(ctx context.Context, polled time.Time, origins map[st
 	now := m.opts.Clock.Now()
 	var mirrors []MirrorStatus
 	for _, mr := range m.knownMirrors() {
+		m.syncMeta(ctx, locals[mr.local], origins[mr.origin])
 		ms := m.mirrorStatus(ctx, mr, locals[mr.local], origins[mr.origin], now)
 		if reachable && origins[mr.origin] == nil && ms.Error == "" {
 			ms.Error = "origin not listed by the primary"
