@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,6 +77,10 @@ func TestBlobTriggerOnceThroughKillAndFailback(t *testing.T) {
 	})
 	east, west := c.Region("east"), c.Region("west")
 	t.Cleanup(func() {
+		if t.Failed() && os.Getenv("BLOBTEST_DUMP") != "" {
+			_ = syscall.Kill(west.PID(), syscall.SIGQUIT)
+			_ = poll(context.Background(), 5*time.Second, "dump", func() bool { return west.hasExited() })
+		}
 		if t.Failed() {
 			for _, r := range []*Region{east, west} {
 				b, _ := os.ReadFile(filepath.Join(r.DataDir, "region.log"))
