@@ -31,8 +31,8 @@ func blobTriggerApp(t *testing.T, hold string) string {
 			`{"type":"table","direction":"out","name":"run","tableName":"Runs","partitionKey":"{name}","rowKey":"{rand-guid}"}]}`
 	}
 	settings, _ := json.Marshal(map[string]any{"IsEncrypted": false, "Values": map[string]string{
-		"REPLY_fast": `{"Outputs":{"run":{"Fn":"fast"}}}`,
-		"REPLY_held": `{"Outputs":{"run":{"Fn":"held"}}}`,
+		"REPLY_fast":     `{"Outputs":{"run":{"Fn":"fast"}}}`,
+		"REPLY_held":     `{"Outputs":{"run":{"Fn":"held"}}}`,
 		"ECHO_HOLD_held": hold,
 	}})
 	files := map[string]string{
@@ -239,4 +239,3 @@ func mirrorHolds(t *testing.T, r *Region, origin string, n uint64) bool {
 	}
 	return false
 }
-
