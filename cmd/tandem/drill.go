@@ -55,6 +55,7 @@ func runDrill(ctx context.Context, args []string) error {
 	fs.IntVar(&o.GetRate, "get-rate", 100, "GETs per second")
 	fs.IntVar(&o.PostRate, "post-rate", 20, "POSTs (queued work) per second")
 	fs.IntVar(&o.PutRate, "put-rate", 10, "PUTs (table writes) per second")
+	fs.IntVar(&o.BlobRate, "blob-rate", 5, "blob writes (fired by a blob trigger) per second")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}

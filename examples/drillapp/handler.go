@@ -10,6 +10,8 @@
 //   - POST /api/work/{id}    queues {"id"} on drill-work
 //   - drill-work trigger     writes Deliveries(id, <id>.<random>): one row per delivery
 //   - PUT  /api/entity/{id}  writes Entities(e, <id>) unless it is there (idempotent)
+//   - POST /api/blob/{id}    writes the blob drill-in/<id> (a blob output)
+//   - drill-in/{id} trigger  writes Fired(b, <id>.<invocation id>): one row per run
 //   - timer every second     writes Ticks(t, <second>.<random>): one row per run
 package drillapp
 
@@ -33,6 +35,8 @@ func Main() {
 	http.HandleFunc("POST /deliver", deliver)
 	http.HandleFunc("POST /entity", entity)
 	http.HandleFunc("POST /tick", tick)
+	http.HandleFunc("POST /blob", putBlob)
+	http.HandleFunc("POST /fired", fired)
 	http.HandleFunc("GET /{$}", func(http.ResponseWriter, *http.Request) {})
 	_ = http.ListenAndServe("127.0.0.1:"+os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT"), nil)
 }
@@ -105,6 +109,27 @@ func entity(w http.ResponseWriter, r *http.Request) {
 func exists(raw json.RawMessage) bool {
 	s := strings.TrimSpace(string(raw))
 	return s != "" && s != "null" && s != `"null"`
+}
+
+// putBlob writes drill-in/<id> through the blob output binding; the 201
+// comes once the blob is stored (in sync mode, in the standbys too).
+func putBlob(w http.ResponseWriter, r *http.Request) {
+	_, p := decode(r)
+	reply(w, map[string]any{"blob": "blob " + p["id"], "res": map[string]any{"statusCode": 201}})
+}
+
+// fired records one run of the blob trigger: the blob's id (the {id}
+// capture, which the host sends as a JSON-serialized string) and the
+// invocation id, so a version run twice leaves two rows.
+func fired(w http.ResponseWriter, r *http.Request) {
+	in, _ := decode(r)
+	id := string(hostString(in.Metadata["id"]))
+	inv := r.Header.Get("X-Azure-Functions-InvocationId")
+	if inv == "" {
+		inv = nonce()
+	}
+	row := map[string]any{"PartitionKey": "b", "RowKey": id + "." + inv, "Blob": id, "Region": os.Getenv("REGION_NAME")}
+	reply(w, map[string]any{"run": row})
 }
 
 func tick(w http.ResponseWriter, r *http.Request) {

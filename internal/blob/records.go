@@ -98,13 +98,15 @@ func (s *Service) publishMeta(ctx context.Context, st store, info jetstream.Obje
 		msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect, 10))
 	}
 	msg.Data = data
-	if _, err := s.js.PublishMsg(ctx, msg, opts...); err != nil {
+	ack, err := s.js.PublishMsg(ctx, msg, opts...)
+	if err != nil {
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
 			return errRaced(info.Name)
 		}
 		return fmt.Errorf("write %s: %w", info.Name, s.quota(st, err))
 	}
+	noteWrite(ctx, ack.Stream, ack.Sequence) // sync mode (sync.go)
 	return nil
 }
 

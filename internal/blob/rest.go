@@ -55,6 +55,11 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if s.opts.Stored != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		ctx, wl := withWriteLog(r.Context())
+		r = r.WithContext(ctx)
+		w = &syncAnswer{w: w, r: r, s: s, app: t.account, wl: wl, staged: w.Header().Clone()}
+	}
 	q := r.URL.Query()
 	s.route(&request{w: w, r: r, t: t, comp: q.Get("comp"), restype: q.Get("restype")})
 }

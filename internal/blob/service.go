@@ -72,6 +72,13 @@ type Options struct {
 	// WriteGate, when set, runs before every REST write and refuses it with
 	// its error (a Refusal: 503 with Retry-After in a secondary).
 	WriteGate func(ctx context.Context) error
+	// Stored, when set, is called after a write stored its records and
+	// before it is acknowledged (a REST answer, WriteAll's return), with
+	// the app, each stream the write stored records in and the last
+	// sequence it stored there (the data chunks precede it). An error
+	// fails the write: the REST answer is 500 InternalError. In sync mode
+	// the region waits there for its standbys (sync.go).
+	Stored func(ctx context.Context, app, stream string, seq uint64) error
 }
 
 // Service stores the containers and blobs of every app of a region.

@@ -92,7 +92,20 @@ func (s *Service) ReadAll(ctx context.Context, app, container, name string) (*Bl
 
 // WriteAll stores body as a block blob, creating the container when it
 // does not exist (as the Functions blob output binding does).
+// It returns once Options.Stored accepted the write (sync mode).
 func (s *Service) WriteAll(ctx context.Context, app, container, name string, body []byte, contentType string) (*Blob, error) {
+	ctx, wl := withWriteLog(ctx)
+	b, err := s.writeAll(ctx, app, container, name, body, contentType)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.awaitStored(ctx, app, wl); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (s *Service) writeAll(ctx context.Context, app, container, name string, body []byte, contentType string) (*Blob, error) {
 	req := PutRequest{Props: Properties{ContentType: contentType}}
 	b, _, err := s.PutBlob(ctx, app, container, name, bytes.NewReader(body), req)
 	if IsNotFound(err) {

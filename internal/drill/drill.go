@@ -1,6 +1,7 @@
 // Package drill measures a failover the way a user would live it: it runs
 // client load against a deployment (GETs, POSTs that queue work, PUTs that
-// write table entities, and the drill app's one-second timer), injects a
+// write table entities, POSTs that write blobs a blob trigger counts, and
+// the drill app's one-second timer), injects a
 // fault into the primary region (kill -9, SIGSTOP, or a network
 // partition), restores it, fails back, and then reads the replicated
 // tables to count what was lost, delivered twice or fired twice.
@@ -41,6 +42,7 @@ type Options struct {
 	GetRate  int           // GETs per second
 	PostRate int           // POSTs per second
 	PutRate  int           // PUTs per second
+	BlobRate int           // blob writes (POST /api/blob/{id}) per second
 	Progress io.Writer     // a progress line per second; nil for none
 	// RunID prefixes this run's work ids and entity keys; default a fresh
 	// one, so drills in a row on one deployment never share ids.
@@ -63,6 +65,7 @@ func (o *Options) defaults() {
 	setInt(&o.GetRate, 100)
 	setInt(&o.PostRate, 20)
 	setInt(&o.PutRate, 10)
+	setInt(&o.BlobRate, 5)
 	setInt(&o.Chain, 1)
 }
 
@@ -137,7 +140,7 @@ func (r *run) do(ctx context.Context) (*Report, error) {
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	r.start = time.Now()
-	r.load.run(loadCtx, r.opts.GetRate, r.opts.PostRate, r.opts.PutRate)
+	r.load.run(loadCtx, r.opts.GetRate, r.opts.PostRate, r.opts.PutRate, r.opts.BlobRate)
 	stopProgress := r.progress(loadCtx)
 	defer stopProgress()
 	if err := r.sequence(ctx, st.Primary); err != nil {

@@ -15,7 +15,7 @@ import (
 
 // record is one client request.
 type record struct {
-	method string
+	method string // GET, POST, PUT, or BLOB (a POST that writes a blob)
 	sent   time.Time
 	at     time.Time
 	ok     bool
@@ -28,7 +28,8 @@ type record struct {
 }
 
 // loader drives client load: GET /api/ping, POST /api/work/{id} (queued
-// work) and PUT /api/entity/{id} (table writes), each at its own rate.
+// work), PUT /api/entity/{id} (table writes) and POST /api/blob/{id} (a
+// blob the drill app's blob trigger counts), each at its own rate.
 // It is given every public address (every traffic manager) and behaves
 // like a client resolving a name with several A records: it sticks to the
 // address that answered last; a connection refused or reset, or an answer
@@ -62,11 +63,11 @@ func newLoader(bases []string, run string) *loader {
 }
 
 // run sends requests until ctx ends; rates are per second.
-func (l *loader) run(ctx context.Context, gets, posts, puts int) {
+func (l *loader) run(ctx context.Context, gets, posts, puts, blobs int) {
 	for _, s := range []struct {
 		rate int
 		f    func(context.Context)
-	}{{gets, l.get}, {posts, l.post}, {puts, l.put}} {
+	}{{gets, l.get}, {posts, l.post}, {puts, l.put}, {blobs, l.blob}} {
 		if s.rate <= 0 {
 			continue
 		}
@@ -114,6 +115,18 @@ func (l *loader) put(ctx context.Context) {
 	res := l.do(ctx, http.MethodPut, "/api/entity/"+id, http.StatusCreated)
 	l.add(record{method: http.MethodPut, sent: sent, at: time.Now(), ok: res.ok, id: id, lost: res.lost, why: res.why})
 }
+
+// blob writes drill-in/<id> through the drill app (a blob output); a 201
+// acknowledges the blob, which the blob trigger must then run once.
+func (l *loader) blob(ctx context.Context) {
+	id := fmt.Sprintf("%s-b%06d", l.runID, l.seq.Add(1))
+	sent := time.Now()
+	res := l.do(ctx, http.MethodPost, "/api/blob/"+id, http.StatusCreated)
+	l.add(record{method: methodBlob, sent: sent, at: time.Now(), ok: res.ok, id: id, lost: res.lost, why: res.why})
+}
+
+// methodBlob labels the blob writes (POSTs) in records and reports.
+const methodBlob = "BLOB"
 
 // result is one request's outcome: lost says the first address took it
 // and never answered; why says what a failure was.

@@ -26,12 +26,17 @@ type Report struct {
 	// took them and never answered (a hung or killed traffic manager): the
 	// client cannot know whether they were processed, so POSTs are not
 	// resent, and a PUT resent elsewhere may find its own earlier write.
-	FailedUnanswered      map[string]int
-	MessagesAcked         int
-	MessagesLost          []string
-	Duplicates            int // deliveries beyond the first
-	EntitiesAcked         int
-	EntitiesLost          []string
+	FailedUnanswered map[string]int
+	MessagesAcked    int
+	MessagesLost     []string
+	Duplicates       int // deliveries beyond the first
+	EntitiesAcked    int
+	EntitiesLost     []string
+	// Blobs: acknowledged writes, those whose blob trigger never ran, and
+	// those it ran more than once for (each id is written once).
+	BlobsAcked            int
+	BlobsLost             []string
+	BlobsFiredTwice       []string
 	Ticks                 int
 	TicksTwice            []string
 	TicksMissed           int // seconds with no tick outside the two handovers
@@ -64,7 +69,7 @@ type Report struct {
 // mode.
 func (rep *Report) Broken() bool {
 	return len(rep.TicksTwice) > 0 || len(rep.ActiveOverlaps) > 0 ||
-		(rep.SyncMode && (len(rep.MessagesLost) > 0 || len(rep.EntitiesLost) > 0))
+		(rep.SyncMode && (len(rep.MessagesLost) > 0 || len(rep.EntitiesLost) > 0 || len(rep.BlobsLost) > 0))
 }
 
 func (r *run) report(ctx context.Context) (*Report, error) {
@@ -155,14 +160,20 @@ func (r *run) slowest(recs []record) time.Duration {
 	return worst
 }
 
-// settle waits until every acknowledged work item has a delivery (or the
-// deliveries stop growing) so the counts are final.
+// settle waits until every acknowledged work item has a delivery and
+// every acknowledged blob a run (or the rows stop growing) so the counts
+// are final.
 func (r *run) settle(ctx context.Context, primary string, recs []record) error {
-	want := len(acked(recs, "POST"))
+	want := len(acked(recs, "POST")) + len(acked(recs, methodBlob))
 	last, stable := -1, 0
 	deadline := time.Now().Add(r.opts.Settle)
 	for time.Now().Before(deadline) && stable < 20 {
 		rows, err := r.ownEntities(ctx, primary, "Deliveries")
+		if err == nil {
+			var fired []map[string]any
+			fired, err = r.ownEntities(ctx, primary, "Fired")
+			rows = append(rows, fired...)
+		}
 		if err != nil {
 			// The region may still be finishing its promotion; try again.
 			if err := sleep(ctx, 250*time.Millisecond); err != nil {
@@ -205,12 +216,17 @@ func (r *run) countData(ctx context.Context, rep *Report, primary string, recs [
 	if err != nil {
 		return fmt.Errorf("drill: read entities: %w", err)
 	}
+	fired, err := r.ownEntities(ctx, primary, "Fired")
+	if err != nil {
+		return fmt.Errorf("drill: read blob trigger runs: %w", err)
+	}
 	ticks, err := r.d.entitiesWhere(ctx, primary, "Ticks", tickKeys(r.start.Truncate(time.Second), r.end.Truncate(time.Second).Add(time.Second)))
 	if err != nil {
 		return fmt.Errorf("drill: read ticks: %w", err)
 	}
 	countMessages(rep, r.opts.RunID, acked(recs, "POST"), deliveries)
 	countEntities(rep, acked(recs, "PUT"), entities)
+	countBlobs(rep, r.opts.RunID, acked(recs, methodBlob), fired)
 	r.countTicks(rep, ticks)
 	return nil
 }
@@ -246,6 +262,30 @@ func countEntities(rep *Report, ackedIDs []string, rows []map[string]any) {
 			rep.EntitiesLost = append(rep.EntitiesLost, id)
 		}
 	}
+}
+
+// countBlobs counts the blob trigger's runs per blob (one row each): an
+// acknowledged blob with none is lost, any blob of this run with more than
+// one fired twice.
+func countBlobs(rep *Report, run string, ackedIDs []string, rows []map[string]any) {
+	runs := map[string]int{}
+	for _, row := range rows {
+		if id, ok := row["Blob"].(string); ok && ownJob(run, id) {
+			runs[id]++
+		}
+	}
+	rep.BlobsAcked = len(ackedIDs)
+	for _, id := range ackedIDs {
+		if runs[id] == 0 {
+			rep.BlobsLost = append(rep.BlobsLost, id)
+		}
+	}
+	for id, n := range runs {
+		if n > 1 {
+			rep.BlobsFiredTwice = append(rep.BlobsFiredTwice, id)
+		}
+	}
+	sort.Strings(rep.BlobsFiredTwice)
 }
 
 // countTicks counts seconds with more than one run, and seconds in the
@@ -339,7 +379,7 @@ func (rep *Report) Print(w io.Writer) {
 	} else {
 		fmt.Fprintf(w, "  RTO (fault to first success elsewhere) %s   slowest GET during the fault %s\n", fmtRTO(rep.RTO), rep.SlowestGET.Round(time.Millisecond))
 	}
-	for _, m := range []string{"GET", "POST", "PUT"} {
+	for _, m := range []string{"GET", "POST", "PUT", methodBlob} {
 		fmt.Fprintf(w, "  %-5s requests %6d   failed %4d   (during the fault %d, unanswered by the first address %d)\n",
 			m, rep.Requests[m], rep.Failed[m], rep.FailedDuringFault[m], rep.FailedUnanswered[m])
 	}
@@ -351,6 +391,7 @@ func (rep *Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  messages acknowledged %d, lost %d, delivered twice %d\n", rep.MessagesAcked, len(rep.MessagesLost), rep.Duplicates)
 	fmt.Fprintf(w, "  entities acknowledged %d, lost %d\n", rep.EntitiesAcked, len(rep.EntitiesLost))
+	fmt.Fprintf(w, "  blobs acknowledged %d, lost %d, fired twice %d\n", rep.BlobsAcked, len(rep.BlobsLost), len(rep.BlobsFiredTwice))
 	fmt.Fprintf(w, "  timer runs %d, seconds run twice %d, missed in handovers %d, missed otherwise %d\n",
 		rep.Ticks, len(rep.TicksTwice), rep.TicksMissedInHandover, rep.TicksMissed)
 	for _, f := range rep.FailedSamples {
@@ -361,6 +402,12 @@ func (rep *Report) Print(w io.Writer) {
 	}
 	if len(rep.EntitiesLost) > 0 {
 		fmt.Fprintf(w, "  lost entities: %s\n", clip(rep.EntitiesLost))
+	}
+	if len(rep.BlobsLost) > 0 {
+		fmt.Fprintf(w, "  lost blobs: %s\n", clip(rep.BlobsLost))
+	}
+	if len(rep.BlobsFiredTwice) > 0 {
+		fmt.Fprintf(w, "  blobs fired twice: %s\n", clip(rep.BlobsFiredTwice))
 	}
 	if len(rep.TicksMissedAt) > 0 {
 		fmt.Fprintf(w, "  seconds missed outside handovers: %s (fault at %s, failback at %s)\n", clip(rep.TicksMissedAt), rep.FaultAt.UTC().Format("15:04:05.000"), rep.FailbackAt.UTC().Format("15:04:05.000"))

@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,5 +66,42 @@ func TestRTO(t *testing.T) {
 	}
 	if got := r.slowest(recs); got != 3000*time.Millisecond {
 		t.Fatalf("slowest %v, want 3s", got)
+	}
+}
+
+// TestBlobCounts: an acknowledged blob with no run is lost, a blob with
+// two runs fired twice; runs of other drills and of unacknowledged writes
+// do not count as lost; the report prints the line.
+func TestBlobCounts(t *testing.T) {
+	run := "r1"
+	rows := []map[string]any{
+		{"Blob": "r1-b000001"},
+		{"Blob": "r1-b000002"}, {"Blob": "r1-b000002"},
+		{"Blob": "r1-b000009"},                         // its POST failed after the blob was stored: fired, not acknowledged
+		{"Blob": "r0-b000003"}, {"Blob": "r0-b000003"}, // another drill's
+	}
+	rep := &Report{}
+	countBlobs(rep, run, []string{"r1-b000001", "r1-b000002", "r1-b000003"}, rows)
+	if rep.BlobsAcked != 3 || len(rep.BlobsLost) != 1 || rep.BlobsLost[0] != "r1-b000003" {
+		t.Fatalf("acked %d, lost %v", rep.BlobsAcked, rep.BlobsLost)
+	}
+	if len(rep.BlobsFiredTwice) != 1 || rep.BlobsFiredTwice[0] != "r1-b000002" {
+		t.Fatalf("fired twice %v", rep.BlobsFiredTwice)
+	}
+	var b strings.Builder
+	rep.Print(&b)
+	for _, line := range []string{
+		"  blobs acknowledged 3, lost 1, fired twice 1\n",
+		"  lost blobs: r1-b000003\n",
+		"  blobs fired twice: r1-b000002\n",
+		"  messages acknowledged 0, lost 0, delivered twice 0\n",
+		"  BLOB  requests      0   failed    0",
+	} {
+		if !strings.Contains(b.String(), line) {
+			t.Errorf("report lacks %q:\n%s", line, b.String())
+		}
+	}
+	if rep.SyncMode = true; !rep.Broken() {
+		t.Error("a lost blob in sync mode is not reported broken")
 	}
 }

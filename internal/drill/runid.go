@@ -38,13 +38,14 @@ func validRunID(id string) error {
 }
 
 // ownKeys is a table filter for the RowKeys of this run: "<run>-...".
-// Deliveries are keyed "<work id>.<nonce>" and entities by their id, so
-// both start with the run id and a dash ('.' is the character after '-').
+// Deliveries are keyed "<work id>.<nonce>", blob trigger runs
+// "<blob id>.<invocation id>" and entities by their id, so all start
+// with the run id and a dash ('.' is the character after '-').
 func ownKeys(run string) string {
 	return fmt.Sprintf("RowKey ge '%s-' and RowKey lt '%s.'", run, run)
 }
 
-// ownJob reports whether a work id belongs to this run.
+// ownJob reports whether a work (or blob) id belongs to this run.
 func ownJob(run, job string) bool { return strings.HasPrefix(job, run+"-") }
 
 // tickKeys is a table filter for the ticks of the seconds [from, to):

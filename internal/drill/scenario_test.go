@@ -188,6 +188,12 @@ func noLoss(t *testing.T, rep *Report) {
 	if rep.MessagesAcked == 0 || rep.EntitiesAcked == 0 {
 		t.Errorf("no acknowledged writes to check (%d messages, %d entities)", rep.MessagesAcked, rep.EntitiesAcked)
 	}
+	if len(rep.BlobsLost) > 0 || len(rep.BlobsFiredTwice) > 0 {
+		t.Errorf("blob trigger: %d acknowledged blobs never fired (%v), %d fired twice (%v)", len(rep.BlobsLost), rep.BlobsLost, len(rep.BlobsFiredTwice), rep.BlobsFiredTwice)
+	}
+	if rep.BlobsAcked == 0 {
+		t.Error("no acknowledged blobs to check")
+	}
 }
 
 func noTickTwice(t *testing.T, rep *Report) {

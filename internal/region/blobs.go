@@ -1,6 +1,7 @@
 package region
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -14,7 +15,13 @@ import (
 func (r *Region) newBlobs() (*blob.Service, error) {
 	b, err := blob.New(blob.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, PathPrefix: blob.DefaultPathPrefix,
 		Replicas: r.broker.Replicas(), AccountKey: r.svc.tables.AccountKey, WriteGate: r.awaitWritable, ReadOnly: r.isSecondary,
-		GeoReplication: r.tableGeoReplication})
+		GeoReplication: r.tableGeoReplication,
+		Stored: func(ctx context.Context, app, stream string, seq uint64) error {
+			if r.repl == nil {
+				return nil
+			}
+			return r.repl.waitBlob(ctx, app, stream, seq) // sync mode
+		}})
 	if err != nil {
 		return nil, fmt.Errorf("blobs: %w", err)
 	}

@@ -337,6 +337,16 @@ func (rep *replication) waitTable(ctx context.Context, app, table, etag string) 
 	return nil
 }
 
+// waitBlob makes a sync-mode blob write wait for the secondaries: seq is
+// the last message the write stored in its container's stream (its
+// record, after the data chunks it names).
+func (rep *replication) waitBlob(ctx context.Context, app, stream string, seq uint64) error {
+	if w := rep.syncWaiter(app); w != nil {
+		return w.WaitReplicated(ctx, stream, seq)
+	}
+	return nil
+}
+
 // waitReceipt makes a blob trigger receipt write (its KV revision) wait
 // for the secondaries in sync mode.
 func (rep *replication) waitReceipt(ctx context.Context, app string, rev uint64) error {

@@ -80,6 +80,7 @@ func forwarded(w http.ResponseWriter, r *http.Request, body []byte) {
 // received payload.
 func payload(w http.ResponseWriter, r *http.Request, body []byte) {
 	fn := strings.TrimPrefix(r.URL.Path, "/")
+	hold(fn)
 	received, _ := json.Marshal(map[string]any{
 		"payload": json.RawMessage(orNull(body)), "invocationId": r.Header.Get("X-Azure-Functions-InvocationId"),
 		"userAgent": r.Header.Get("User-Agent"), "pid": os.Getpid(),
@@ -100,6 +101,19 @@ func payload(w http.ResponseWriter, r *http.Request, body []byte) {
 		"Logs":        []string{"echo " + fn},
 		"ReturnValue": nil,
 	})
+}
+
+// hold blocks an invocation of fn while the file an app setting
+// ECHO_HOLD_<Function> names exists (at most 5 minutes): a test keeps runs
+// in flight, then lets them go by removing the file.
+func hold(fn string) {
+	p := os.Getenv("ECHO_HOLD_" + fn)
+	for deadline := time.Now().Add(5 * time.Minute); p != "" && time.Now().Before(deadline); {
+		if _, err := os.Stat(p); err != nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func orNull(b []byte) []byte {
