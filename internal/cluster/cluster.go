@@ -103,6 +103,7 @@ type Cluster struct {
 	order    []string
 	control  []*ControlNode
 	managers []*TrafficManager
+	public   *faultnet.Link // the public address, bound at once, forwarding to the first manager
 	topoPath string
 	keyPath  string
 	spawn    *spawner
@@ -165,6 +166,15 @@ func (c *Cluster) start(ctx context.Context) error {
 		}
 		c.managers = append(c.managers, t)
 	}
+	if len(c.managers) > 0 {
+		// Bound now, so the address regions are given stays theirs even
+		// if the manager's picked port is taken before it binds it (it
+		// then picks another, and the link follows: launch).
+		var err error
+		if c.public, err = faultnet.Listen("127.0.0.1:0", c.managers[0].Listen.HTTP, c.log); err != nil {
+			return fmt.Errorf("public address: %w", err)
+		}
+	}
 	for _, name := range c.order {
 		if err := c.StartRegion(ctx, name); err != nil {
 			return err
@@ -173,13 +183,13 @@ func (c *Cluster) start(ctx context.Context) error {
 	return c.startTraffic(ctx)
 }
 
-// PublicURL is the deployment's public address: the first traffic
-// manager's proxy ("" without one).
+// PublicURL is the deployment's public address: a port of the harness's
+// own that forwards to the first traffic manager's proxy ("" without one).
 func (c *Cluster) PublicURL() string {
-	if len(c.managers) == 0 {
+	if c.public == nil {
 		return ""
 	}
-	return c.managers[0].URL()
+	return "http://" + c.public.Addr()
 }
 
 // startTraffic writes the managers' ports into the topology file (where
@@ -267,6 +277,9 @@ func (c *Cluster) Shutdown(ctx context.Context) error {
 		}
 		for _, n := range c.control {
 			errs = append(errs, n.stop(ctx))
+		}
+		if c.public != nil {
+			_ = c.public.Close()
 		}
 		c.spawn.stop()
 	})

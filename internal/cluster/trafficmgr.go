@@ -115,6 +115,9 @@ func (t *TrafficManager) launch(ctx context.Context) error {
 		if err := t.pickPorts(); err != nil {
 			return err
 		}
+		if t.c.public != nil && t == t.c.managers[0] {
+			t.c.public.SetTarget(t.Listen.HTTP)
+		}
 		if err := t.c.writeTopology(); err != nil {
 			return err
 		}
