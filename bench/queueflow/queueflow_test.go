@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -46,19 +47,27 @@ func BenchmarkQueueFlow(b *testing.B) {
 		b.ReportMetric(float64(raw.p50.Microseconds()), "raw-p50-µs")
 		b.ReportMetric(float64(flow.p50.Microseconds()), "region-p50-µs")
 		b.ReportMetric(float64(flow.p99.Microseconds()), "region-p99-µs")
+		b.ReportMetric(float64(flow.cpu.Microseconds()), "region-cpu-µs/msg")
+		b.ReportMetric(float64(flow.childCPU.Microseconds()), "handler-cpu-µs/msg")
 		b.ReportMetric(float64(half.p50.Microseconds()), "half-p50-µs")
 		b.ReportMetric(float64(half.p99.Microseconds()), "half-p99-µs")
 		fmt.Printf("raw JetStream: %.0f msg/s, publish-to-consume p50 %s p99 %s\n", raw.rate, raw.p50, raw.p99)
 		fmt.Printf("region HTTP->queue->handler: %.0f msg/s, enqueue-to-invocation p50 %s p99 %s\n", flow.rate, flow.p50, flow.p99)
+		fmt.Printf("CPU per message: region process %s (with the load generator), handler processes %s\n", flow.cpu, flow.childCPU)
 		fmt.Printf("region at half its peak (%d msg/s offered, open loop): %.0f msg/s, p50 %s p99 %s\n", int(flow.rate/2), half.rate, half.p50, half.p99)
-		fmt.Printf("RESULT queue flow raw %.0f %s region %.0f %s ratio %.2f region-p99 %s half-rate %d half-p50 %s half-p99 %s\n",
-			raw.rate, raw.p50, flow.rate, flow.p50, flow.rate/raw.rate, flow.p99, int(flow.rate/2), half.p50, half.p99)
+		fmt.Printf("RESULT queue flow raw %.0f %s region %.0f %s ratio %.2f region-p99 %s half-rate %d half-p50 %s half-p99 %s cpu %d %d\n",
+			raw.rate, raw.p50, flow.rate, flow.p50, flow.rate/raw.rate, flow.p99, int(flow.rate/2), half.p50, half.p99,
+			flow.cpu.Microseconds(), flow.childCPU.Microseconds())
 	}
 }
 
 type result struct {
 	rate     float64
 	p50, p99 time.Duration
+	// cpu is the CPU time per message of this process (region, NATS
+	// server and load generator) and of its child processes (the
+	// handlers), which moves far less with the machine's load than rate.
+	cpu, childCPU time.Duration
 }
 
 // rawJetStream publishes messages from workers and consumes them with one
@@ -103,10 +112,13 @@ func rawJetStream(b *testing.B) result {
 func regionFlow(b *testing.B, r *region.Region, latFile string) result {
 	c := load.Client(workers)
 	url := r.URL() + "/api/submit"
-	start := time.Now()
+	start, self0, child0 := time.Now(), selfCPU(), childrenCPU()
 	parallel(workers, messages, func() { submit(b, c, url, time.Now()) })
 	lats := waitLatencies(b, latFile, 0, messages)
-	return summarize(lats, time.Since(start))
+	res := summarize(lats, time.Since(start))
+	res.cpu = (selfCPU() - self0) / messages
+	res.childCPU = (childrenCPU() - child0) / messages
+	return res
 }
 
 // halfLoad offers rate messages per second for d in an open loop (each
@@ -225,6 +237,39 @@ func parallel(workers, n int, f func()) {
 func summarize(lats []time.Duration, elapsed time.Duration) result {
 	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
 	return result{rate: float64(len(lats)) / elapsed.Seconds(), p50: load.Percentile(lats, 0.5), p99: load.Percentile(lats, 0.99)}
+}
+
+// selfCPU is this process's user and system time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// childrenCPU is the user and system time so far of the running child
+// processes (the handler instances), from /proc (0 elsewhere).
+func childrenCPU() time.Duration {
+	entries, _ := os.ReadDir("/proc")
+	self := strconv.Itoa(os.Getpid())
+	var ticks int64
+	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command's closing parenthesis: state ppid ... utime(12) stime(13).
+		i := strings.LastIndexByte(string(stat), ')')
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) < 13 || f[1] != self {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + s
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
