@@ -210,12 +210,13 @@ func (iv *Invoker) call(ctx context.Context, fn *funcapp.Function, id string, p 
 	if err != nil {
 		return nil, iv.fail(id, http.StatusInternalServerError, fmt.Errorf("encode payload: %w", err))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/"+fn.Name, parts.reader())
+	open := parts.opener()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/"+fn.Name, open())
 	if err != nil {
 		return nil, iv.fail(id, http.StatusInternalServerError, err)
 	}
 	req.ContentLength = parts.size()
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(parts.reader()), nil }
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(open()), nil }
 	req.Header.Set("Content-Type", "application/json")
 	setInvocationHeaders(req.Header, id)
 	resp, err := iv.opts.Pool.Do(req)

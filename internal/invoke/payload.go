@@ -1,6 +1,7 @@
 package invoke
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,6 +43,25 @@ func (b bodyParts) size() int64 {
 		n += int64(len(p))
 	}
 	return n
+}
+
+// joinBelow is the payload size up to which the parts are sent as one
+// buffer. net/http sends a request body it does not know to be in memory
+// (anything but a *bytes.Reader, *bytes.Buffer or *strings.Reader) after
+// flushing the headers on their own, and copies it read by read: one
+// write syscall for the headers and one per part, 8 for a queue trigger's
+// payload. Joined, headers and body leave in one write. Above this size
+// the copy is not worth it and the parts go as they are.
+const joinBelow = 16 << 10
+
+// opener returns a function that gives a fresh reader of the whole body
+// each time it is called (the request body, then GetBody's).
+func (b bodyParts) opener() func() io.Reader {
+	if b.size() > joinBelow {
+		return b.reader
+	}
+	joined := bytes.Join(b, nil)
+	return func() io.Reader { return bytes.NewReader(joined) }
 }
 
 // reader reads the parts in order. It is its own io.WriterTo, writing
