@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -202,12 +203,12 @@ var ErrTimeout = errors.New("function timed out (functionTimeout)")
 
 // admit asks the binders of fn's output bindings whether it may run.
 func (iv *Invoker) admit(ctx context.Context, fn *funcapp.Function) error {
-	for _, b := range fn.Outputs() {
+	for b := range outputsOf(fn) {
 		a, ok := iv.opts.Binders[b.Kind()].(Admitter)
 		if !ok {
 			continue
 		}
-		if err := a.Admit(ctx, iv.opts.App.Name, b); err != nil {
+		if err := a.Admit(ctx, iv.opts.App.Name, *b); err != nil {
 			return fmt.Errorf("output binding %q: %w", b.Name, err)
 		}
 	}
@@ -327,7 +328,7 @@ func (iv *Invoker) logLines(fn *funcapp.Function, id string, lines []string) {
 }
 
 func (iv *Invoker) outputs(ctx context.Context, fn *funcapp.Function, e Expressions, reply *Reply, res *Result) error {
-	for _, b := range fn.Outputs() {
+	for b := range outputsOf(fn) {
 		v, ok := reply.Output(b.Name)
 		if b.Kind() == funcapp.HTTP {
 			if err := setHTTP(res, v, ok); err != nil {
@@ -342,11 +343,23 @@ func (iv *Invoker) outputs(ctx context.Context, fn *funcapp.Function, e Expressi
 		if !found {
 			return fmt.Errorf("output binding %q: no %s binder in this region", b.Name, b.Type)
 		}
-		if err := binder.Output(ctx, iv.opts.App.Name, b, e, v); err != nil {
+		if err := binder.Output(ctx, iv.opts.App.Name, *b, e, v); err != nil {
 			return fmt.Errorf("output binding %q: %w", b.Name, err)
 		}
 	}
 	return nil
+}
+
+// outputsOf yields fn's output bindings in order, without the copy of
+// them Function.Outputs makes on every call (a binding is some 300 bytes).
+func outputsOf(fn *funcapp.Function) iter.Seq[*funcapp.Binding] {
+	return func(yield func(*funcapp.Binding) bool) {
+		for i := range fn.Bindings {
+			if strings.EqualFold(fn.Bindings[i].Direction, "out") && !yield(&fn.Bindings[i]) {
+				return
+			}
+		}
+	}
 }
 
 func setHTTP(res *Result, v json.RawMessage, ok bool) error {
