@@ -47,17 +47,18 @@ func BenchmarkQueueFlow(b *testing.B) {
 		b.ReportMetric(float64(raw.p50.Microseconds()), "raw-p50-µs")
 		b.ReportMetric(float64(flow.p50.Microseconds()), "region-p50-µs")
 		b.ReportMetric(float64(flow.p99.Microseconds()), "region-p99-µs")
+		b.ReportMetric(float64(raw.cpu.Microseconds()), "raw-cpu-µs/msg")
 		b.ReportMetric(float64(flow.cpu.Microseconds()), "region-cpu-µs/msg")
 		b.ReportMetric(float64(flow.childCPU.Microseconds()), "handler-cpu-µs/msg")
 		b.ReportMetric(float64(half.p50.Microseconds()), "half-p50-µs")
 		b.ReportMetric(float64(half.p99.Microseconds()), "half-p99-µs")
 		fmt.Printf("raw JetStream: %.0f msg/s, publish-to-consume p50 %s p99 %s\n", raw.rate, raw.p50, raw.p99)
 		fmt.Printf("region HTTP->queue->handler: %.0f msg/s, enqueue-to-invocation p50 %s p99 %s\n", flow.rate, flow.p50, flow.p99)
-		fmt.Printf("CPU per message: region process %s (with the load generator), handler processes %s\n", flow.cpu, flow.childCPU)
+		fmt.Printf("CPU per message: raw JetStream %s (with its load generator); region process %s (with the load generator), handler processes %s\n", raw.cpu, flow.cpu, flow.childCPU)
 		fmt.Printf("region at half its peak (%d msg/s offered, open loop): %.0f msg/s, p50 %s p99 %s\n", int(flow.rate/2), half.rate, half.p50, half.p99)
-		fmt.Printf("RESULT queue flow raw %.0f %s region %.0f %s ratio %.2f region-p99 %s half-rate %d half-p50 %s half-p99 %s cpu %d %d\n",
+		fmt.Printf("RESULT queue flow raw %.0f %s region %.0f %s ratio %.2f region-p99 %s half-rate %d half-p50 %s half-p99 %s cpu %d %d raw-cpu %d\n",
 			raw.rate, raw.p50, flow.rate, flow.p50, flow.rate/raw.rate, flow.p99, int(flow.rate/2), half.p50, half.p99,
-			flow.cpu.Microseconds(), flow.childCPU.Microseconds())
+			flow.cpu.Microseconds(), flow.childCPU.Microseconds(), raw.cpu.Microseconds())
 	}
 }
 
@@ -98,13 +99,15 @@ func rawJetStream(b *testing.B) result {
 	})
 	must(b, err)
 	defer cc.Stop()
-	start := time.Now()
+	start, self0 := time.Now(), selfCPU()
 	parallel(workers, messages, func() {
 		_, err := js.Publish(ctx, "raw.q", []byte(strconv.FormatInt(time.Now().UnixNano(), 10)))
 		must(b, err)
 	})
 	<-done
-	return summarize(lats, time.Since(start))
+	res := summarize(lats, time.Since(start))
+	res.cpu = (selfCPU() - self0) / messages
+	return res
 }
 
 // regionFlow posts messages from workers in a closed loop and waits until
