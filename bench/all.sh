@@ -55,7 +55,8 @@ awk '
 /^RESULT failed / { printf "| %s | FAILED (see its output above) | | |\n", $3 }
 /^RESULT traffic / { rps[$3] = rps[$3] " " $4; p99[$3] = p99[$3] " " $5; cpu[$3] = cpu[$3] " " $6; n[$3]++; if ($3 == "haproxy") { hsum += $4; hn++ } }
 /^RESULT queue flow / {
-  printf "| queue end to end   | raw JetStream %s msg/s, p50 %s | region %s msg/s, p50 %s, p99 %s | %sx raw |\n", $5, $6, $8, $9, $13, $11
+  printf "| queue end to end   | raw JetStream %s msg/s, p50 %s | region %s msg/s, p50 %s, p99 %s, CPU µs/msg %s region + %s handlers (raw %s) | %sx raw |\n", $5, $6, $8, $9, $13, $21, $22, $24, $11
+  printf "| queue half load    | offered %s msg/s (half the region peak) | p50 %s, p99 %s | |\n", $15, $17, $19
 }
 END {
   if (hn > 0) {

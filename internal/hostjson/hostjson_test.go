@@ -95,3 +95,22 @@ func FuzzValue(f *testing.F) {
 		}
 	})
 }
+
+// TestStringFastPathAgrees: String's unescaped path gives what Quote and
+// json.Marshal give.
+func TestStringFastPathAgrees(t *testing.T) {
+	for _, s := range []string{"", "ada", "4434c659-1b0c-4c1b-9c4e-2d9b1f0f3b2a", "AAAAAAAAAAE=", "a b~", "a\"b", `a\b`, "<a>", "a&b", "é", "\x7f", "\n"} {
+		want, _ := json.Marshal(Quote(s))
+		if got := String(s); string(got) != string(want) {
+			t.Errorf("String(%q) = %s, want %s", s, got, want)
+		}
+	}
+}
+
+// TestOffsetTimeForm: whole seconds, +00:00, quoted.
+func TestOffsetTimeForm(t *testing.T) {
+	got := OffsetTime(time.Date(2024, 5, 17, 16, 13, 45, 999_000_000, time.FixedZone("x", 3600)))
+	if string(got) != `"2024-05-17T15:13:45+00:00"` {
+		t.Fatalf("%s", got)
+	}
+}

@@ -145,8 +145,26 @@ func bindingValue(v json.RawMessage) (json.RawMessage, bool) {
 
 // String is JsonConvert.SerializeObject(s) carried as a JSON string value.
 func String(s string) json.RawMessage {
+	if plain(s) { // nothing to escape at either level: "\"s\""
+		out := make([]byte, 0, len(s)+6)
+		out = append(out, `"\"`...)
+		out = append(out, s...)
+		return append(out, `\""`...)
+	}
 	out, _ := json.Marshal(Quote(s))
 	return out
+}
+
+// plain reports whether s is printable ASCII that neither Quote nor
+// json.Marshal escapes.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // Number is (string)JValue for a JSON number: integers print in full,

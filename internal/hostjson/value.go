@@ -142,8 +142,10 @@ func serializeNumber(lit string) string {
 // DateTimeOffset.Parse(value.ToString()) round trip: whole seconds, the
 // UTC offset spelled +00:00 (Azure hosts run in UTC).
 func OffsetTime(t time.Time) json.RawMessage {
-	s := t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05") + "+00:00"
-	return json.RawMessage(strconv.Quote(s))
+	b := make([]byte, 0, len(`"2006-01-02T15:04:05+00:00"`))
+	b = append(b, '"')
+	b = t.UTC().Truncate(time.Second).AppendFormat(b, "2006-01-02T15:04:05")
+	return append(b, `+00:00"`...)
 }
 
 // UTCNow prints a UTC DateTime as Json.NET does: up to 7 fraction digits,

@@ -1,9 +1,11 @@
 package invoke
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 )
 
@@ -16,24 +18,98 @@ type bodyParts [][]byte
 // encode writes p as {"Data":{...},"Metadata":{...}}. Data values must be
 // valid JSON (they are built by triggers and binders, not by callers).
 func (p Payload) encode() (bodyParts, error) {
-	parts := bodyParts{[]byte(`{"Data":{`)}
-	sep := ""
+	var head bytes.Buffer
+	head.WriteString(`{"Data":{`)
+	parts := make(bodyParts, 0, 2*len(p.Data)+2)
+	sep := false
 	for name, v := range p.Data {
-		key, err := json.Marshal(name)
-		if err != nil {
+		if sep {
+			head.WriteByte(',')
+		}
+		sep = true
+		if err := appendJSON(&head, name); err != nil {
 			return nil, err
 		}
+		head.WriteByte(':')
 		if len(v) == 0 {
 			v = json.RawMessage("null")
 		}
-		parts = append(parts, append(append([]byte(sep), key...), ':'), v)
-		sep = ","
+		parts = append(parts, head.Bytes(), v) // a value is sent from where it is
+		head = bytes.Buffer{}
 	}
-	md, err := json.Marshal(p.Metadata)
-	if err != nil {
+	head.WriteString(`},"Metadata":`)
+	if err := appendObject(&head, p.Metadata); err != nil {
 		return nil, fmt.Errorf("metadata: %w", err)
 	}
-	return append(parts, []byte(`},"Metadata":`), md, []byte("}")), nil
+	head.WriteByte('}')
+	return append(parts, head.Bytes()), nil
+}
+
+// appendObject appends md as json.Marshal writes it (keys sorted, strings
+// and raw values HTML-escaped), without reflection for the values
+// triggers put in metadata: json.RawMessage and string.
+func appendObject(buf *bytes.Buffer, md map[string]any) error {
+	if md == nil {
+		buf.WriteString("null")
+		return nil
+	}
+	buf.WriteByte('{')
+	for i, k := range slices.Sorted(maps.Keys(md)) {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := appendJSON(buf, k); err != nil {
+			return err
+		}
+		buf.WriteByte(':')
+		if err := appendJSON(buf, md[k]); err != nil {
+			return err
+		}
+	}
+	buf.WriteByte('}')
+	return nil
+}
+
+// appendJSON appends v as json.Marshal writes it. A string that needs no
+// escaping and a raw value that needs no HTML escaping are appended as
+// they are (the raw value compacted); anything else goes through
+// json.Marshal.
+func appendJSON(buf *bytes.Buffer, v any) error {
+	switch x := v.(type) {
+	case string:
+		if plainASCII(x) {
+			buf.WriteByte('"')
+			buf.WriteString(x)
+			buf.WriteByte('"')
+			return nil
+		}
+	case json.RawMessage:
+		if len(x) == 0 {
+			buf.WriteString("null")
+			return nil
+		}
+		if !bytes.ContainsAny(x, "<>&\u2028\u2029") {
+			return json.Compact(buf, x)
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	buf.Write(b)
+	return nil
+}
+
+// plainASCII reports whether s is printable ASCII that json.Marshal
+// writes between quotes unchanged.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 func (b bodyParts) size() int64 {
@@ -42,6 +118,25 @@ func (b bodyParts) size() int64 {
 		n += int64(len(p))
 	}
 	return n
+}
+
+// joinBelow is the payload size up to which the parts are sent as one
+// buffer. net/http sends a request body it does not know to be in memory
+// (anything but a *bytes.Reader, *bytes.Buffer or *strings.Reader) after
+// flushing the headers on their own, and copies it read by read: one
+// write syscall for the headers and one per part, 8 for a queue trigger's
+// payload. Joined, headers and body leave in one write. Above this size
+// the copy is not worth it and the parts go as they are.
+const joinBelow = 16 << 10
+
+// opener returns a function that gives a fresh reader of the whole body
+// each time it is called (the request body, then GetBody's).
+func (b bodyParts) opener() func() io.Reader {
+	if b.size() > joinBelow {
+		return b.reader
+	}
+	joined := bytes.Join(b, nil)
+	return func() io.Reader { return bytes.NewReader(joined) }
 }
 
 // reader reads the parts in order. It is its own io.WriterTo, writing

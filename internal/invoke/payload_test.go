@@ -100,3 +100,36 @@ func TestPartsReader(t *testing.T) {
 		t.Fatalf("Read gave %q, WriteTo %q, want %q", small, sb.String(), want)
 	}
 }
+
+// TestMetadataEncodingMatchesMarshal: the metadata object is written byte
+// for byte as json.Marshal writes it, for every kind of value triggers
+// put in it.
+func TestMetadataEncodingMatchesMarshal(t *testing.T) {
+	md := map[string]any{
+		"Id":       json.RawMessage(`"\"4434c659-1b0c-4c1b-9c4e-2d9b1f0f3b2a\""`),
+		"spaced":   json.RawMessage("{ \"a\" : [1, 2] }"),
+		"html":     json.RawMessage(`"<b>&amp;</b>"`),
+		"sep":      json.RawMessage("\"\u2028\""),
+		"empty":    json.RawMessage(nil),
+		"plain":    "ada",
+		"escaped":  "a\"b\\c\n<é>",
+		"Headers":  map[string]string{"Content-Type": "text/plain", "X-A": "<1>"},
+		"n":        float64(3),
+		"<key>":    "v",
+		"RetryCtx": struct{ RetryCount int }{2},
+	}
+	want, err := json.Marshal(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := appendObject(&got, md); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != string(want) {
+		t.Fatalf("got  %s\nwant %s", got.String(), want)
+	}
+	if err := appendObject(&got, map[string]any{"bad": json.RawMessage(`{`)}); err == nil {
+		t.Fatal("invalid raw value accepted")
+	}
+}

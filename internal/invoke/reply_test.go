@@ -162,3 +162,28 @@ func FuzzReply(f *testing.F) {
 		}
 	})
 }
+
+// TestRawScalarFastPathAgrees: the forms rawScalar reads without decoding
+// give what the decoder gives, and the forms it leaves to the decoder
+// still decode.
+func TestRawScalarFastPathAgrees(t *testing.T) {
+	for _, raw := range []string{
+		`"ada"`, `""`, `"\"ada\""`, `"\"\""`, `"\"a\\\"b\""`, `"a\nb"`, `"\u00e9t\u00e9"`, `"été"`,
+		"\"\xff\"", `"\"x"`, `"x\""`, `12`, `true`, `null`, `{"a":1}`, `[1]`, ` "x" `, `"\"\\u0041\""`,
+	} {
+		var v any
+		want, wantOK := "", false
+		if json.Unmarshal([]byte(raw), &v) == nil {
+			want, wantOK = scalar(v)
+			if str, isStr := v.(string); isStr && strings.HasPrefix(str, `"`) {
+				var inner string
+				if json.Unmarshal([]byte(str), &inner) == nil {
+					want, wantOK = inner, true
+				}
+			}
+		}
+		if got, ok := rawScalar(json.RawMessage(raw)); got != want || ok != wantOK {
+			t.Errorf("rawScalar(%s) = %q, %v; decoding gives %q, %v", raw, got, ok, want, wantOK)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package invoke
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -291,6 +292,12 @@ func ExpressionsFrom(md map[string]any) Expressions {
 // the host's serialization of a string ("\"ada\""), so a string that is
 // itself a JSON string literal is unquoted once more.
 func rawScalar(raw json.RawMessage) (string, bool) {
+	if s, ok := plainScalar(raw); ok {
+		return s, true
+	}
+	if len(raw) > 0 && (raw[0] == '{' || raw[0] == '[') {
+		return "", false // an object or array is never a scalar
+	}
 	var v any
 	if json.Unmarshal(raw, &v) != nil {
 		return "", false
@@ -303,6 +310,44 @@ func rawScalar(raw json.RawMessage) (string, bool) {
 		}
 	}
 	return s, ok
+}
+
+// plainScalar is rawScalar without decoding, for the two forms every
+// trigger's metadata is mostly made of: a string literal without escapes
+// ("ada") and the host's serialization of one ("\"ada\""). Anything
+// else is left to the decoder.
+func plainScalar(raw []byte) (string, bool) {
+	if in, ok := plainString(raw); ok {
+		return string(in), true
+	}
+	const open, closing = `"\"`, `\""`
+	if len(raw) < len(open)+len(closing) || !bytes.HasPrefix(raw, []byte(open)) || !bytes.HasSuffix(raw, []byte(closing)) {
+		return "", false
+	}
+	in := raw[len(open) : len(raw)-len(closing)]
+	if !plainBytes(in) {
+		return "", false
+	}
+	return string(in), true
+}
+
+// plainString returns the contents of a JSON string literal that holds
+// no escape, no control character and only valid UTF-8: what decoding it
+// would give.
+func plainString(b []byte) ([]byte, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' || !plainBytes(b[1:len(b)-1]) {
+		return nil, false
+	}
+	return b[1 : len(b)-1], true
+}
+
+func plainBytes(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 func scalar(v any) (string, bool) {

@@ -29,7 +29,7 @@ import (
 // DESIGN.md cites the host source and a captured payload.
 func (m *Message) Metadata(methodName string, now time.Time) map[string]any {
 	md := map[string]any{
-		"DequeueCount":    json.RawMessage(strconv.Quote(strconv.FormatInt(m.DequeueCount, 10))),
+		"DequeueCount":    dequeueCountJSON(m.DequeueCount),
 		"ExpirationTime":  hostjson.OffsetTime(m.ExpirationTime),
 		"Id":              hostjson.String(m.ID),
 		"InsertionTime":   hostjson.OffsetTime(m.InsertionTime),
@@ -38,14 +38,27 @@ func (m *Message) Metadata(methodName string, now time.Time) map[string]any {
 		"sys":             hostjson.Sys(methodName, now),
 	}
 	for _, p := range hostjson.BindingProperties(m.Body) {
-		setFold(md, p.Name, p.Value)
-	}
-	for k := range md {
-		if strings.HasSuffix(strings.ToLower(k), "trigger") {
-			delete(md, k)
+		// No built-in key ends in "trigger", so only a property can.
+		if !endsInTrigger(p.Name) {
+			setFold(md, p.Name, p.Value)
 		}
 	}
 	return md
+}
+
+// dequeueCountJSON is the count as a JSON string ("5").
+func dequeueCountJSON(n int64) json.RawMessage {
+	b := make([]byte, 0, 22)
+	b = append(b, '"')
+	b = strconv.AppendInt(b, n, 10)
+	return append(b, '"')
+}
+
+// endsInTrigger reports whether key ends in "trigger", in any case: the
+// host leaves such keys out of Metadata (Data carries the trigger).
+func endsInTrigger(key string) bool {
+	const suffix = "trigger"
+	return len(key) >= len(suffix) && strings.EqualFold(key[len(key)-len(suffix):], suffix)
 }
 
 // setFold sets key the way a case-insensitive .NET dictionary does: an

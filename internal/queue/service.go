@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"strconv"
 	"sync"
 	"time"
 
@@ -304,7 +306,9 @@ func (s *Service) Enqueue(ctx context.Context, app, queue string, body []byte, o
 }
 
 // EnqueueOutput writes the value a handler returned for a queue output
-// binding, with the binding's value semantics (see OutputMessages).
+// binding, with the binding's value semantics (see OutputMessages). The
+// messages of an array are published without waiting for each one's
+// acknowledgement before sending the next (see enqueueMany).
 func (s *Service) EnqueueOutput(ctx context.Context, app, queue string, value json.RawMessage, opts ...EnqueueOption) ([]Message, error) {
 	bodies, err := OutputMessages(value)
 	if err != nil {
@@ -314,13 +318,19 @@ func (s *Service) EnqueueOutput(ctx context.Context, app, queue string, value js
 	for _, f := range opts {
 		f(&o)
 	}
+	ids := make([]string, len(bodies))
+	for i := range bodies {
+		ids[i] = newID()
+		if o.seed != "" {
+			ids[i] = derivedID(o.seed, queue, strconv.Itoa(i))
+		}
+	}
+	if len(bodies) > 1 {
+		return s.enqueueMany(ctx, app, queue, bodies, ids, o.raw)
+	}
 	out := make([]Message, 0, len(bodies))
 	for i, b := range bodies {
-		id := newID()
-		if o.seed != "" {
-			id = derivedID(o.seed, queue, fmt.Sprint(i))
-		}
-		m, err := s.Enqueue(ctx, app, queue, b, WithID(id), func(e *enqueueOpts) { e.raw = o.raw })
+		m, err := s.Enqueue(ctx, app, queue, b, WithID(ids[i]), func(e *enqueueOpts) { e.raw = o.raw })
 		if err != nil {
 			return out, fmt.Errorf("enqueue output message %d: %w", i, err)
 		}
@@ -331,16 +341,32 @@ func (s *Service) EnqueueOutput(ctx context.Context, app, queue string, value js
 
 // publish stores one message and returns it as stored.
 func (s *Service) publish(ctx context.Context, app, queue string, body []byte, o enqueueOpts) (Message, error) {
-	if _, err := s.ensure(ctx, app, queue); err != nil {
+	msg, now, err := s.prepare(ctx, app, queue, body, o)
+	if err != nil {
 		return Message{}, err
 	}
-	enc := s.config(app).MessageEncoding
+	ack, err := s.publishAcked(ctx, msg, s.StreamName(app, queue))
+	if err != nil {
+		if errors.Is(err, jetstream.ErrNoStreamResponse) {
+			s.forgetStream(app, queue) // deleted underneath us: recreate next time
+		}
+		return Message{}, fmt.Errorf("publish: %w", err)
+	}
+	return s.stored(app, msg, ack, now, body, o.raw), nil
+}
+
+// prepare builds the message that stores body in app's queue, ensuring
+// the queue exists.
+func (s *Service) prepare(ctx context.Context, app, queue string, body []byte, o enqueueOpts) (*nats.Msg, time.Time, error) {
+	if _, err := s.ensure(ctx, app, queue); err != nil {
+		return nil, time.Time{}, err
+	}
 	text := body
 	if !o.raw {
-		text = encodeText(body, enc)
+		text = encodeText(body, s.config(app).MessageEncoding)
 	}
 	if len(text) > MaxTextSize {
-		return Message{}, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(text))
+		return nil, time.Time{}, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(text))
 	}
 	now := s.opts.Clock.Now().UTC()
 	msg := &nats.Msg{Subject: s.Subject(app, queue), Data: text, Header: nats.Header{}}
@@ -351,17 +377,98 @@ func (s *Service) publish(ctx context.Context, app, queue string, body []byte, o
 	if msg.Header.Get(hdrInserted) == "" { // a rewritten message keeps its time
 		msg.Header.Set(hdrInserted, now.Format(time.RFC3339Nano))
 	}
-	ack, err := s.publishAcked(ctx, msg, s.StreamName(app, queue))
-	if err != nil {
-		if errors.Is(err, jetstream.ErrNoStreamResponse) {
-			s.forgetStream(app, queue) // deleted underneath us: recreate next time
-		}
-		return Message{}, fmt.Errorf("publish: %w", err)
-	}
-	m := fromStored(msg.Header, text, ack.Sequence, s.opts.TTL, now)
+	return msg, now, nil
+}
+
+// stored is the Message msg became, given the stream's acknowledgement.
+func (s *Service) stored(app string, msg *nats.Msg, ack *jetstream.PubAck, now time.Time, body []byte, raw bool) Message {
+	m := fromStored(msg.Header, msg.Data, ack.Sequence, s.opts.TTL, now)
 	m.Body, m.Duplicate = body, ack.Duplicate
-	if o.raw {
-		m.Body, _ = decodeText(text, enc) // nil when the text does not decode
+	if raw {
+		m.Body, _ = decodeText(msg.Data, s.config(app).MessageEncoding) // nil when the text does not decode
 	}
-	return m, nil
+	return m
+}
+
+// asyncWindow bounds the publishes of one output awaiting their
+// acknowledgement (nats.go's own bound is 4,000 per connection).
+const asyncWindow = 256
+
+// enqueueMany stores several messages of one output: each window of
+// messages is published at once (in order, on one connection) and then
+// their acknowledgements are awaited, instead of one round trip per
+// message. A message whose acknowledgement does not come (an error, or
+// none within broker.Attempt) is resent through publishAcked with the
+// same Nats-Msg-Id, so it is stored once and retried as Enqueue retries.
+func (s *Service) enqueueMany(ctx context.Context, app, queue string, bodies [][]byte, ids []string, raw bool) ([]Message, error) {
+	out := make([]Message, 0, len(bodies))
+	for start := 0; start < len(bodies); start += asyncWindow {
+		end := min(start+asyncWindow, len(bodies))
+		msgs, err := s.publishWindow(ctx, app, queue, bodies[start:end], ids[start:end], raw)
+		out = append(out, msgs...)
+		if err != nil {
+			return out, fmt.Errorf("enqueue output message %d: %w", start+len(msgs), err)
+		}
+	}
+	return out, nil
+}
+
+// publishWindow publishes bodies without waiting, then collects their
+// acknowledgements in order; it returns the messages stored before the
+// first that could not be.
+func (s *Service) publishWindow(ctx context.Context, app, queue string, bodies [][]byte, ids []string, raw bool) ([]Message, error) {
+	stream := s.StreamName(app, queue)
+	type pending struct {
+		msg    *nats.Msg
+		now    time.Time
+		future jetstream.PubAckFuture // nil when the publish itself failed
+	}
+	ps := make([]pending, len(bodies))
+	for i, b := range bodies { // all checked (size) before any is sent
+		msg, now, err := s.prepare(ctx, app, queue, b, enqueueOpts{id: ids[i], raw: raw})
+		if err != nil {
+			return nil, fmt.Errorf("enqueue to %s/%s: %w", app, queue, err)
+		}
+		ps[i] = pending{msg: msg, now: now}
+	}
+	for i := range ps {
+		m := ps[i].msg // a copy: an async publish sets its reply subject and headers
+		if f, err := s.js.PublishMsgAsync(&nats.Msg{Subject: m.Subject, Data: m.Data, Header: maps.Clone(m.Header)}, jetstream.WithExpectStream(stream)); err == nil {
+			ps[i].future = f
+		}
+	}
+	out := make([]Message, 0, len(bodies))
+	for i, p := range ps {
+		ack := awaitAck(ctx, p.future)
+		if ack == nil {
+			var err error
+			if ack, err = s.publishAcked(ctx, p.msg, stream); err != nil {
+				if errors.Is(err, jetstream.ErrNoStreamResponse) {
+					s.forgetStream(app, queue)
+				}
+				return out, fmt.Errorf("enqueue to %s/%s: publish: %w", app, queue, err)
+			}
+		}
+		out = append(out, s.stored(app, p.msg, ack, p.now, bodies[i], raw))
+	}
+	return out, nil
+}
+
+// awaitAck waits for an asynchronous publish's acknowledgement, at most
+// broker.Attempt; nil when there is none (no future, an error, the wait
+// ran out or ctx ended).
+func awaitAck(ctx context.Context, f jetstream.PubAckFuture) *jetstream.PubAck {
+	if f == nil {
+		return nil
+	}
+	t := time.NewTimer(broker.Attempt)
+	defer t.Stop()
+	select {
+	case ack := <-f.Ok():
+		return ack
+	case <-f.Err():
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -290,5 +291,51 @@ func TestEnqueueRecreatesDeletedStream(t *testing.T) {
 	}
 	if n, err := s.Len(ctx, "shop", "orders"); err != nil || n == 0 {
 		t.Fatalf("len %d %v", n, err)
+	}
+}
+
+// TestEnqueueOutputManyInOrder: an array output of more than one window of
+// asynchronous publishes is stored once each, in array order, with the
+// ids the seed derives; retried, every message is a duplicate; an element
+// over the size limit stores nothing of its window.
+func TestEnqueueOutputManyInOrder(t *testing.T) {
+	s := newService(t, Options{})
+	ctx := testCtx(t)
+	const n = asyncWindow + 44
+	elems := make([]string, n)
+	for i := range elems {
+		elems[i] = strconv.Quote(strconv.Itoa(i))
+	}
+	value := json.RawMessage("[" + strings.Join(elems, ",") + "]")
+	first, err := s.EnqueueOutput(ctx, "shop", "many", value, WithIDSeed("t/fn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != n {
+		t.Fatalf("%d messages, want %d", len(first), n)
+	}
+	for i, m := range first {
+		if string(m.Body) != strconv.Itoa(i) || m.Duplicate || (i > 0 && m.Sequence <= first[i-1].Sequence) {
+			t.Fatalf("message %d: body %q seq %d duplicate %v", i, m.Body, m.Sequence, m.Duplicate)
+		}
+		if m.ID != derivedID("t/fn", "many", strconv.Itoa(i)) {
+			t.Fatalf("message %d: id %s not derived from the seed", i, m.ID)
+		}
+	}
+	again, err := s.EnqueueOutput(ctx, "shop", "many", value, WithIDSeed("t/fn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range again {
+		if !m.Duplicate || m.Sequence != first[i].Sequence {
+			t.Fatalf("retried message %d: duplicate %v seq %d, want seq %d", i, m.Duplicate, m.Sequence, first[i].Sequence)
+		}
+	}
+	big := json.RawMessage(`["a",` + strconv.Quote(strings.Repeat("x", MaxTextSize)) + `]`)
+	if _, err := s.EnqueueOutput(ctx, "shop", "many", big); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("oversized element: %v", err)
+	}
+	if l, err := s.Len(ctx, "shop", "many"); err != nil || l != n {
+		t.Fatalf("len %d, %v; want %d", l, err, n)
 	}
 }
