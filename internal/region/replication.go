@@ -331,10 +331,14 @@ func (rep *replication) waitQueue(ctx context.Context, app, queue string, seq ui
 }
 
 func (rep *replication) waitTable(ctx context.Context, app, table, etag string) error {
-	if w := rep.syncWaiter(app); w != nil {
-		return w.WaitTable(ctx, app, table, etag)
+	w := rep.syncWaiter(app)
+	switch {
+	case w == nil:
+		return nil
+	case etag == "": // a delete or a transaction: all the table holds now
+		return w.WaitTableLatest(ctx, app, table)
 	}
-	return nil
+	return w.WaitTable(ctx, app, table, etag)
 }
 
 // waitBlob makes a sync-mode blob write wait for the secondaries: seq is

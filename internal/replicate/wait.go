@@ -74,6 +74,18 @@ func (w *Waiter) WaitTable(ctx context.Context, app, table, etag string) error {
 	return w.WaitReplicated(ctx, kvStream(broker.Name(w.region, "T", app, strings.ToLower(table))), rev)
 }
 
+// WaitTableLatest waits until the secondaries stored everything the
+// table's bucket holds now: for a write whose revision the store does not
+// return (a KV delete; an entity group transaction answers per entity).
+func (w *Waiter) WaitTableLatest(ctx context.Context, app, table string) error {
+	stream := kvStream(broker.Name(w.region, "T", app, strings.ToLower(table)))
+	st, err := w.local.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("wait for table write: %w", err)
+	}
+	return w.WaitReplicated(ctx, stream, st.CachedInfo().State.LastSeq)
+}
+
 // parseETag reads the revision out of a table ETag, W/"<revision>".
 func parseETag(etag string) (uint64, error) {
 	inner, ok := strings.CutPrefix(etag, `W/"`)

@@ -48,6 +48,10 @@ func (s *Service) serveBatch(q *request) {
 		s.failBatch(q, parts, err)
 		return
 	}
+	if err := s.stored(q, parts[0].table, ""); err != nil {
+		s.fail(q.w, q.r, err)
+		return
+	}
 	writeBatchSuccess(q, parts, out)
 }
 

@@ -3,6 +3,8 @@ package table
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // REST handlers for entities.
@@ -17,6 +19,9 @@ func (s *Service) insertEntity(q *request) {
 		return
 	}
 	out, err := s.Insert(q.r.Context(), q.account, q.res.table, e)
+	if err == nil {
+		err = s.stored(q, q.res.table, out.ETag)
+	}
 	if err != nil {
 		s.fail(q.w, q.r, err)
 		return
@@ -75,6 +80,9 @@ func (s *Service) updateEntity(q *request, mode UpdateMode) {
 	} else {
 		out, err = s.Upsert(q.r.Context(), q.account, q.res.table, e, mode)
 	}
+	if err == nil {
+		err = s.stored(q, q.res.table, out.ETag)
+	}
 	if err != nil {
 		s.fail(q.w, q.r, err)
 		return
@@ -89,11 +97,27 @@ func (s *Service) deleteEntity(q *request) {
 		s.fail(q.w, q.r, invalid("MissingRequiredHeader", "delete needs an If-Match header (an ETag or *)"))
 		return
 	}
-	if err := s.Delete(q.r.Context(), q.account, q.res.table, q.res.pk, q.res.rk, ifMatch); err != nil {
+	err := s.Delete(q.r.Context(), q.account, q.res.table, q.res.pk, q.res.rk, ifMatch)
+	if err == nil {
+		err = s.stored(q, q.res.table, "")
+	}
+	if err != nil {
 		s.fail(q.w, q.r, err)
 		return
 	}
 	q.w.WriteHeader(http.StatusNoContent)
+}
+
+// stored runs Options.Stored for q's successful write of table.
+func (s *Service) stored(q *request, table, etag string) error {
+	if s.opts.Stored == nil {
+		return nil
+	}
+	if err := s.opts.Stored(q.r.Context(), q.account, table, etag); err != nil {
+		return storage.NewError(err, http.StatusInternalServerError, "InternalError",
+			"the write is stored in this region but its standbys did not confirm it (sync mode): %v", err)
+	}
+	return nil
 }
 
 func (s *Service) getEntity(q *request) {

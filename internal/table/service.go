@@ -81,6 +81,13 @@ type Options struct {
 	// while a new primary is still promoting its mirrors): an account not
 	// found then is "retry" (503 ServerBusy), not "no such account".
 	Settled func() bool
+	// Stored, when set, is called after a REST write succeeded and before
+	// it is answered (sync mode: the region waits for its standbys): etag
+	// is the written entity's ETag, or empty for a write whose revision
+	// the store does not return (a delete, an entity group transaction),
+	// meaning everything the table holds now. An error answers 500: the
+	// write is stored in this region but not known to be in the others.
+	Stored func(ctx context.Context, app, table, etag string) error
 	// GeoReplication, when set, reports the Get Service Stats answer:
 	// live, bootstrap or unavailable, and the time before which every
 	// write is in the secondary (zero: unknown). Without it: live, now.
