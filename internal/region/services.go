@@ -40,7 +40,9 @@ func (r *Region) startServices(ctx context.Context) error {
 	r.svc.queues = q
 	t, err := table.New(table.Options{Broker: r.broker, Clock: r.opts.Clock, Logger: r.log, PathPrefix: "/tables", Replicas: r.broker.Replicas(),
 		WriteGate: r.awaitWritable, ReadOnly: r.isSecondary, Settled: r.roleSettled, GeoReplication: r.tableGeoReplication,
-		Stored: func(ctx context.Context, app, table, etag string) error { return r.repl.waitTable(ctx, app, table, etag) }})
+		Stored: func(ctx context.Context, app, table, etag string) error {
+			return r.repl.waitTable(ctx, app, table, etag)
+		}})
 	if err != nil {
 		return fmt.Errorf("tables: %w", err)
 	}
