@@ -188,8 +188,12 @@ func noLoss(t *testing.T, rep *Report) {
 	if rep.MessagesAcked == 0 || rep.EntitiesAcked == 0 {
 		t.Errorf("no acknowledged writes to check (%d messages, %d entities)", rep.MessagesAcked, rep.EntitiesAcked)
 	}
-	if len(rep.BlobsLost) > 0 || len(rep.BlobsFiredTwice) > 0 {
-		t.Errorf("blob trigger: %d acknowledged blobs never fired (%v), %d fired twice (%v)", len(rep.BlobsLost), rep.BlobsLost, len(rep.BlobsFiredTwice), rep.BlobsFiredTwice)
+	// Blobs fired twice are reported, not failed, like messages delivered
+	// twice: a blob trigger is at-least-once, as the host's (a run whose
+	// receipt had not reached the standby when the primary was lost, or
+	// was cut off, runs again there; internal/blobtrigger/DESIGN.md).
+	if len(rep.BlobsLost) > 0 {
+		t.Errorf("blob trigger: %d acknowledged blobs never fired (%v)", len(rep.BlobsLost), rep.BlobsLost)
 	}
 	if rep.BlobsAcked == 0 {
 		t.Error("no acknowledged blobs to check")
