@@ -161,7 +161,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeXML(w http.ResponseWriter, status int, v any) {
-	data, err := xml.Marshal(v)
+	data, err := storage.MarshalXML(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
