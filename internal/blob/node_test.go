@@ -1,10 +1,14 @@
 package blob
 
 import (
+	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 )
 
 // The tests of this file reproduce what @azure/storage-blob (Node.js)
@@ -39,5 +43,67 @@ func TestXMLAsNodeReadsIt(t *testing.T) {
 	resp, body := rawDo(t, env, "GET", "/xmlq/missing", nil)
 	if resp.StatusCode != 404 || strings.Contains(string(body), "&#") || !strings.Contains(string(body), "\nRequestId:") {
 		t.Errorf("error body: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestUncommittedBlockList: the Node SDK's stageBlock, getBlockList
+// ("uncommitted"), commitBlockList. Get Block List of a blob that has
+// only staged blocks answered 404 BlobNotFound, and blocklisttype was
+// ignored (committed only).
+func TestUncommittedBlockList(t *testing.T) {
+	env := newEnv(t, nil)
+	ctx := env.ctx
+	newContainer(t, env, "ublk")
+	cc := env.client.ServiceClient().NewContainerClient("ublk")
+	bb := cc.NewBlockBlobClient("staged.txt")
+	_, err := bb.GetBlockList(ctx, blockblob.BlockListTypeAll, nil)
+	wantCode(t, err, http.StatusNotFound, "BlobNotFound")
+	if _, err := bb.StageBlock(ctx, blockID(1), nopCloser([]byte("one ")), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bb.StageBlock(ctx, blockID(2), nopCloser([]byte("two")), nil); err != nil {
+		t.Fatal(err)
+	}
+	// another blob's staged block is not listed
+	if _, err := cc.NewBlockBlobClient("staged.txt2").StageBlock(ctx, blockID(9), nopCloser([]byte("x")), nil); err != nil {
+		t.Fatal(err)
+	}
+	names := func(bs []*blockblob.Block) (out []string) {
+		for _, b := range bs {
+			out = append(out, fmt.Sprintf("%s:%d", *b.Name, *b.Size))
+		}
+		return out
+	}
+	for _, typ := range []blockblob.BlockListType{blockblob.BlockListTypeUncommitted, blockblob.BlockListTypeAll} {
+		list, err := bb.GetBlockList(ctx, typ, nil)
+		if err != nil {
+			t.Fatalf("%s before the commit: %v", typ, err)
+		}
+		if got, want := names(list.UncommittedBlocks), []string{blockID(1) + ":4", blockID(2) + ":3"}; !slices.Equal(got, want) ||
+			len(list.CommittedBlocks) != 0 || list.ETag != nil || *list.BlobContentLength != 0 {
+			t.Fatalf("%s before the commit: uncommitted %v committed %v etag %v", typ, got, names(list.CommittedBlocks), list.ETag)
+		}
+	}
+	list, err := bb.GetBlockList(ctx, blockblob.BlockListTypeCommitted, nil)
+	if err != nil || len(list.CommittedBlocks) != 0 || len(list.UncommittedBlocks) != 0 {
+		t.Fatalf("committed before the commit: %v %+v", err, list)
+	}
+	if _, err := bb.CommitBlockList(ctx, []string{blockID(1), blockID(2)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bb.StageBlock(ctx, blockID(3), nopCloser([]byte("three")), nil); err != nil {
+		t.Fatal(err)
+	}
+	list, err = bb.GetBlockList(ctx, blockblob.BlockListTypeAll, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(list.CommittedBlocks), []string{blockID(1) + ":4", blockID(2) + ":3"}; !slices.Equal(got, want) ||
+		!slices.Equal(names(list.UncommittedBlocks), []string{blockID(3) + ":5"}) || list.ETag == nil || *list.BlobContentLength != 7 {
+		t.Fatalf("after the commit: committed %v uncommitted %v", got, names(list.UncommittedBlocks))
+	}
+	resp, body := rawDoQuery(t, env, "GET", "/ublk/staged.txt", "comp=blocklist&blocklisttype=some", nil)
+	if resp.StatusCode != 400 {
+		t.Fatalf("blocklisttype=some: %d %s", resp.StatusCode, body)
 	}
 }

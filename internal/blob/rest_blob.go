@@ -118,15 +118,41 @@ func (s *Service) putBlockList(q *request) {
 	ok(q.w, http.StatusCreated)
 }
 
+// getBlockList answers blocklisttype committed (the default),
+// uncommitted or all. ETag and Last-Modified come only with a committed
+// version, as in Azure.
 func (s *Service) getBlockList(q *request) {
-	blocks, b, err := s.CommittedBlocks(q.r.Context(), q.t.account, q.t.container, q.t.blob)
+	var committed, uncommitted bool
+	switch typ := q.r.URL.Query().Get("blocklisttype"); strings.ToLower(typ) {
+	case "", "committed":
+		committed = true
+	case "uncommitted":
+		uncommitted = true
+	case "all":
+		committed, uncommitted = true, true
+	default:
+		s.fail(q.w, q.r, invalid("InvalidQueryParameterValue", "blocklisttype must be committed, uncommitted or all, got %q", typ))
+		return
+	}
+	list, err := s.Blocks(q.r.Context(), q.t.account, q.t.container, q.t.blob, committed, uncommitted)
 	if err != nil {
 		s.fail(q.w, q.r, err)
 		return
 	}
-	setVersionHeaders(q.w.Header(), b.ETag, b.Modified)
-	q.w.Header().Set("x-ms-blob-content-length", itoa(b.Size))
-	writeXML(q.w, http.StatusOK, blockListXML{Committed: blocks})
+	size := int64(0)
+	if b := list.Blob; b != nil {
+		setVersionHeaders(q.w.Header(), b.ETag, b.Modified)
+		size = b.Size
+	}
+	q.w.Header().Set("x-ms-blob-content-length", itoa(size))
+	out := blockListXML{}
+	if committed {
+		out.Committed = &blocksXML{Blocks: list.Committed}
+	}
+	if uncommitted {
+		out.Uncommitted = &blocksXML{Blocks: list.Uncommitted}
+	}
+	writeXML(q.w, http.StatusOK, out)
 }
 
 func (s *Service) setBlobMetadata(q *request) {
