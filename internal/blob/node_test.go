@@ -1,14 +1,20 @@
 package blob
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 )
 
 // The tests of this file reproduce what @azure/storage-blob (Node.js)
@@ -105,5 +111,58 @@ func TestUncommittedBlockList(t *testing.T) {
 	resp, body := rawDoQuery(t, env, "GET", "/ublk/staged.txt", "comp=blocklist&blocklisttype=some", nil)
 	if resp.StatusCode != 400 {
 		t.Fatalf("blocklisttype=some: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestSASResponseHeaders: a service SAS with rsct/rscc/rscd/rsce/rscl
+// (generateBlobSASQueryParameters' contentType, cacheControl, ...) sets
+// those headers of Get Blob and Get Blob Properties, as Azure; they were
+// ignored. An account SAS carrying them overrides nothing (it does not
+// sign them).
+func TestSASResponseHeaders(t *testing.T) {
+	env := newEnv(t, nil)
+	ctx := env.ctx
+	newContainer(t, env, "rsc")
+	if _, err := env.client.UploadBuffer(ctx, "rsc", "dir/b.txt", []byte("bbb"), nil); err != nil {
+		t.Fatal(err)
+	}
+	cred, err := azblob.NewSharedKeyCredential(testAccount, base64.StdEncoding.EncodeToString(env.key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qp, err := sas.BlobSignatureValues{
+		Protocol: sas.ProtocolHTTPSandHTTP, ExpiryTime: time.Now().Add(time.Hour), ContainerName: "rsc", BlobName: "dir/b.txt",
+		Permissions: (&sas.BlobPermissions{Read: true}).String(), ContentType: "application/x-test", CacheControl: "max-age=5",
+		ContentDisposition: "attachment; filename=b.txt", ContentEncoding: "identity", ContentLanguage: "fr",
+	}.SignWithSharedKey(cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := blob.NewClientWithNoCredential(env.url+DefaultPathPrefix+"/"+testAccount+"/rsc/dir/b.txt?"+qp.Encode(),
+		&blob.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	props, err := bc.GetProperties(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *props.ContentType != "application/x-test" || props.CacheControl == nil || *props.CacheControl != "max-age=5" ||
+		props.ContentDisposition == nil || *props.ContentDisposition != "attachment; filename=b.txt" ||
+		props.ContentEncoding == nil || *props.ContentEncoding != "identity" || props.ContentLanguage == nil || *props.ContentLanguage != "fr" {
+		t.Fatalf("properties with a SAS overriding them: %+v", props)
+	}
+	resp, err := bc.DownloadStream(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if *resp.ContentType != "application/x-test" || resp.CacheControl == nil || *resp.CacheControl != "max-age=5" {
+		t.Fatalf("download with a SAS overriding headers: %v %v", resp.ContentType, resp.CacheControl)
+	}
+	// the blob's own properties are unchanged; an account SAS's rsct is not applied
+	resp2, body := rawDoQuery(t, env, "HEAD", "/rsc/dir/b.txt", "rsct=text%2Fhtml", nil)
+	if resp2.StatusCode != 200 || resp2.Header.Get("Content-Type") != "application/octet-stream" {
+		t.Fatalf("account SAS with rsct: %d %v %s", resp2.StatusCode, resp2.Header, body)
 	}
 }

@@ -6,7 +6,10 @@ import (
 	"hash/crc64"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // maxBlockListBody bounds a Put Block List body.
@@ -271,6 +274,7 @@ func (s *Service) getBlob(q *request) {
 		}
 	}
 	blobHeaders(q.w.Header(), b)
+	sasOverrides(q.w.Header(), q.r.URL.Query())
 	if q.r.Method == http.MethodHead {
 		q.w.Header().Set("Content-Length", itoa(b.Size))
 		q.w.WriteHeader(http.StatusOK)
@@ -296,6 +300,24 @@ func blobHeaders(h http.Header, b *Blob) {
 	h.Set("x-ms-access-tier-inferred", "true")
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/octet-stream")
+	}
+}
+
+// sasOverrides applies the response headers a service SAS names (rscc,
+// rscd, rsce, rscl, rsct: they are part of what it signs) to Get Blob
+// and Get Blob Properties, as Azure does; an account SAS signs none and
+// overrides nothing.
+func sasOverrides(h http.Header, q url.Values) {
+	if !storage.HasSAS(q) || q.Has("ss") {
+		return
+	}
+	for _, o := range [...]struct{ param, header string }{
+		{"rscc", "Cache-Control"}, {"rscd", "Content-Disposition"}, {"rsce", "Content-Encoding"},
+		{"rscl", "Content-Language"}, {"rsct", "Content-Type"},
+	} {
+		if v := q.Get(o.param); v != "" {
+			h.Set(o.header, v)
+		}
 	}
 }
 
