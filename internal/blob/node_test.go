@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -164,5 +165,81 @@ func TestSASResponseHeaders(t *testing.T) {
 	resp2, body := rawDoQuery(t, env, "HEAD", "/rsc/dir/b.txt", "rsct=text%2Fhtml", nil)
 	if resp2.StatusCode != 200 || resp2.Header.Get("Content-Type") != "application/octet-stream" {
 		t.Fatalf("account SAS with rsct: %d %v %s", resp2.StatusCode, resp2.Header, body)
+	}
+}
+
+// TestCopyFromURL: the Node SDK's beginCopyFromURL and syncCopyFromURL
+// (Put Blob with x-ms-copy-source, no x-ms-blob-type) got 400
+// MissingRequiredHeader. A copy within the account is done before the
+// answer, with x-ms-copy-status: success.
+func TestCopyFromURL(t *testing.T) {
+	env := newEnv(t, nil)
+	ctx := env.ctx
+	newContainer(t, env, "src")
+	newContainer(t, env, "dst")
+	data := randBytes(5<<20 + 3)
+	if _, err := env.client.UploadBuffer(ctx, "src", "a.bin", data, &azblob.UploadBufferOptions{
+		Metadata: map[string]*string{"k": ptr("v")}, HTTPHeaders: &blob.HTTPHeaders{BlobContentType: ptr("text/x")}}); err != nil {
+		t.Fatal(err)
+	}
+	cc := env.client.ServiceClient().NewContainerClient("dst")
+	srcURL := env.client.ServiceClient().NewContainerClient("src").NewBlobClient("a.bin").URL()
+	start, err := cc.NewBlobClient("a.copy").StartCopyFromURL(ctx, srcURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if start.CopyStatus == nil || *start.CopyStatus != blob.CopyStatusTypeSuccess || start.CopyID == nil || start.ETag == nil {
+		t.Fatalf("start copy: %+v", start)
+	}
+	if got := download(t, env, "dst", "a.copy", nil); !bytes.Equal(got, data) {
+		t.Fatalf("copied %d bytes, not the source's %d", len(got), len(data))
+	}
+	props, err := cc.NewBlobClient("a.copy").GetProperties(ctx, nil)
+	if err != nil || *props.ContentType != "text/x" || *props.Metadata["K"] != "v" {
+		t.Fatalf("copy's properties: %v %+v", err, props)
+	}
+	// sync copy (x-ms-requires-sync), with metadata of its own
+	sync, err := cc.NewBlockBlobClient("b.copy").CopyFromURL(ctx, srcURL, &blob.CopyFromURLOptions{Metadata: map[string]*string{"own": ptr("1")}})
+	if err != nil || *sync.CopyStatus != "success" {
+		t.Fatalf("sync copy: %v %+v", err, sync)
+	}
+	props, err = cc.NewBlobClient("b.copy").GetProperties(ctx, nil)
+	if err != nil || len(props.Metadata) != 1 || *props.Metadata["Own"] != "1" || *props.ContentLength != int64(len(data)) {
+		t.Fatalf("sync copy's properties: %v %+v", err, props)
+	}
+	// a source condition that fails, a destination condition that fails
+	_, err = cc.NewBlobClient("c.copy").StartCopyFromURL(ctx, srcURL, &blob.StartCopyFromURLOptions{
+		SourceModifiedAccessConditions: &blob.SourceModifiedAccessConditions{SourceIfMatch: ptr(azcore.ETag(`"0x1"`))}})
+	wantCode(t, err, http.StatusPreconditionFailed, "SourceConditionNotMet")
+	_, err = cc.NewBlobClient("a.copy").StartCopyFromURL(ctx, srcURL, &blob.StartCopyFromURLOptions{
+		AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: ptr(azcore.ETagAny)}}})
+	wantCode(t, err, http.StatusConflict, "BlobAlreadyExists")
+	_, err = cc.NewBlobClient("d.copy").StartCopyFromURL(ctx, "https://other.blob.core.windows.net/c/b", nil)
+	wantCode(t, err, http.StatusNotImplemented, "NotImplemented")
+	_, err = cc.NewBlobClient("d.copy").StartCopyFromURL(ctx, srcURL+"-missing", nil)
+	wantCode(t, err, http.StatusNotFound, "BlobNotFound")
+
+	// with a SAS: the source needs one of its own
+	cred, err := azblob.NewSharedKeyCredential(testAccount, base64.StdEncoding.EncodeToString(env.key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(c string, p string) string {
+		qp, err := sas.BlobSignatureValues{Protocol: sas.ProtocolHTTPSandHTTP, ExpiryTime: time.Now().Add(time.Hour), ContainerName: c, Permissions: p}.SignWithSharedKey(cred)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return qp.Encode()
+	}
+	dst, err := blob.NewClientWithNoCredential(env.url+DefaultPathPrefix+"/"+testAccount+"/dst/e.copy?"+sign("dst", "cw"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = dst.StartCopyFromURL(ctx, srcURL, nil)
+	wantCode(t, err, http.StatusForbidden, "CannotVerifyCopySource")
+	_, err = dst.StartCopyFromURL(ctx, srcURL+"?"+sign("src", "l"), nil)
+	wantCode(t, err, http.StatusForbidden, "CannotVerifyCopySource")
+	if _, err = dst.StartCopyFromURL(ctx, srcURL+"?"+sign("src", "r"), nil); err != nil {
+		t.Fatalf("copy with a SAS on both: %v", err)
 	}
 }

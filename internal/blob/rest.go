@@ -117,6 +117,10 @@ func (s *Service) routeContainer(q *request) {
 func (s *Service) routeBlob(q *request) {
 	switch key(q.r.Method, q.comp) {
 	case "PUT ":
+		if q.r.Header.Get("x-ms-copy-source") != "" {
+			s.copyBlob(q)
+			return
+		}
 		s.putBlob(q)
 	case "PUT block":
 		s.putBlock(q)
