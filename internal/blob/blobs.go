@@ -291,25 +291,39 @@ func (s *Service) ListBlobs(ctx context.Context, app, container string) ([]*Blob
 // only (without their parts): memory goes with the blobs listed, not with
 // the data objects.
 func (s *Service) blobRecords(ctx context.Context, st store) ([]*Blob, error) {
-	w, err := st.Watch(ctx, jetstream.IgnoreDeletes())
+	var out []*Blob
+	err := s.walkMetas(ctx, st, func(info *jetstream.ObjectInfo) {
+		if b := blobOf(info); b != nil {
+			out = append(out, b)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
+	return out, nil
+}
+
+// walkMetas streams the bucket's live metas (the last of each name) to
+// fn.
+func (s *Service) walkMetas(ctx context.Context, st store, fn func(*jetstream.ObjectInfo)) error {
+	w, err := st.Watch(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return err
+	}
 	defer func() { _ = w.Stop() }()
-	var out []*Blob
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case info, ok := <-w.Updates():
 			if !ok {
-				return nil, errors.New("watch ended before the listing was complete")
+				return errors.New("watch ended before the listing was complete")
 			}
 			if info == nil {
-				return out, nil // every existing object seen
+				return nil // every existing object seen
 			}
-			if b := blobOf(info); b != nil {
-				out = append(out, b)
+			if !info.Deleted {
+				fn(info)
 			}
 		}
 	}

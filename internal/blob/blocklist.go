@@ -105,10 +105,16 @@ func validBlockID(id string) error {
 }
 
 // blockListXML renders a Get Block List answer.
+// blockListXML is a Get Block List body: the lists asked for, each
+// written even when empty, as Azure does.
 type blockListXML struct {
 	XMLName     xml.Name   `xml:"BlockList"`
-	Committed   []blockXML `xml:"CommittedBlocks>Block"`
-	Uncommitted []blockXML `xml:"UncommittedBlocks>Block"`
+	Committed   *blocksXML `xml:"CommittedBlocks"`
+	Uncommitted *blocksXML `xml:"UncommittedBlocks"`
+}
+
+type blocksXML struct {
+	Blocks []blockXML `xml:"Block"`
 }
 
 type blockXML struct {

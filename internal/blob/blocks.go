@@ -2,9 +2,14 @@ package blob
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // stagedBlock is an uncommitted block's record.
@@ -153,20 +158,78 @@ func (r blockRef) sourceName() string {
 	return "uncommitted or committed"
 }
 
-// CommittedBlocks lists the blob's committed blocks (Get Block List).
-func (s *Service) CommittedBlocks(ctx context.Context, app, container, name string) ([]blockXML, *Blob, error) {
-	_, b, _, err := s.openBlob(ctx, app, container, name)
+// BlockList is the answer of Get Block List: the committed blocks of the
+// blob (nil when it has no committed version) and the uncommitted ones
+// still usable, in the order they were staged.
+type BlockList struct {
+	Blob        *Blob
+	Committed   []blockXML
+	Uncommitted []blockXML
+}
+
+// Blocks lists the blob's blocks (Get Block List): committed, uncommitted
+// or both. As in Azure, a blob that has only uncommitted blocks has a
+// block list (its committed list is empty); one with neither is
+// BlobNotFound. Listing uncommitted blocks reads every meta of the
+// container, as a listing does.
+func (s *Service) Blocks(ctx context.Context, app, container, name string, committed, uncommitted bool) (*BlockList, error) {
+	st, b, _, err := s.openBlob(ctx, app, container, name)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if b == nil {
-		return nil, nil, errBlobNotFound(container, name)
-	}
-	out := make([]blockXML, 0, len(b.Blocks))
-	for _, bl := range b.Blocks {
-		if bl.ID != "" {
-			out = append(out, blockXML{Name: bl.ID, Size: bl.Size})
+	out := &BlockList{Blob: b, Committed: []blockXML{}}
+	if b != nil {
+		for _, bl := range b.Blocks {
+			if bl.ID != "" && committed {
+				out.Committed = append(out.Committed, blockXML{Name: bl.ID, Size: bl.Size})
+			}
 		}
 	}
-	return out, b, nil
+	if uncommitted || b == nil {
+		staged, err := s.stagedBlocks(ctx, st, name, b)
+		if err != nil {
+			return nil, fmt.Errorf("block list of %s/%s/%s: %w", app, container, name, err)
+		}
+		if b == nil && len(staged) == 0 {
+			return nil, errBlobNotFound(container, name)
+		}
+		if uncommitted {
+			out.Uncommitted = staged
+		}
+	}
+	return out, nil
+}
+
+// stagedBlocks lists the blob's uncommitted blocks that a commit could
+// still name: not discarded by a later put or commit of the blob, nor
+// older than StagedTTL.
+func (s *Service) stagedBlocks(ctx context.Context, st store, name string, cur *Blob) ([]blockXML, error) {
+	prefix := blockObject(name, "")
+	cutoff := s.clock.Now().Add(-StagedTTL)
+	type staged struct {
+		blockXML
+		at time.Time
+	}
+	var found []staged
+	err := s.walkMetas(ctx, st, func(info *jetstream.ObjectInfo) {
+		id, ok := strings.CutPrefix(info.Name, prefix)
+		if !ok {
+			return
+		}
+		var sb stagedBlock
+		if json.Unmarshal([]byte(info.Metadata[recordKey]), &sb) != nil ||
+			sb.Staged.Before(cutoff) || cur != nil && sb.Staged.Before(cur.Committed) {
+			return
+		}
+		found = append(found, staged{blockXML{Name: id, Size: sb.Size}, sb.Staged})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(found, func(i, j int) bool { return found[i].at.Before(found[j].at) })
+	out := make([]blockXML, len(found))
+	for i, f := range found {
+		out[i] = f.blockXML
+	}
+	return out, nil
 }

@@ -16,6 +16,12 @@ import (
 // rawDo sends a request with an account SAS (no per-request signing).
 func rawDo(t *testing.T, env *testEnv, method, path string, hdr map[string]string) (*http.Response, []byte) {
 	t.Helper()
+	return rawDoQuery(t, env, method, path, "", hdr)
+}
+
+// rawDoQuery is rawDo with more query parameters (query, encoded).
+func rawDoQuery(t *testing.T, env *testEnv, method, path, query string, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
 	cred, err := azblob.NewSharedKeyCredential(testAccount, base64.StdEncoding.EncodeToString(env.key))
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +31,7 @@ func rawDo(t *testing.T, env *testEnv, method, path string, hdr map[string]strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(method, env.url+DefaultPathPrefix+"/"+testAccount+path+"?"+qp.Encode(), nil)
+	req, err := http.NewRequest(method, env.url+DefaultPathPrefix+"/"+testAccount+path+"?"+qp.Encode()+"&"+query, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,6 +117,10 @@ func (s *Service) routeContainer(q *request) {
 func (s *Service) routeBlob(q *request) {
 	switch key(q.r.Method, q.comp) {
 	case "PUT ":
+		if q.r.Header.Get("x-ms-copy-source") != "" {
+			s.copyBlob(q)
+			return
+		}
 		s.putBlob(q)
 	case "PUT block":
 		s.putBlock(q)
@@ -161,7 +165,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeXML(w http.ResponseWriter, status int, v any) {
-	data, err := xml.Marshal(v)
+	data, err := storage.MarshalXML(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

@@ -6,7 +6,10 @@ import (
 	"hash/crc64"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // maxBlockListBody bounds a Put Block List body.
@@ -118,15 +121,41 @@ func (s *Service) putBlockList(q *request) {
 	ok(q.w, http.StatusCreated)
 }
 
+// getBlockList answers blocklisttype committed (the default),
+// uncommitted or all. ETag and Last-Modified come only with a committed
+// version, as in Azure.
 func (s *Service) getBlockList(q *request) {
-	blocks, b, err := s.CommittedBlocks(q.r.Context(), q.t.account, q.t.container, q.t.blob)
+	var committed, uncommitted bool
+	switch typ := q.r.URL.Query().Get("blocklisttype"); strings.ToLower(typ) {
+	case "", "committed":
+		committed = true
+	case "uncommitted":
+		uncommitted = true
+	case "all":
+		committed, uncommitted = true, true
+	default:
+		s.fail(q.w, q.r, invalid("InvalidQueryParameterValue", "blocklisttype must be committed, uncommitted or all, got %q", typ))
+		return
+	}
+	list, err := s.Blocks(q.r.Context(), q.t.account, q.t.container, q.t.blob, committed, uncommitted)
 	if err != nil {
 		s.fail(q.w, q.r, err)
 		return
 	}
-	setVersionHeaders(q.w.Header(), b.ETag, b.Modified)
-	q.w.Header().Set("x-ms-blob-content-length", itoa(b.Size))
-	writeXML(q.w, http.StatusOK, blockListXML{Committed: blocks})
+	size := int64(0)
+	if b := list.Blob; b != nil {
+		setVersionHeaders(q.w.Header(), b.ETag, b.Modified)
+		size = b.Size
+	}
+	q.w.Header().Set("x-ms-blob-content-length", itoa(size))
+	out := blockListXML{}
+	if committed {
+		out.Committed = &blocksXML{Blocks: list.Committed}
+	}
+	if uncommitted {
+		out.Uncommitted = &blocksXML{Blocks: list.Uncommitted}
+	}
+	writeXML(q.w, http.StatusOK, out)
 }
 
 func (s *Service) setBlobMetadata(q *request) {
@@ -245,6 +274,7 @@ func (s *Service) getBlob(q *request) {
 		}
 	}
 	blobHeaders(q.w.Header(), b)
+	sasOverrides(q.w.Header(), q.r.URL.Query())
 	if q.r.Method == http.MethodHead {
 		q.w.Header().Set("Content-Length", itoa(b.Size))
 		q.w.WriteHeader(http.StatusOK)
@@ -270,6 +300,24 @@ func blobHeaders(h http.Header, b *Blob) {
 	h.Set("x-ms-access-tier-inferred", "true")
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/octet-stream")
+	}
+}
+
+// sasOverrides applies the response headers a service SAS names (rscc,
+// rscd, rsce, rscl, rsct: they are part of what it signs) to Get Blob
+// and Get Blob Properties, as Azure does; an account SAS signs none and
+// overrides nothing.
+func sasOverrides(h http.Header, q url.Values) {
+	if !storage.HasSAS(q) || q.Has("ss") {
+		return
+	}
+	for _, o := range [...]struct{ param, header string }{
+		{"rscc", "Cache-Control"}, {"rscd", "Content-Disposition"}, {"rsce", "Content-Encoding"},
+		{"rscl", "Content-Language"}, {"rsct", "Content-Type"},
+	} {
+		if v := q.Get(o.param); v != "" {
+			h.Set(o.header, v)
+		}
 	}
 }
 

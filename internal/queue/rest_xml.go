@@ -106,13 +106,14 @@ func (m xmlMetadata) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 const xmlDecl = `<?xml version="1.0" encoding="utf-8"?>`
 
 // marshalXML renders v after the XML declaration.
+// with storage.MarshalXML's escapes (a JSON message text keeps its
+// quotes for the JavaScript SDK).
 func marshalXML(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteString(xmlDecl)
-	if err := xml.NewEncoder(&buf).Encode(v); err != nil {
+	data, err := storage.MarshalXML(v)
+	if err != nil {
 		return nil, fmt.Errorf("encode XML: %w", err)
 	}
-	return buf.Bytes(), nil
+	return append([]byte(xmlDecl), data...), nil
 }
 
 // messageBody is a Put or Update Message request body.

@@ -26,6 +26,10 @@ func TestXMLBodiesAsAzure(t *testing.T) {
 				`<DequeueCount>2</DequeueCount><MessageText>a&lt;b</MessageText></QueueMessage></QueueMessagesList>`},
 		{"peek", xmlMessagesList{Messages: []xmlMessage{toXMLMessage(m, peekedMsg)}},
 			`<ExpirationTime>Thu, 03 Dec 2026 11:00:00 GMT</ExpirationTime><DequeueCount>2</DequeueCount><MessageText>a&lt;b</MessageText></QueueMessage>`},
+		// a JSON text keeps its quotes for @azure/storage-queue, whose
+		// XML parser decodes &quot; but not encoding/xml's &#34;
+		{"json", xmlMessagesList{Messages: []xmlMessage{toXMLMessage(Message{Text: []byte("{\"a\":\"it's\"}\n\t\r")}, peekedMsg)}},
+			"<MessageText>{&quot;a&quot;:&quot;it&apos;s&quot;}\n\t&#xD;</MessageText>"},
 		{"empty", xmlMessagesList{Messages: []xmlMessage{}}, `<QueueMessagesList></QueueMessagesList>`},
 		{"list", xmlQueueList{ServiceEndpoint: "http://h/queues/shop/", Prefix: &prefix, Marker: &marker, MaxResults: &max,
 			Queues: []xmlQueue{{Name: "orders", Metadata: &xmlMetadata{"b": "2", "a": "1"}}}, NextMarker: "/shop/orders-1"},

@@ -138,7 +138,7 @@ type xmlError struct {
 // ends with the request id and time, as Azure's does.
 func XMLErrorBody(e *Error, requestID string, now time.Time) []byte {
 	msg := e.Message + "\nRequestId:" + requestID + "\nTime:" + now.UTC().Format("2006-01-02T15:04:05.0000000Z")
-	data, _ := xml.Marshal(xmlError{Code: e.Code, Message: msg})
+	data, _ := MarshalXML(xmlError{Code: e.Code, Message: msg})
 	return append([]byte(xml.Header[:len(xml.Header)-1]), data...)
 }
 

@@ -167,7 +167,7 @@ func NewServiceStats(status string, lastSync time.Time) ServiceStats {
 
 // WriteXML writes v as an XML document with status.
 func WriteXML(w http.ResponseWriter, status int, v any) {
-	data, err := xml.Marshal(v)
+	data, err := MarshalXML(v)
 	if err != nil {
 		WriteXMLError(w, &http.Request{Method: http.MethodGet}, AsError(err), time.Now())
 		return
