@@ -60,7 +60,7 @@ func (l *Listener) later(v blob.Version, d time.Duration) {
 // MaxDequeueCount runs, then the version goes to the poison queue.
 func (l *Listener) process(v blob.Version, values map[string]string, key string) {
 	ctx := l.work
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !l.isStopped() {
 		rc, rev, err := l.rc.get(ctx, key)
 		if err != nil {
 			l.log.Warn("blob trigger: read receipt", "blob", v.Name, "err", err)
@@ -93,7 +93,11 @@ func (l *Listener) process(v blob.Version, values map[string]string, key string)
 		if !l.attempt(ctx, v, values, key, claim, crev) {
 			return
 		}
-		sleep(ctx, l.opts.VisibilityTimeout)
+		select { // the visibility timeout before the next try, unless stopping
+		case <-time.After(l.opts.VisibilityTimeout):
+		case <-l.halt:
+		case <-ctx.Done():
+		}
 	}
 }
 
@@ -129,15 +133,35 @@ func (l *Listener) attempt(ctx context.Context, v blob.Version, values map[strin
 	if ctx.Err() != nil {
 		return false // stopping: the claim stays, the next primary or start takes over
 	}
+	if errors.Is(err, ErrNotRun) {
+		// Refused before the handler ran (the region stopped being the
+		// active primary): not an attempt. The claim is given back; the
+		// listener is being stopped, and the next primary runs it.
+		l.log.Info("blob trigger: run refused; left to the next primary", "blob", v.Name, "etag", v.ETag, "err", err)
+		if _, err := l.rc.put(ctx, key, l.receipt(Failed, claim.Attempts-1, v), rev); err != nil {
+			l.log.Warn("blob trigger: give the claim back", "blob", v.Name, "err", err)
+		}
+		return false
+	}
 	l.log.Warn("blob trigger: run failed", "blob", v.Name, "etag", v.ETag, "attempt", claim.Attempts, "err", err)
-	if claim.Attempts >= l.opts.MaxDequeueCount {
+	if claim.Attempts >= l.opts.MaxDequeueCount && !l.isStopped() {
 		l.poison(ctx, v, key, claim, rev)
 		return false
 	}
 	if _, err := l.rc.put(ctx, key, l.receipt(Failed, claim.Attempts, v), rev); err != nil {
 		l.log.Warn("blob trigger: record failure", "blob", v.Name, "err", err)
 	}
-	return true
+	return !l.isStopped() // a stopping listener leaves the retries to its successor
+}
+
+// ErrNotRun marks an Invoke error of a run refused before the handler
+// ran (the region is no longer the active primary): it is not an attempt.
+var ErrNotRun = errors.New("blob trigger run refused before it ran")
+
+func (l *Listener) isStopped() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stopped
 }
 
 func (l *Listener) receipt(state string, attempts int, v blob.Version) Receipt {

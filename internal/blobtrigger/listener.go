@@ -65,6 +65,7 @@ type Listener struct {
 	mu               sync.Mutex
 	inflight         map[string]bool
 	stopped          bool
+	halt             chan struct{} // closed by Stop: wakes runs waiting to retry
 	log              *slog.Logger
 	wakeAfterCreated time.Duration
 }
@@ -87,7 +88,7 @@ func Start(opts Options) *Listener {
 	watchCtx, stop := context.WithCancel(context.Background())
 	work, cancelWork := context.WithCancel(context.Background())
 	l := &Listener{opts: opts, rc: receipts{opts.Receipts}, stop: stop, work: work, cancelWork: cancelWork,
-		sem: make(chan struct{}, opts.Concurrency), inflight: map[string]bool{}, wakeAfterCreated: 30 * time.Second,
+		sem: make(chan struct{}, opts.Concurrency), inflight: map[string]bool{}, wakeAfterCreated: 30 * time.Second, halt: make(chan struct{}),
 		log: opts.Logger.With("app", opts.App, "function", opts.Function, "path", opts.Pattern.Raw)}
 	l.wg.Add(1)
 	go l.run(watchCtx)
@@ -99,6 +100,9 @@ func Start(opts Options) *Listener {
 // a failover: no receipt says done).
 func (l *Listener) Stop(ctx context.Context) error {
 	l.mu.Lock()
+	if !l.stopped {
+		close(l.halt)
+	}
 	l.stopped = true
 	l.mu.Unlock()
 	l.stop()

@@ -3,7 +3,9 @@ package region
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -82,6 +84,10 @@ func (r *Region) blobHandler(inv *invoke.Invoker, fn *funcapp.Function) func(con
 			Expressions: blobtrigger.Expressions(f.Version.Container+"/"+f.Version.Name, uri, f.Values),
 		}
 		_, err := inv.Invoke(ctx, fn, t)
+		var ie *invoke.Error
+		if errors.As(err, &ie) && ie.NotRun && ie.Status == http.StatusServiceUnavailable {
+			return fmt.Errorf("%w: %w", blobtrigger.ErrNotRun, err) // writes refused: not primary any more
+		}
 		return err
 	}
 }
