@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-
-	"github.com/tandemhq/tandem/internal/role"
 )
 
 // blobSyncApp has an HTTP function whose output is a blob.
@@ -44,15 +42,7 @@ func westHasBlob(ctx context.Context, t *testing.T, west *testRegion, name, etag
 // answer success before the client gives up, and the function fails.
 func TestBlobWritesWaitForTheStandbyInSyncMode(t *testing.T) {
 	app := blobSyncApp()
-	east := startRegion(t, func(o *Options) {
-		o.LeafListen = "127.0.0.1:0"
-		o.Peers, o.SyncApps = []string{"west"}, []string{app.name}
-	}, app)
-	west := startRegion(t, func(o *Options) {
-		o.Name, o.LeafRemotes, o.LeafListen = "west", []string{leafAddr(t, east)}, "127.0.0.1:0"
-		o.Role = role.State{Role: role.Secondary, Primary: "east"}
-	}, app)
-	waitMode(t, west, "secondary")
+	east, west := syncPair(t, app)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	c := blobClient(t, connString(t, east, app.name))

@@ -24,15 +24,7 @@ func westHasRow(ctx context.Context, west *aztables.Client, row string, want boo
 // the standby, stored them; with west gone, none is acknowledged.
 func TestTableRESTWritesWaitForTheStandbyInSyncMode(t *testing.T) {
 	app := blobSyncApp()
-	east := startRegion(t, func(o *Options) {
-		o.LeafListen = "127.0.0.1:0"
-		o.Peers, o.SyncApps = []string{"west"}, []string{app.name}
-	}, app)
-	west := startRegion(t, func(o *Options) {
-		o.Name, o.LeafRemotes, o.LeafListen = "west", []string{leafAddr(t, east)}, "127.0.0.1:0"
-		o.Role = role.State{Role: role.Secondary, Primary: "east"}
-	}, app)
-	waitMode(t, west, "secondary")
+	east, west := syncPair(t, app)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	tbl := tablesClient(t, east, connString(t, east, app.name)).NewClient("orders")
@@ -79,4 +71,20 @@ func TestTableRESTWritesWaitForTheStandbyInSyncMode(t *testing.T) {
 	if _, err := tbl.AddEntity(pctx, entity("orphan"), nil); err == nil {
 		t.Fatal("an insert acknowledged with the only standby down")
 	}
+}
+
+// syncPair starts east, primary with app in sync mode, and west, its
+// secondary, and waits until west acts as one.
+func syncPair(t *testing.T, app testApp) (east, west *testRegion) {
+	t.Helper()
+	east = startRegion(t, func(o *Options) {
+		o.LeafListen = "127.0.0.1:0"
+		o.Peers, o.SyncApps = []string{"west"}, []string{app.name}
+	}, app)
+	west = startRegion(t, func(o *Options) {
+		o.Name, o.LeafRemotes, o.LeafListen = "west", []string{leafAddr(t, east)}, "127.0.0.1:0"
+		o.Role = role.State{Role: role.Secondary, Primary: "east"}
+	}, app)
+	waitMode(t, west, "secondary")
+	return east, west
 }
