@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tandemhq/tandem/internal/broker"
 	"github.com/tandemhq/tandem/internal/clock"
 )
 
@@ -203,12 +204,19 @@ func New(opts Options) *Manager {
 // Start opens the bucket, stores the initial state if none is stored, and
 // watches for changes made by other nodes of the region.
 func (m *Manager) Start(ctx context.Context) error {
-	kv, err := m.opts.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: m.opts.Bucket, History: 1, Replicas: max(m.opts.Replicas, 1)})
+	// On a cluster a bucket just created has no leader for a moment (no
+	// responders): opening and loading are safe to repeat.
+	var kv jetstream.KeyValue
+	err := broker.RetryTransient(ctx, "open role bucket", func(ctx context.Context) error {
+		var err error
+		kv, err = m.opts.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: m.opts.Bucket, History: 1, Replicas: max(m.opts.Replicas, 1)})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("role start: bucket %s: %w", m.opts.Bucket, err)
 	}
 	m.kv = kv
-	if err := m.load(ctx); err != nil {
+	if err := broker.RetryTransient(ctx, "load role", m.load); err != nil {
 		return fmt.Errorf("role start: %w", err)
 	}
 	wctx, cancel := context.WithCancel(context.Background())
