@@ -49,6 +49,18 @@ type RESTOptions struct {
 	// in sync mode the region waits there until the secondaries have it,
 	// as it does for an output binding's messages.
 	Stored func(ctx context.Context, app, queue string, seq uint64) error
+	// Properties, when set, keeps each account's Queue service properties
+	// (Get/Set Service Properties: stored, not acted on, as for the Table
+	// and Blob services); Stats, when set, answers Get Service Stats.
+	// Without them those calls answer 501.
+	Properties ServiceStore
+	Stats      func() storage.ServiceStats
+}
+
+// ServiceStore keeps an account's service properties.
+type ServiceStore interface {
+	ServiceProperties(ctx context.Context, account string) (storage.ServiceProperties, error)
+	SetServiceProperties(ctx context.Context, account string, set storage.ServiceProperties) error
 }
 
 // restRequest is one parsed call.
@@ -162,6 +174,10 @@ func (h *restHandler) route(q *restRequest) {
 	switch {
 	case q.res == resAccount && m == http.MethodGet && comp == "list":
 		h.listQueues(q)
+	case q.res == resAccount && comp == "properties" && h.o.Properties != nil && (m == http.MethodGet || m == http.MethodPut):
+		h.serviceProperties(q)
+	case q.res == resAccount && comp == "stats" && h.o.Stats != nil && m == http.MethodGet:
+		storage.WriteXML(q.w, http.StatusOK, h.o.Stats())
 	case q.res == resQueue && m == http.MethodPut && comp == "":
 		h.createQueue(q)
 	case q.res == resQueue && m == http.MethodDelete && comp == "":
@@ -183,7 +199,7 @@ func (h *restHandler) route(q *restRequest) {
 	case q.res == resMessage && m == http.MethodPut:
 		h.updateMessage(q)
 	case comp != "" && comp != "list" && comp != "metadata":
-		h.fail(q.w, q.r, newRESTError(storage.ErrUnsupported, http.StatusNotImplemented, "NotImplemented", "comp=%s (service properties, stats, access policies) is not supported", comp))
+		h.fail(q.w, q.r, newRESTError(storage.ErrUnsupported, http.StatusNotImplemented, "NotImplemented", "comp=%s (access policies) is not supported", comp))
 	default:
 		h.fail(q.w, q.r, newRESTError(storage.ErrInvalid, http.StatusMethodNotAllowed, "UnsupportedHttpVerb", "%s is not supported on %s", m, q.r.URL.Path))
 	}

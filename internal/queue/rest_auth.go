@@ -59,7 +59,7 @@ func queueNeed(q *restRequest) storage.Need {
 	comp := q.r.URL.Query().Get("comp")
 	switch q.res {
 	case resAccount:
-		n.Type, n.AnyOf = storage.ResourceService, []string{"l"}
+		n.Type, n.AnyOf = storage.ResourceService, servicePerms(q.r.Method, comp)
 	case resQueue:
 		n.Type = storage.ResourceContainer
 		n.AnyOf = containerPerms(q.r.Method, comp)
@@ -96,4 +96,16 @@ func messagesPerms(r *http.Request) []string {
 		return []string{"r"}
 	}
 	return []string{"p"}
+}
+
+// servicePerms: listing queues needs l; reading the service's properties
+// or stats r, setting them w (account SAS, srt=s).
+func servicePerms(method, comp string) []string {
+	switch {
+	case comp == "list":
+		return []string{"l"}
+	case method == http.MethodPut:
+		return []string{"w"}
+	}
+	return []string{"r"}
 }

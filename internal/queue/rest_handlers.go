@@ -2,11 +2,14 @@ package queue
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tandemhq/tandem/internal/storage"
 )
 
 // The Queue REST operations, one function each.
@@ -298,4 +301,36 @@ func intParam(v url.Values, name string, def, lo, hi int) (int, error) {
 		return 0, badRequest("OutOfRangeQueryParameterValue", "query %s=%d: must be %d..%d", name, n, lo, hi)
 	}
 	return n, nil
+}
+
+// maxPropsBytes bounds a Set Service Properties body (as the Table
+// service's).
+const maxPropsBytes = 64 << 10
+
+// serviceProperties serves Get and Set Queue Service Properties.
+func (h *restHandler) serviceProperties(q *restRequest) {
+	ctx := q.r.Context()
+	if q.r.Method == http.MethodGet {
+		p, err := h.o.Properties.ServiceProperties(ctx, q.account)
+		if err != nil {
+			h.fail(q.w, q.r, err)
+			return
+		}
+		storage.WriteXML(q.w, http.StatusOK, p)
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(q.w, q.r.Body, maxPropsBytes))
+	if err != nil {
+		h.fail(q.w, q.r, badRequest("RequestBodyTooLarge", "service properties: %v", err))
+		return
+	}
+	set, err := storage.ParseServiceProperties(data)
+	if err == nil {
+		err = h.o.Properties.SetServiceProperties(ctx, q.account, set)
+	}
+	if err != nil {
+		h.fail(q.w, q.r, err)
+		return
+	}
+	q.w.WriteHeader(http.StatusAccepted)
 }

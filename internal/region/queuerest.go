@@ -29,6 +29,8 @@ func (r *Region) registerQueueREST(mux *http.ServeMux) {
 			}
 			return r.repl.waitQueue(ctx, app, queue, seq) // sync mode
 		},
+		Properties: r.svc.tables.QueueProperties(), // kept with the account, replicated
+		Stats:      r.svc.tables.Stats,
 	}))
 	mux.Handle("GET /admin/apps/{app}/storage", r.requireMaster(r.knownApp(http.HandlerFunc(r.serveStorage))))
 }

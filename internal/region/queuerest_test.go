@@ -285,3 +285,45 @@ func sasQueue(t *testing.T, queueURL, key, name string, perms sas.QueuePermissio
 	}
 	return c
 }
+
+// TestQueueServicePropertiesWithSDK: Get and Set Queue Service Properties
+// and Get Service Stats, which the azqueue SDK's ServiceClient calls:
+// defaults first, then what was set (CORS, logging, metrics) comes back,
+// kept apart from the Table service's properties of the same account.
+func TestQueueServicePropertiesWithSDK(t *testing.T) {
+	tr := shopRegion(t)
+	ctx := sdkCtx(t)
+	svc := queueService(t, tr, "shop")
+	got, err := svc.GetServiceProperties(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Logging == nil || *got.Logging.Version != "1.0" || len(got.CORS) != 0 {
+		t.Fatalf("default properties: %+v", got.StorageServiceProperties)
+	}
+	_, err = svc.SetProperties(ctx, &azqueue.SetPropertiesOptions{
+		CORS: []*azqueue.CORSRule{{AllowedOrigins: to.Ptr("https://shop.example"), AllowedMethods: to.Ptr("GET,PUT"),
+			AllowedHeaders: to.Ptr("x-ms-meta-*"), ExposedHeaders: to.Ptr("x-ms-meta-*"), MaxAgeInSeconds: to.Ptr[int32](60)}},
+		Logging: &azqueue.Logging{Version: to.Ptr("1.0"), Delete: to.Ptr(true), Read: to.Ptr(false), Write: to.Ptr(true),
+			RetentionPolicy: &azqueue.RetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr[int32](7)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = svc.GetServiceProperties(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.CORS) != 1 || *got.CORS[0].AllowedOrigins != "https://shop.example" || !*got.Logging.Delete || *got.Logging.RetentionPolicy.Days != 7 {
+		t.Fatalf("properties after set: %+v", got.StorageServiceProperties)
+	}
+	tables := tablesClient(t, tr, connString(t, tr, "shop"))
+	tp, err := tables.GetProperties(ctx, nil)
+	if err != nil || len(tp.Cors) != 0 {
+		t.Fatalf("the Table service's properties changed with the Queue service's: %+v %v", tp, err)
+	}
+	stats, err := svc.GetStatistics(ctx, nil)
+	if err != nil || stats.GeoReplication == nil || *stats.GeoReplication.Status != "live" {
+		t.Fatalf("stats: %+v %v", stats, err)
+	}
+}

@@ -14,7 +14,8 @@
 //     value the table's name as created: names are case-insensitive but
 //     case-preserving, as in Azure);
 //   - the accounts "<region>_TA" (key app, value name and base64 key;
-//     key "props.<app>", the app's service properties XML; key
+//     key "props.<app>", the app's Table service properties XML, "qprops.<app>"
+//     its Queue service properties; key
 //     "acl.<app>.<table lower-cased>", the table's stored access policies).
 //
 // Requests are authenticated by internal/storage: Shared Key, Shared Key

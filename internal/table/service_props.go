@@ -73,14 +73,43 @@ func (s *Service) stats() storage.ServiceStats {
 // ServiceProperties returns the app's Table service properties (the
 // defaults until some were set).
 func (s *Service) ServiceProperties(ctx context.Context, app string) (storage.ServiceProperties, error) {
-	p, _, err := s.loadProps(ctx, app)
-	if err != nil {
-		return p, fmt.Errorf("service properties of %s: %w", app, err)
-	}
-	return p, nil
+	return PropertiesStore{s, propsKeyPrefix}.ServiceProperties(ctx, app)
 }
 
-func (s *Service) loadProps(ctx context.Context, app string) (storage.ServiceProperties, uint64, error) {
+// Stats is what Get Service Stats answers for this region: the
+// geo-replication state Options.GeoReplication reports.
+func (s *Service) Stats() storage.ServiceStats { return s.stats() }
+
+// PropertiesStore keeps one Storage service's properties per account in
+// the accounts bucket (replicated and failed over with the account), under
+// its own key prefix.
+type PropertiesStore struct {
+	s      *Service
+	prefix string
+}
+
+// QueueProperties keeps the Queue service's properties ("qprops.<app>").
+func (s *Service) QueueProperties() PropertiesStore { return PropertiesStore{s, "qprops."} }
+
+// ServiceProperties returns the app's properties (the defaults until some
+// were set).
+func (p PropertiesStore) ServiceProperties(ctx context.Context, app string) (storage.ServiceProperties, error) {
+	props, _, err := p.s.loadProps(ctx, p.prefix, app)
+	if err != nil {
+		return props, fmt.Errorf("service properties of %s: %w", app, err)
+	}
+	return props, nil
+}
+
+// SetServiceProperties replaces the elements set carries.
+func (p PropertiesStore) SetServiceProperties(ctx context.Context, app string, set storage.ServiceProperties) error {
+	if err := p.s.setProps(ctx, p.prefix, app, set); err != nil {
+		return fmt.Errorf("set service properties of %s: %w", app, err)
+	}
+	return nil
+}
+
+func (s *Service) loadProps(ctx context.Context, prefix, app string) (storage.ServiceProperties, uint64, error) {
 	def := storage.DefaultServiceProperties()
 	if err := validApp(app); err != nil {
 		return def, 0, err
@@ -89,7 +118,7 @@ func (s *Service) loadProps(ctx context.Context, app string) (storage.ServicePro
 	if err != nil {
 		return def, 0, err
 	}
-	entry, err := kv.Get(ctx, propsKeyPrefix+app)
+	entry, err := kv.Get(ctx, prefix+app)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return def, 0, nil
 	}
@@ -105,19 +134,16 @@ func (s *Service) loadProps(ctx context.Context, app string) (storage.ServicePro
 
 // SetServiceProperties replaces the elements set carries.
 func (s *Service) SetServiceProperties(ctx context.Context, app string, set storage.ServiceProperties) error {
-	if err := s.setProps(ctx, app, set); err != nil {
-		return fmt.Errorf("set service properties of %s: %w", app, err)
-	}
-	return nil
+	return PropertiesStore{s, propsKeyPrefix}.SetServiceProperties(ctx, app, set)
 }
 
-func (s *Service) setProps(ctx context.Context, app string, set storage.ServiceProperties) error {
+func (s *Service) setProps(ctx context.Context, prefix, app string, set storage.ServiceProperties) error {
 	kv, err := s.sysBucket(ctx, accountKind)
 	if err != nil {
 		return err
 	}
 	for range maxCASAttempts {
-		cur, rev, err := s.loadProps(ctx, app)
+		cur, rev, err := s.loadProps(ctx, prefix, app)
 		if err != nil {
 			return err
 		}
@@ -126,9 +152,9 @@ func (s *Service) setProps(ctx context.Context, app string, set storage.ServiceP
 			return err
 		}
 		if rev == 0 {
-			_, err = kv.Create(ctx, propsKeyPrefix+app, data)
+			_, err = kv.Create(ctx, prefix+app, data)
 		} else {
-			_, err = kv.Update(ctx, propsKeyPrefix+app, data, rev)
+			_, err = kv.Update(ctx, prefix+app, data, rev)
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			return err
