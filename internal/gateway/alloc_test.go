@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tandemhq/tandem/internal/alloctest"
 	"github.com/tandemhq/tandem/internal/funcapp"
 	"github.com/tandemhq/tandem/internal/host"
 	"github.com/tandemhq/tandem/internal/invoke"
@@ -41,19 +41,19 @@ func TestForwardAllocsCeiling(t *testing.T) {
 		t.Skip("builds and runs the echo handler")
 	}
 	g, req := echoGateway(t, true)
-	w := newDiscardWriter()
+	w := alloctest.NewDiscardWriter()
 	serve := func() {
-		w.reset()
+		w.Reset()
 		g.ServeHTTP(w, req)
-		if w.status != http.StatusOK {
-			t.Fatalf("status %d", w.status)
+		if w.Status != http.StatusOK {
+			t.Fatalf("status %d", w.Status)
 		}
 	}
 	for range 50 { // warm the connection pool and the metric children
 		serve()
 	}
 	allocs := testing.AllocsPerRun(500, serve)
-	bytes := bytesPerRun(500, serve)
+	bytes := alloctest.BytesPerRun(500, serve)
 	t.Logf("%.1f allocations, %d bytes per forwarded request (ceilings %d, %d)", allocs, bytes, maxForwardAllocs, maxForwardBytes)
 	if allocs > maxForwardAllocs {
 		t.Errorf("a forwarded request allocates %.1f times, above the ceiling of %d", allocs, maxForwardAllocs)
@@ -78,19 +78,19 @@ func TestPayloadAllocsCeiling(t *testing.T) {
 		t.Skip("builds and runs the echo handler")
 	}
 	g, req := echoGateway(t, false)
-	w := newDiscardWriter()
+	w := alloctest.NewDiscardWriter()
 	serve := func() {
-		w.reset()
+		w.Reset()
 		g.ServeHTTP(w, req)
-		if w.status != http.StatusOK {
-			t.Fatalf("status %d", w.status)
+		if w.Status != http.StatusOK {
+			t.Fatalf("status %d", w.Status)
 		}
 	}
 	for range 50 {
 		serve()
 	}
 	allocs := testing.AllocsPerRun(300, serve)
-	bytes := bytesPerRun(300, serve)
+	bytes := alloctest.BytesPerRun(300, serve)
 	t.Logf("%.1f allocations, %d bytes per payload-mode request (ceilings %d, %d)", allocs, bytes, maxPayloadAllocs, maxPayloadBytes)
 	if allocs > maxPayloadAllocs {
 		t.Errorf("a payload-mode request allocates %.1f times, above the ceiling of %d", allocs, maxPayloadAllocs)
@@ -133,49 +133,6 @@ func writeFile(t testing.TB, path, text string) {
 	}
 }
 
-// bytesPerRun is the average heap bytes f allocates, measured as
-// testing.AllocsPerRun measures counts (one warm-up call, then runs calls).
-func bytesPerRun(runs int, f func()) uint64 {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	f()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range runs {
-		f()
-	}
-	runtime.ReadMemStats(&after)
-	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
-}
-
-// discardWriter is a ResponseWriter that keeps the status and throws the
-// body away, reused across requests so it allocates nothing itself.
-type discardWriter struct {
-	h      http.Header
-	status int
-}
-
-func newDiscardWriter() *discardWriter { return &discardWriter{h: http.Header{}} }
-
-func (w *discardWriter) reset() {
-	clear(w.h)
-	w.status = 0
-}
-
-func (w *discardWriter) Header() http.Header { return w.h }
-
-func (w *discardWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-}
-
-func (w *discardWriter) Write(b []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	return len(b), nil
-}
-
-func (w *discardWriter) Flush() {}
-
 // BenchmarkForwardServeHTTP is the gateway's own cost per forwarded GET,
 // one request at a time against the echo handler process: the time and
 // allocations of this process (the handler's are its own).
@@ -188,14 +145,14 @@ func BenchmarkPayloadServeHTTP(b *testing.B) { benchServeHTTP(b, false) }
 
 func benchServeHTTP(b *testing.B, forward bool) {
 	g, req := echoGateway(b, forward)
-	w := newDiscardWriter()
+	w := alloctest.NewDiscardWriter()
 	b.ReportAllocs()
 	cpu0 := processCPU()
 	for b.Loop() {
-		w.reset()
+		w.Reset()
 		g.ServeHTTP(w, req)
-		if w.status != http.StatusOK {
-			b.Fatalf("status %d", w.status)
+		if w.Status != http.StatusOK {
+			b.Fatalf("status %d", w.Status)
 		}
 	}
 	// CPU time rather than wall time: the machine is shared, and wall

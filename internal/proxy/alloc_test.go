@@ -4,9 +4,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"runtime"
 	"testing"
 	"time"
+
+	"github.com/tandemhq/tandem/internal/alloctest"
 )
 
 // Ceilings for one small GET proxied to a real backend on loopback,
@@ -23,19 +24,19 @@ func TestProxyAllocsCeiling(t *testing.T) {
 		t.Skip("allocation counts differ under the race detector")
 	}
 	px, req := allocProxy(t)
-	w := newDiscardWriter()
+	w := alloctest.NewDiscardWriter()
 	serve := func() {
-		w.reset()
+		w.Reset()
 		px.ServeHTTP(w, req)
-		if w.status != http.StatusOK {
-			t.Fatalf("status %d", w.status)
+		if w.Status != http.StatusOK {
+			t.Fatalf("status %d", w.Status)
 		}
 	}
 	for range 50 { // warm the connection pool
 		serve()
 	}
 	allocs := testing.AllocsPerRun(500, serve)
-	bytes := bytesPerRun(500, serve)
+	bytes := alloctest.BytesPerRun(500, serve)
 	t.Logf("%.1f allocations, %d bytes per proxied request (ceilings %d, %d)", allocs, bytes, maxProxyAllocs, maxProxyBytes)
 	if allocs > maxProxyAllocs {
 		t.Errorf("a proxied request allocates %.1f times, above the ceiling of %d", allocs, maxProxyAllocs)
@@ -65,46 +66,3 @@ func allocProxy(t *testing.T) (*Proxy, *http.Request) {
 	req.RemoteAddr = "127.0.0.1:40000"
 	return px, req
 }
-
-// bytesPerRun is the average heap bytes f allocates, measured as
-// testing.AllocsPerRun measures counts (one warm-up call, then runs calls).
-func bytesPerRun(runs int, f func()) uint64 {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	f()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range runs {
-		f()
-	}
-	runtime.ReadMemStats(&after)
-	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
-}
-
-// discardWriter is a ResponseWriter that keeps the status and throws the
-// body away, reused across requests so it allocates nothing itself.
-type discardWriter struct {
-	h      http.Header
-	status int
-}
-
-func newDiscardWriter() *discardWriter { return &discardWriter{h: http.Header{}} }
-
-func (w *discardWriter) reset() {
-	clear(w.h)
-	w.status = 0
-}
-
-func (w *discardWriter) Header() http.Header { return w.h }
-
-func (w *discardWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-}
-
-func (w *discardWriter) Write(b []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	return len(b), nil
-}
-
-func (w *discardWriter) Flush() {}
