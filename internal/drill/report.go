@@ -115,7 +115,7 @@ func (r *run) countRequests(rep *Report, recs []record) {
 			if x.lost {
 				lost = " (the first address never answered)"
 			}
-			rep.FailedSamples = append(rep.FailedSamples, fmt.Sprintf("%s %s sent %s%s: %s", x.method, x.id, x.sent.UTC().Format("15:04:05.000"), lost, x.why))
+			rep.FailedSamples = append(rep.FailedSamples, fmt.Sprintf("%s %s sent %s, answered after %s%s: %s", x.method, x.id, x.sent.UTC().Format("15:04:05.000"), x.at.Sub(x.sent).Round(time.Millisecond), lost, x.why))
 		}
 		if !x.sent.Before(r.fault) && x.sent.Before(r.heal) {
 			rep.FailedDuringFault[x.method]++

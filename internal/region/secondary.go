@@ -50,8 +50,12 @@ type NotPrimaryError struct {
 
 func (e *NotPrimaryError) Error() string {
 	if e.Role == role.Secondary && e.Primary != e.Region {
-		return fmt.Sprintf("%v: region %s is a secondary of %s at epoch %d; send writes to the primary region %s",
-			ErrNotPrimary, e.Region, orNone(e.Primary), e.Epoch, orNone(e.Primary))
+		held := ""
+		if e.Held > 0 {
+			held = fmt.Sprintf(" (the write was held %s)", e.Held)
+		}
+		return fmt.Sprintf("%v: region %s is a secondary of %s at epoch %d%s; send writes to the primary region %s",
+			ErrNotPrimary, e.Region, orNone(e.Primary), e.Epoch, held, orNone(e.Primary))
 	}
 	return fmt.Sprintf("%v: region %s is %s at epoch %d but not writable after %s (lease lapsed or promotion unfinished); primary: %s",
 		ErrNotPrimary, e.Region, e.Role, e.Epoch, e.Held, orNone(e.Primary))
