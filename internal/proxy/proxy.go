@@ -49,7 +49,7 @@ type Target struct {
 // proxy only reads the slice, so a Picker may hand the same one to many
 // requests.
 type Picker interface {
-	Pick(r *http.Request) ([]Target, error)
+	Pick() ([]Target, error)
 }
 
 // Fallbacker is optionally implemented by a Picker: one more endpoint to
@@ -59,7 +59,7 @@ type Picker interface {
 // the primary the control plane chose while its own probes have it down
 // (a primary just promoted is marked up only after its next probes).
 type Fallbacker interface {
-	Fallback(r *http.Request, picked []Target) (Target, bool)
+	Fallback(picked []Target) (Target, bool)
 }
 
 // Options configures a Proxy.
@@ -137,7 +137,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	st := &state{}
 	defer func() { p.done(st, start) }()
-	targets, err := p.opts.Picker.Pick(r)
+	targets, err := p.opts.Picker.Pick()
 	if err == nil && len(targets) == 0 {
 		err = errors.New("no endpoint is available")
 	}

@@ -94,7 +94,7 @@ func refusedURL(t *testing.T) string {
 // the traffic manager's router (tested with the router in internal/traffic).
 type listPicker []Target
 
-func (l listPicker) Pick(*http.Request) ([]Target, error) { return l, nil }
+func (l listPicker) Pick() ([]Target, error) { return l, nil }
 
 func targets(t *testing.T, responseTimeout time.Duration, urls ...string) listPicker {
 	t.Helper()
@@ -247,9 +247,9 @@ func TestRefusalsGoRoundOnce(t *testing.T) {
 // probes have down.
 type fallbackPicker struct{ all listPicker }
 
-func (f fallbackPicker) Pick(*http.Request) ([]Target, error) { return f.all[:len(f.all)-1], nil }
+func (f fallbackPicker) Pick() ([]Target, error) { return f.all[:len(f.all)-1], nil }
 
-func (f fallbackPicker) Fallback(_ *http.Request, picked []Target) (Target, bool) {
+func (f fallbackPicker) Fallback(picked []Target) (Target, bool) {
 	return f.all[len(f.all)-1], true
 }
 
@@ -334,7 +334,7 @@ func TestAllEndpointsFailing(t *testing.T) {
 
 type errPicker struct{ err error }
 
-func (e errPicker) Pick(*http.Request) ([]Target, error) { return nil, e.err }
+func (e errPicker) Pick() ([]Target, error) { return nil, e.err }
 
 func TestNoHealthyEndpointIs503(t *testing.T) {
 	base := startProxy(t, errPicker{context.DeadlineExceeded}, 0, &reports{})
