@@ -245,8 +245,8 @@ func isBadStatus(code int) bool {
 }
 
 func isTimeout(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	var te interface{ Timeout() bool } // net.Error's, and fasthttp.ErrTimeout's
+	if errors.As(err, &te) && te.Timeout() {
 		return true
 	}
 	return errors.Is(err, os.ErrDeadlineExceeded) || strings.Contains(err.Error(), "timeout awaiting response headers")

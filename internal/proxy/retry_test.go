@@ -104,9 +104,9 @@ func targets(t *testing.T, responseTimeout time.Duration, urls ...string) listPi
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr := NewTransport(TransportOptions{ConnectTimeout: time.Second, ResponseTimeout: responseTimeout})
-		t.Cleanup(tr.CloseIdleConnections)
-		ts = append(ts, Target{Name: []string{"first", "second", "third"}[i], URL: u, Transport: tr})
+		tg := NewTarget([]string{"first", "second", "third"}[i], u, TransportOptions{ConnectTimeout: time.Second, ResponseTimeout: responseTimeout})
+		t.Cleanup(tg.CloseIdle)
+		ts = append(ts, tg)
 	}
 	return ts
 }
@@ -131,9 +131,22 @@ func (r *reports) String() string {
 func startProxy(t *testing.T, p Picker, maxBody int64, rep *reports) string {
 	t.Helper()
 	px := New(Options{Picker: p, MaxBodyBytes: maxBody, Report: rep.add})
-	srv := httptest.NewServer(px)
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return serveFrontend(t, px)
+}
+
+// serveFrontend serves px on 127.0.0.1:0 through the Frontend (both
+// engines) and returns its base URL.
+func serveFrontend(t *testing.T, px *Proxy) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe := NewFrontend(func() *Proxy { return px }, DefaultServerTimeouts, nil)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = fe.Serve(l) }()
+	t.Cleanup(func() { _ = fe.Close(); <-done })
+	return "http://" + l.Addr().String()
 }
 
 func TestRetryRulesMethodByMethod(t *testing.T) {
