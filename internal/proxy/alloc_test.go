@@ -1,11 +1,15 @@
 package proxy
 
 import (
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/tandemhq/tandem/internal/alloctest"
 )
@@ -65,4 +69,48 @@ func allocProxy(t *testing.T) (*Proxy, *http.Request) {
 	req := httptest.NewRequest(http.MethodGet, "http://app.bench.local/", nil)
 	req.RemoteAddr = "127.0.0.1:40000"
 	return px, req
+}
+
+// Ceilings for the same GET on the HTTP/1.1 engine's path (ServeFast with
+// the target's fasthttp client), counted the same way: the in-process
+// backend server's allocations are most of them.
+const (
+	maxFastAllocs = 34
+	maxFastBytes  = 4 << 10
+)
+
+func TestFastPathAllocsCeiling(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	px, _ := allocProxy(t)
+	tg := px.opts.Picker.(listPicker)[0]
+	px.opts.Picker = listPicker{NewTarget(tg.Name, tg.URL, TransportOptions{ConnectTimeout: time.Second, ResponseTimeout: 5 * time.Second})}
+	var req fasthttp.Request
+	req.SetRequestURI("/")
+	req.Header.SetHost("app.bench.local")
+	remote := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+	var ctx fasthttp.RequestCtx
+	serve := func() {
+		ctx.Init(&req, remote, nil)
+		if !px.ServeFast(&ctx) || ctx.Response.StatusCode() != http.StatusOK {
+			t.Fatalf("status %d", ctx.Response.StatusCode())
+		}
+		if err := ctx.Response.BodyWriteTo(io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		ctx.Response.Reset()
+	}
+	for range 50 { // warm the connection pool
+		serve()
+	}
+	allocs := testing.AllocsPerRun(500, serve)
+	bytes := alloctest.BytesPerRun(500, serve)
+	t.Logf("%.1f allocations, %d bytes per proxied request (ceilings %d, %d)", allocs, bytes, maxFastAllocs, maxFastBytes)
+	if allocs > maxFastAllocs {
+		t.Errorf("a proxied request allocates %.1f times, above the ceiling of %d", allocs, maxFastAllocs)
+	}
+	if bytes > maxFastBytes {
+		t.Errorf("a proxied request allocates %d bytes, above the ceiling of %d", bytes, maxFastBytes)
+	}
 }

@@ -21,6 +21,13 @@
 // are buffered); SSE flushes at once and WebSocket upgrades pass through.
 // Each attempt's outcome is reported so the caller can mark endpoints down
 // from live traffic.
+//
+// Two HTTP engines apply these rules through the same retry walk (walk):
+// the Frontend serves plain HTTP/1.1 on fasthttp (ServeFast, h1.go), about
+// a third of net/http's CPU per request, and hands what needs net/http
+// (h2c, upgrades, Expect: 100-continue) to an http.Server running Proxy's
+// ServeHTTP (httputil.ReverseProxy, or fast.go's lighter copy of it for
+// plain requests whose targets have no fasthttp client).
 package proxy
 
 import (

@@ -1,0 +1,244 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The HTTP/1.1 engine passes the client's X-Forwarded-For chain with its
+// own hop appended and drops Forwarded.
+func TestFrontendForwardedChain(t *testing.T) {
+	var xff, fwd atomic.Value
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		xff.Store(strings.Join(r.Header.Values("X-Forwarded-For"), "|"))
+		fwd.Store(r.Header.Get("Forwarded"))
+	}))
+	t.Cleanup(up.Close)
+	base := startProxy(t, targets(t, time.Second, up.URL), 1024, &reports{})
+	req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+	req.Header.Add("X-Forwarded-For", "10.0.0.1")
+	req.Header.Add("X-Forwarded-For", "10.0.0.2")
+	req.Header.Set("Forwarded", "for=10.0.0.9")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := xff.Load(); got != "10.0.0.1, 10.0.0.2, 127.0.0.1" || fwd.Load() != "" {
+		t.Fatalf("upstream saw X-Forwarded-For %q, Forwarded %q", got, fwd.Load())
+	}
+}
+
+// A backend that closes a keep-alive connection after answering (without
+// saying so) makes the next request's pooled connection stale: the request
+// goes again on a new connection, and the endpoint is not blamed.
+func TestFrontendStaleBackendConnection(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { // one response per connection, then close: no Connection: close
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+					_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				}
+			}()
+		}
+	}()
+	rep := &reports{}
+	base := startProxy(t, targets(t, time.Second, "http://"+l.Addr().String()), 1024, rep)
+	for i := range 3 {
+		resp, err := http.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "ok" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
+		}
+	}
+	if got := rep.String(); got != "first:ok,first:ok,first:ok" {
+		t.Fatalf("reports %q: a stale pooled connection counted against the endpoint", got)
+	}
+}
+
+// Expect: 100-continue is relayed for a streamed body (a POST; a body
+// the proxy buffers to replay it is read, so continued, at once): a
+// backend that answers before reading the body (here 401) reaches the
+// client with no 100 Continue before it, and one that reads it gets it.
+func TestFrontendExpectContinue(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%d", n)
+	}))
+	t.Cleanup(up.Close)
+	base := startProxy(t, targets(t, time.Second, up.URL), 1024, &reports{})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // the test's own bound
+	_, _ = io.WriteString(conn, "POST /x HTTP/1.1\r\nHost: app\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("first answer %d, want the backend's 401 (no 100 Continue)", resp.StatusCode)
+	}
+	tr := &http.Transport{ExpectContinueTimeout: 5 * time.Second}
+	defer tr.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodPost, base+"/x", strings.NewReader("hello"))
+	req.Header.Set("Expect", "100-continue")
+	req.Header.Set("Authorization", "Bearer x")
+	got100 := false
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{Got100Continue: func() { got100 = true }}))
+	resp, err = (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "5" || !got100 {
+		t.Fatalf("status %d body %q 100-continue %v", resp.StatusCode, body, got100)
+	}
+}
+
+// A client that leaves an event stream ends the backend's request too
+// (the proxy notices while the stream idles), and a connection whose
+// streamed response ended serves the next request.
+func TestFrontendStreamClientGoneAndKeepAlive(t *testing.T) {
+	gone := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/chunked" {
+			_, _ = io.WriteString(w, "part one ")
+			http.NewResponseController(w).Flush()
+			_, _ = io.WriteString(w, "part two")
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: hello\n\n")
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+		close(gone)
+	}))
+	t.Cleanup(up.Close)
+	base := startProxy(t, targets(t, time.Second, up.URL), 1024, &reports{})
+	tr := &http.Transport{MaxIdleConnsPerHost: 1}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	reused := 0
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		if i.Reused {
+			reused++
+		}
+	}}
+	for range 2 {
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), http.MethodGet, base+"/chunked", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "part one part two" {
+			t.Fatalf("body %q", body)
+		}
+	}
+	if reused != 1 {
+		t.Fatalf("the second request reused %d connections, want 1", reused)
+	}
+	resp, err := http.Get(base + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(resp.Body).ReadString('\n')
+	if line != "data: hello\n" {
+		t.Fatalf("event %q", line)
+	}
+	resp.Body.Close()
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	select {
+	case <-gone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the backend's request did not end after the client left")
+	}
+}
+
+// A large idempotent upload (above MaxBodyBytes) streams to the backend
+// whole, unbuffered, past fasthttp's own body limit.
+func TestFrontendLargeUploadStreams(t *testing.T) {
+	const size = 16 << 20
+	var got atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		got.Store(n)
+	}))
+	t.Cleanup(up.Close)
+	base := startProxy(t, targets(t, 5*time.Second, up.URL), 1<<20, &reports{})
+	req, _ := http.NewRequest(http.MethodPut, base+"/big", io.LimitReader(zeros{}, size))
+	req.ContentLength = size
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || got.Load() != size {
+		t.Fatalf("status %d, backend got %d bytes of %d", resp.StatusCode, got.Load(), size)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) {
+	clear(b)
+	return len(b), nil
+}
+
+// The front end closes a client that never finishes its request body, as
+// the net/http server does (TestServerClosesSlowClients).
+func TestFrontendClosesSlowClients(t *testing.T) {
+	up := newBackend(t, "only", "ok")
+	px := New(Options{Picker: targets(t, time.Second, up.srv.URL), MaxBodyBytes: 1024})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe := NewFrontend(func() *Proxy { return px }, ServerTimeouts{ReadHeader: 200 * time.Millisecond, Read: 300 * time.Millisecond,
+		Write: time.Second, Idle: 300 * time.Millisecond}, nil)
+	go func() { _ = fe.Serve(l) }()
+	t.Cleanup(func() { _ = fe.Close() })
+	conn, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, _ = io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nslow")
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, conn); err != nil && !bytes.Contains([]byte(err.Error()), []byte("reset")) {
+		t.Fatalf("the front end kept a slow client's connection open: %v", err)
+	}
+}
