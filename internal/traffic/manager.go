@@ -61,13 +61,13 @@ type Manager struct {
 	px       atomic.Pointer[proxy.Proxy]
 	adminKey atomic.Pointer[string]
 
-	httpSrv           *proxy.Frontend
-	adminSrv          *http.Server
-	httpLn, adminLn   net.Listener
-	dns               *authdns.Server
-	node              *control.Node // the embedded control node, without Options.Control
-	ctl               *control.Store
-	sessions          *sessions // status page logins
+	httpSrv         *proxy.Frontend
+	adminSrv        *http.Server
+	httpLn, adminLn net.Listener
+	dns             *authdns.Server
+	node            *control.Node // the embedded control node, without Options.Control
+	ctl             *control.Store
+	sessions        *sessions // status page logins
 
 	reloadMu    sync.Mutex
 	probeCancel context.CancelFunc

@@ -20,12 +20,12 @@ type endpoint struct {
 	// refused says why the region refuses role grants with the key we have
 	// (a rotated master key): such a region takes no traffic and is not
 	// primary, and it is said loudly until a grant succeeds.
-	refused   atomic.Pointer[string]
-	proxyURL  *url.URL
-	probeURL  string
-	health    *health
-	target    proxy.Target // its Transport and Client carry over a reload
-	timeouts  [2]time.Duration // connect, response: the transport they built
+	refused  atomic.Pointer[string]
+	proxyURL *url.URL
+	probeURL string
+	health   *health
+	target   proxy.Target     // its Transport and Client carry over a reload
+	timeouts [2]time.Duration // connect, response: the transport they built
 }
 
 func (e *endpoint) name() string { return e.cfg.Name }
