@@ -75,7 +75,7 @@ func allocProxy(t *testing.T) (*Proxy, *http.Request) {
 // the target's fasthttp client), counted the same way: the in-process
 // backend server's allocations are most of them.
 const (
-	maxFastAllocs = 34
+	maxFastAllocs = 32
 	maxFastBytes  = 4 << 10
 )
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -64,7 +65,11 @@ func (p *Proxy) ServeFast(ctx *fasthttp.RequestCtx) bool {
 	st.targets = targets
 	h := &ctx.Request.Header
 	st.idempotent = idempotent(string(h.Method()), len(h.Peek("Idempotency-Key")) > 0 || len(h.Peek("X-Idempotency-Key")) > 0)
-	if err := p.readBody(st, requestBody(ctx), int64(h.ContentLength())); err != nil {
+	body, n := requestBody(ctx), int64(h.ContentLength())
+	if body == nil {
+		n = 0
+	}
+	if err := p.readBody(st, body, n); err != nil {
 		f.fail(fasthttp.StatusBadRequest, "read request body: "+err.Error(), nil)
 		return true
 	}
@@ -82,6 +87,9 @@ func (p *Proxy) ServeFast(ctx *fasthttp.RequestCtx) bool {
 func requestBody(ctx *fasthttp.RequestCtx) io.Reader {
 	if r := ctx.RequestBodyStream(); r != nil {
 		return r
+	}
+	if len(ctx.Request.Body()) == 0 {
+		return nil
 	}
 	return bytes.NewReader(ctx.Request.Body())
 }
@@ -113,16 +121,55 @@ func (f *fastReq) outRequest() {
 	in, out := &f.ctx.Request.Header, &f.out
 	in.CopyTo(&out.Header)
 	out.UseHostHeader = true
-	removeFastHop(in.Peek("Connection"), out.Header.DelBytes)
-	for _, k := range hopHeaders {
-		out.Header.Del(k)
-	}
 	out.Header.ResetConnectionClose()
-	if hasToken(in.Peek("Te"), "trailers") {
-		out.Header.Set("Te", "trailers") // the one value a proxy passes (as ReverseProxy)
+	var scan hopScan
+	out.Header.VisitAll(scan.visit)
+	if scan.hop { // most requests have none: the deletes below cost more than the scan
+		removeFastHop(out.Header.Peek("Connection"), out.Header.DelBytes)
+		for _, k := range hopHeaders {
+			out.Header.Del(k)
+		}
+		if hasToken(in.Peek("Te"), "trailers") {
+			out.Header.Set("Te", "trailers") // the one value a proxy passes (as ReverseProxy)
+		}
 	}
-	out.Header.Del("Forwarded")
+	if scan.forwarded {
+		out.Header.Del("Forwarded")
+	}
 	f.setForwarded()
+}
+
+// hopScan records, over one pass of a header, whether it has a hop-by-hop
+// header (trailers: except Trailer and Transfer-Encoding, which frame a
+// response the engine writes itself) or Forwarded.
+type hopScan struct {
+	trailers       bool
+	hop, forwarded bool
+}
+
+func (s *hopScan) visit(k, _ []byte) {
+	if equalFold(k, "Forwarded") {
+		s.forwarded = true
+		return
+	}
+	for _, h := range hopHeaders {
+		if equalFold(k, h) && !(s.trailers && (h == "Trailer" || h == "Transfer-Encoding")) {
+			s.hop = true
+		}
+	}
+}
+
+// equalFold is bytes.EqualFold for ASCII header names, without converting.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if b[i]|0x20 != s[i]|0x20 {
+			return false
+		}
+	}
+	return true
 }
 
 // setForwarded sets X-Forwarded-For (the client's chain plus this hop's
@@ -152,13 +199,13 @@ func scheme(tls bool) string {
 }
 
 // clientIP is the address of a TCP peer.
-func clientIP(a net.Addr) (interface{ AppendTo([]byte) []byte }, bool) {
+func clientIP(a net.Addr) (netip.Addr, bool) {
 	ta, ok := a.(*net.TCPAddr)
 	if !ok {
-		return nil, false
+		return netip.Addr{}, false
 	}
-	ap := ta.AddrPort().Addr().Unmap()
-	return ap, ap.IsValid()
+	ip := ta.AddrPort().Addr().Unmap()
+	return ip, ip.IsValid()
 }
 
 // removeFastHop deletes each header a Connection value names.

@@ -18,10 +18,14 @@ func (f *fastReq) relay(resp *fasthttp.Response) {
 	f.resp = resp
 	out := &f.ctx.Response
 	resp.Header.CopyTo(&out.Header)
-	removeFastHop(resp.Header.Peek("Connection"), out.Header.DelBytes)
-	for _, k := range hopHeaders {
-		if k != "Trailer" && k != "Transfer-Encoding" {
-			out.Header.Del(k)
+	scan := hopScan{trailers: true}
+	resp.Header.VisitAll(scan.visit)
+	if scan.hop {
+		removeFastHop(resp.Header.Peek("Connection"), out.Header.DelBytes)
+		for _, k := range hopHeaders {
+			if k != "Trailer" && k != "Transfer-Encoding" {
+				out.Header.Del(k)
+			}
 		}
 	}
 	out.Header.ResetConnectionClose()
