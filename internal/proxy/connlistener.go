@@ -49,14 +49,11 @@ func (l *connListener) Close() error {
 func (l *connListener) Addr() net.Addr { return l.addr }
 
 // replayConn is a connection whose first bytes were already read: pre,
-// then body (when set), then the connection. closed, when set, is closed
-// by Close.
+// then body (when set), then the connection.
 type replayConn struct {
 	net.Conn
-	pre    []byte
-	body   io.Reader
-	closed chan struct{}
-	once   sync.Once
+	pre  []byte
+	body io.Reader
 }
 
 func (c *replayConn) Read(b []byte) (int, error) {
@@ -77,12 +74,4 @@ func (c *replayConn) Read(b []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(b)
-}
-
-func (c *replayConn) Close() error {
-	err := c.Conn.Close()
-	if c.closed != nil {
-		c.once.Do(func() { close(c.closed) })
-	}
-	return err
 }

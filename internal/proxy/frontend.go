@@ -35,7 +35,9 @@ type Frontend struct {
 	to   ServerTimeouts
 	log  *slog.Logger
 	wg   sync.WaitGroup
-	once sync.Once
+
+	mu      sync.Mutex // guards ln and stopped between Serve and Shutdown/Close
+	stopped bool
 }
 
 // NewFrontend returns a front end serving the Proxy get returns at each
@@ -56,6 +58,7 @@ func NewFrontend(get func() *Proxy, t ServerTimeouts, log *slog.Logger) *Fronten
 		WriteTimeout:                  t.Write,
 		IdleTimeout:                   t.Idle,
 		StreamRequestBody:             true,
+		KeepHijackedConns:             true, // a handed-over connection is net/http's to close
 		NoDefaultServerHeader:         true,
 		NoDefaultContentType:          true,
 		DisableHeaderNamesNormalizing: true,
@@ -76,9 +79,16 @@ func (s *Frontend) headerReceived(*fasthttp.RequestHeader) fasthttp.RequestConfi
 
 // Serve accepts connections on l until Shutdown or Close.
 func (s *Frontend) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		_ = l.Close()
+		return http.ErrServerClosed
+	}
 	s.ln = l
 	s.fl, s.sl = newConnListener(l.Addr()), newConnListener(l.Addr())
 	s.wg.Add(2)
+	s.mu.Unlock()
 	go func() { defer s.wg.Done(); _ = s.fast.Serve(s.fl) }()
 	go func() { defer s.wg.Done(); _ = s.std.Serve(s.sl) }()
 	for {
@@ -153,11 +163,7 @@ func (s *Frontend) handOver(ctx *fasthttp.RequestCtx, withBody bool) {
 	}
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) {
-		rc := &replayConn{Conn: c, pre: head, body: body, closed: make(chan struct{})}
-		if !s.sl.push(rc) {
-			return
-		}
-		<-rc.closed // fasthttp closes c when this returns
+		s.sl.push(&replayConn{Conn: c, pre: head, body: body})
 	})
 }
 
@@ -191,10 +197,9 @@ func replayBody(ctx *fasthttp.RequestCtx) io.Reader {
 // Shutdown stops accepting and waits for the requests in flight, as
 // http.Server.Shutdown.
 func (s *Frontend) Shutdown(ctx context.Context) error {
-	if s.ln == nil {
+	if !s.stop() {
 		return nil
 	}
-	s.close()
 	err := errors.Join(s.fast.ShutdownWithContext(ctx), s.std.Shutdown(ctx))
 	s.wg.Wait()
 	return err
@@ -202,10 +207,9 @@ func (s *Frontend) Shutdown(ctx context.Context) error {
 
 // Close stops at once, closing every connection it can.
 func (s *Frontend) Close() error {
-	if s.ln == nil {
+	if !s.stop() {
 		return nil
 	}
-	s.close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_ = s.fast.ShutdownWithContext(ctx)
@@ -214,12 +218,22 @@ func (s *Frontend) Close() error {
 	return err
 }
 
-func (s *Frontend) close() {
-	s.once.Do(func() {
-		_ = s.ln.Close()
-		s.fl.Close()
-		s.sl.Close()
-	})
+// stop closes the listeners once and reports whether Serve had started
+// (else there is nothing to wait for, and Serve will not start).
+func (s *Frontend) stop() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return s.ln != nil
+	}
+	s.stopped = true
+	if s.ln == nil {
+		return false
+	}
+	_ = s.ln.Close()
+	_ = s.fl.Close()
+	_ = s.sl.Close()
+	return true
 }
 
 type fastLogger struct{ log *slog.Logger }
