@@ -36,19 +36,9 @@ func TestProxyAllocsCeiling(t *testing.T) {
 			t.Fatalf("status %d", w.Status)
 		}
 	}
-	for range 50 { // warm the connection pool
-		serve()
-	}
-	allocs := testing.AllocsPerRun(500, serve)
-	bytes := alloctest.BytesPerRun(500, serve)
-	t.Logf("%.1f allocations, %d bytes per proxied request (ceilings %d, %d)", allocs, bytes, maxProxyAllocs, maxProxyBytes)
-	if allocs > maxProxyAllocs {
-		t.Errorf("a proxied request allocates %.1f times, above the ceiling of %d", allocs, maxProxyAllocs)
-	}
-	if bytes > maxProxyBytes {
-		t.Errorf("a proxied request allocates %d bytes, above the ceiling of %d", bytes, maxProxyBytes)
-	}
+	alloctest.Ceiling(t, "proxied request", serve, maxProxyAllocs, maxProxyBytes)
 }
+
 
 // allocProxy is a proxy with one endpoint, a real backend on 127.0.0.1:0
 // answering 13 bytes, with Report and Done hooks as the traffic manager
@@ -101,16 +91,6 @@ func TestFastPathAllocsCeiling(t *testing.T) {
 		}
 		ctx.Response.Reset()
 	}
-	for range 50 { // warm the connection pool
-		serve()
-	}
-	allocs := testing.AllocsPerRun(500, serve)
-	bytes := alloctest.BytesPerRun(500, serve)
-	t.Logf("%.1f allocations, %d bytes per proxied request (ceilings %d, %d)", allocs, bytes, maxFastAllocs, maxFastBytes)
-	if allocs > maxFastAllocs {
-		t.Errorf("a proxied request allocates %.1f times, above the ceiling of %d", allocs, maxFastAllocs)
-	}
-	if bytes > maxFastBytes {
-		t.Errorf("a proxied request allocates %d bytes, above the ceiling of %d", bytes, maxFastBytes)
-	}
+	alloctest.Ceiling(t, "proxied request (HTTP/1.1 engine)", serve, maxFastAllocs, maxFastBytes)
 }
+

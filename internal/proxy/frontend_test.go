@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -216,29 +215,4 @@ type zeros struct{}
 func (zeros) Read(b []byte) (int, error) {
 	clear(b)
 	return len(b), nil
-}
-
-// The front end closes a client that never finishes its request body, as
-// the net/http server does (TestServerClosesSlowClients).
-func TestFrontendClosesSlowClients(t *testing.T) {
-	up := newBackend(t, "only", "ok")
-	px := New(Options{Picker: targets(t, time.Second, up.srv.URL), MaxBodyBytes: 1024})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fe := NewFrontend(func() *Proxy { return px }, ServerTimeouts{ReadHeader: 200 * time.Millisecond, Read: 300 * time.Millisecond,
-		Write: time.Second, Idle: 300 * time.Millisecond}, nil)
-	go func() { _ = fe.Serve(l) }()
-	t.Cleanup(func() { _ = fe.Close() })
-	conn, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_, _ = io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nslow")
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.Copy(io.Discard, conn); err != nil && !bytes.Contains([]byte(err.Error()), []byte("reset")) {
-		t.Fatalf("the front end kept a slow client's connection open: %v", err)
-	}
 }
