@@ -39,7 +39,6 @@ func TestProxyAllocsCeiling(t *testing.T) {
 	alloctest.Ceiling(t, "proxied request", serve, maxProxyAllocs, maxProxyBytes)
 }
 
-
 // allocProxy is a proxy with one endpoint, a real backend on 127.0.0.1:0
 // answering 13 bytes, with Report and Done hooks as the traffic manager
 // sets them.
@@ -93,4 +92,3 @@ func TestFastPathAllocsCeiling(t *testing.T) {
 	}
 	alloctest.Ceiling(t, "proxied request (HTTP/1.1 engine)", serve, maxFastAllocs, maxFastBytes)
 }
-
