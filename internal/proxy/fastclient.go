@@ -45,13 +45,12 @@ func NewHostClient(u *url.URL, o TransportOptions) *fasthttp.HostClient {
 			tc.local = connAddr{Addr: c.LocalAddr(), c: tc}
 			return tc, nil
 		},
-		ReadTimeout:                   o.ResponseTimeout,
-		MaxIdemponentCallAttempts:     1,
-		MaxConns:                      1 << 16,
-		NoDefaultUserAgentHeader:      true,
-		DisablePathNormalizing:        true,
-		DisableHeaderNamesNormalizing: true,
-		StreamResponseBody:            true,
+		ReadTimeout:               o.ResponseTimeout,
+		MaxIdemponentCallAttempts: 1,
+		MaxConns:                  1 << 16,
+		NoDefaultUserAgentHeader:  true,
+		DisablePathNormalizing:    true,
+		StreamResponseBody:        true,
 	}
 }
 

@@ -51,19 +51,19 @@ func NewFrontend(get func() *Proxy, t ServerTimeouts, log *slog.Logger) *Fronten
 		s.get().ServeHTTP(w, r)
 	}), t)
 	s.fast = &fasthttp.Server{
-		Handler:                       s.serveFast,
-		ExpectHandler:                 s.expect,
-		HeaderReceived:                s.headerReceived,
-		ReadTimeout:                   t.ReadHeader,
-		WriteTimeout:                  t.Write,
-		IdleTimeout:                   t.Idle,
-		StreamRequestBody:             true,
-		KeepHijackedConns:             true, // a handed-over connection is net/http's to close
-		NoDefaultServerHeader:         true,
-		NoDefaultContentType:          true,
-		DisableHeaderNamesNormalizing: true,
-		DisablePreParseMultipartForm:  true,
-		Logger:                        fastLogger{log},
+		Handler:                      s.serveFast,
+		ExpectHandler:                s.expect,
+		HeaderReceived:               s.headerReceived,
+		ReadTimeout:                  t.ReadHeader,
+		WriteTimeout:                 t.Write,
+		IdleTimeout:                  t.Idle,
+		StreamRequestBody:            true,
+		KeepHijackedConns:            true, // a handed-over connection is net/http's to close
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		DisablePreParseMultipartForm: true,
+		LazyRequestTime:              true, // the proxy reads the clock itself
+		Logger:                       fastLogger{log},
 	}
 	if t.Idle == 0 {
 		s.fast.IdleTimeout = t.Read
@@ -71,9 +71,12 @@ func NewFrontend(get func() *Proxy, t ServerTimeouts, log *slog.Logger) *Fronten
 	return s
 }
 
-// headerReceived gives the body the Read timeout once the headers are in
+// headerReceived gives a body the Read timeout once the headers are in
 // (fasthttp's ReadTimeout, set to ReadHeader, covers the headers).
-func (s *Frontend) headerReceived(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+func (s *Frontend) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if h.ContentLength() == 0 {
+		return fasthttp.RequestConfig{} // no body to read: no deadline to move
+	}
 	return fasthttp.RequestConfig{ReadTimeout: s.to.Read}
 }
 

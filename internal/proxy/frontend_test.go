@@ -216,3 +216,78 @@ func (zeros) Read(b []byte) (int, error) {
 	clear(b)
 	return len(b), nil
 }
+
+// Header names are matched whatever their case: a client's lowercase
+// x-forwarded-host is replaced, its x-forwarded-for chain extended, and a
+// lowercase x-tandem-refused from a region is a refusal.
+func TestFrontendHeaderCase(t *testing.T) {
+	var host, xff atomic.Value
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host.Store(strings.Join(r.Header.Values("X-Forwarded-Host"), "|"))
+		xff.Store(strings.Join(r.Header.Values("X-Forwarded-For"), "|"))
+	}))
+	t.Cleanup(up.Close)
+	base := startProxy(t, targets(t, time.Second, up.URL), 1024, &reports{})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // the test's own bound
+	_, _ = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: app\r\nx-forwarded-host: evil\r\nx-forwarded-for: 10.0.0.1\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if host.Load() != "app" || xff.Load() != "10.0.0.1, 127.0.0.1" {
+		t.Fatalf("upstream saw X-Forwarded-Host %q, X-Forwarded-For %q", host.Load(), xff.Load())
+	}
+
+	refusing := newRawBackend(t, "HTTP/1.1 503 Service Unavailable\r\nx-tandem-refused: not-primary\r\nContent-Length: 0\r\n\r\n")
+	good := newBackend(t, "second", "ok")
+	rep := &reports{}
+	base = startProxy(t, targets(t, time.Second, refusing, good.srv.URL), 1024, rep)
+	r2, err := http.Post(base+"/w", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.StatusCode != 200 || rep.String() != "first:refused,second:ok" {
+		t.Fatalf("status %d reports %q", r2.StatusCode, rep.String())
+	}
+}
+
+// newRawBackend answers every request on a connection with reply, as
+// written, and returns its URL.
+func newRawBackend(t *testing.T, reply string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					_, _ = io.Copy(io.Discard, req.Body)
+					if _, err := io.WriteString(c, reply); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String()
+}

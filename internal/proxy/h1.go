@@ -176,11 +176,11 @@ func equalFold(b []byte, s string) bool {
 // client), -Host and -Proto, as setForwarded does on the net/http path.
 func (f *fastReq) setForwarded() {
 	h, in := &f.out.Header, &f.ctx.Request.Header
-	h.SetBytesV("X-Forwarded-Host", f.ctx.Host())
-	h.Set("X-Forwarded-Proto", scheme(f.ctx.IsTLS()))
+	h.SetCanonical(xfHost, f.ctx.Host())
+	h.SetCanonical(xfProto, []byte(scheme(f.ctx.IsTLS())))
 	ip, ok := clientIP(f.ctx.RemoteAddr())
 	if !ok {
-		h.Del("X-Forwarded-For")
+		h.DelBytes(xfFor)
 		return
 	}
 	f.xff = f.xff[:0]
@@ -188,8 +188,11 @@ func (f *fastReq) setForwarded() {
 		f.xff = append(append(f.xff, v...), ", "...)
 	}
 	f.xff = ip.AppendTo(f.xff)
-	h.SetBytesV("X-Forwarded-For", f.xff)
+	h.SetCanonical(xfFor, f.xff)
 }
+
+// The X-Forwarded header names, canonical (set without normalizing).
+var xfHost, xfProto, xfFor = []byte("X-Forwarded-Host"), []byte("X-Forwarded-Proto"), []byte("X-Forwarded-For")
 
 func scheme(tls bool) string {
 	if tls {
@@ -253,6 +256,11 @@ func (f *fastReq) targetURI(t Target) []byte {
 	return f.uri
 }
 
+// smallBody is the largest response body that keeps the response-header
+// deadline: it came with the headers' read, or right after them. Lifting
+// a deadline costs a timer update on every request.
+const smallBody = 4 << 10
+
 // attempt sends the request to t once (attempter for walk).
 func (f *fastReq) attempt(t Target, _ bool) (*fasthttp.Response, Outcome, error) {
 	st := &f.st
@@ -274,8 +282,10 @@ func (f *fastReq) attempt(t Target, _ bool) (*fasthttp.Response, Outcome, error)
 		f.p.record(st, t, o, err, "", start)
 		return nil, o, err
 	}
-	if c := connOf(resp); c != nil {
-		_ = c.Conn.SetReadDeadline(time.Time{}) // the body streams without the header deadline
+	if n := resp.Header.ContentLength(); n < 0 || n > smallBody {
+		if c := connOf(resp); c != nil {
+			_ = c.Conn.SetReadDeadline(time.Time{}) // the body streams without the header deadline
+		}
 	}
 	code := resp.StatusCode()
 	o := classifyStatus(code, len(resp.Header.Peek(RefusedHeader)) > 0)
