@@ -291,3 +291,36 @@ func newRawBackend(t *testing.T, reply string) string {
 	}()
 	return "http://" + l.Addr().String()
 }
+
+// A HEAD answer keeps the backend's Content-Length, and a small chunked
+// PUT (buffered to be replayable) reaches the backend whole.
+func TestFrontendHeadAndChunkedPut(t *testing.T) {
+	var got atomic.Value
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(string(b))
+		w.Header().Set("Content-Length", "13")
+		if r.Method != http.MethodHead {
+			_, _ = io.WriteString(w, "hello from a\n")
+		}
+	}))
+	t.Cleanup(up.Close)
+	base := startProxy(t, targets(t, time.Second, up.URL), 1024, &reports{})
+	resp, err := http.Head(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ContentLength != 13 {
+		t.Fatalf("HEAD: status %d, Content-Length %d, want 200 and 13", resp.StatusCode, resp.ContentLength)
+	}
+	req, _ := http.NewRequest(http.MethodPut, base+"/", io.MultiReader(strings.NewReader("chunked "), strings.NewReader("body")))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || got.Load() != "chunked body" {
+		t.Fatalf("PUT: status %d, backend got %q", resp.StatusCode, got.Load())
+	}
+}
