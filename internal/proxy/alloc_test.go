@@ -14,13 +14,17 @@ import (
 	"github.com/tandemhq/tandem/internal/alloctest"
 )
 
-// Ceilings for one small GET proxied to a real backend on loopback,
-// counted in this process: the proxy, its transport and the in-process
-// backend server (about a dozen allocations of the total are the backend's).
-// Raise them only with a reason; a rise is a regression on the hot path.
+// Ceilings for one small GET proxied to a real backend on loopback by
+// the net/http engine (ServeHTTP: httputil.ReverseProxy, what h2c,
+// upgrades and 100-continue take), counted in this process: the proxy,
+// its transport and the in-process backend server (about a dozen
+// allocations of the total are the backend's). 91 allocations, 7.5 KB
+// since plain HTTP/1.1 left this engine for fasthttp (it was 73 with a
+// lighter copy of ReverseProxy for plain requests, removed with them).
+// Raise them only with a reason.
 const (
-	maxProxyAllocs = 78
-	maxProxyBytes  = 7 << 10
+	maxProxyAllocs = 96
+	maxProxyBytes  = 8 << 10
 )
 
 func TestProxyAllocsCeiling(t *testing.T) {

@@ -42,27 +42,9 @@ func TestFrontendForwardedChain(t *testing.T) {
 // saying so) makes the next request's pooled connection stale: the request
 // goes again on a new connection, and the endpoint is not blamed.
 func TestFrontendStaleBackendConnection(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { // one response per connection, then close: no Connection: close
-				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-					_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				}
-			}()
-		}
-	}()
+	up := newRawBackend(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1) // then closes: no Connection: close
 	rep := &reports{}
-	base := startProxy(t, targets(t, time.Second, "http://"+l.Addr().String()), 1024, rep)
+	base := startProxy(t, targets(t, time.Second, up), 1024, rep)
 	for i := range 3 {
 		resp, err := http.Get(base + "/")
 		if err != nil {
@@ -94,17 +76,7 @@ func TestFrontendExpectContinue(t *testing.T) {
 	}))
 	t.Cleanup(up.Close)
 	base := startProxy(t, targets(t, time.Second, up.URL), 1024, &reports{})
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // the test's own bound
-	_, _ = io.WriteString(conn, "POST /x HTTP/1.1\r\nHost: app\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := rawRequest(t, base, "POST /x HTTP/1.1\r\nHost: app\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("first answer %d, want the backend's 401 (no 100 Continue)", resp.StatusCode)
 	}
@@ -115,7 +87,7 @@ func TestFrontendExpectContinue(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer x")
 	got100 := false
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{Got100Continue: func() { got100 = true }}))
-	resp, err = (&http.Client{Transport: tr}).Do(req)
+	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,23 +200,12 @@ func TestFrontendHeaderCase(t *testing.T) {
 	}))
 	t.Cleanup(up.Close)
 	base := startProxy(t, targets(t, time.Second, up.URL), 1024, &reports{})
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // the test's own bound
-	_, _ = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: app\r\nx-forwarded-host: evil\r\nx-forwarded-for: 10.0.0.1\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	rawRequest(t, base, "GET / HTTP/1.1\r\nHost: app\r\nx-forwarded-host: evil\r\nx-forwarded-for: 10.0.0.1\r\n\r\n").Body.Close()
 	if host.Load() != "app" || xff.Load() != "10.0.0.1, 127.0.0.1" {
 		t.Fatalf("upstream saw X-Forwarded-Host %q, X-Forwarded-For %q", host.Load(), xff.Load())
 	}
 
-	refusing := newRawBackend(t, "HTTP/1.1 503 Service Unavailable\r\nx-tandem-refused: not-primary\r\nContent-Length: 0\r\n\r\n")
+	refusing := newRawBackend(t, "HTTP/1.1 503 Service Unavailable\r\nx-tandem-refused: not-primary\r\nContent-Length: 0\r\n\r\n", 0)
 	good := newBackend(t, "second", "ok")
 	rep := &reports{}
 	base = startProxy(t, targets(t, time.Second, refusing, good.srv.URL), 1024, rep)
@@ -258,9 +219,9 @@ func TestFrontendHeaderCase(t *testing.T) {
 	}
 }
 
-// newRawBackend answers every request on a connection with reply, as
-// written, and returns its URL.
-func newRawBackend(t *testing.T, reply string) string {
+// newRawBackend answers requests with reply, as written, and closes a
+// connection after perConn of them (0: never), and returns its URL.
+func newRawBackend(t *testing.T, reply string, perConn int) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -276,7 +237,7 @@ func newRawBackend(t *testing.T, reply string) string {
 			go func() {
 				defer c.Close()
 				br := bufio.NewReader(c)
-				for {
+				for n := 0; perConn == 0 || n < perConn; n++ {
 					req, err := http.ReadRequest(br)
 					if err != nil {
 						return
@@ -311,8 +272,8 @@ func TestFrontendHeadAndChunkedPut(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.ContentLength != 13 {
-		t.Fatalf("HEAD: status %d, Content-Length %d, want 200 and 13", resp.StatusCode, resp.ContentLength)
+	if resp.StatusCode != 200 || resp.ContentLength != 13 || len(resp.Header.Values("Date")) != 1 {
+		t.Fatalf("HEAD: status %d, Content-Length %d, Date %q; want 200, 13 and one Date", resp.StatusCode, resp.ContentLength, resp.Header.Values("Date"))
 	}
 	req, _ := http.NewRequest(http.MethodPut, base+"/", io.MultiReader(strings.NewReader("chunked "), strings.NewReader("body")))
 	resp, err = http.DefaultClient.Do(req)
@@ -323,4 +284,25 @@ func TestFrontendHeadAndChunkedPut(t *testing.T) {
 	if resp.StatusCode != 200 || got.Load() != "chunked body" {
 		t.Fatalf("PUT: status %d, backend got %q", resp.StatusCode, got.Load())
 	}
+}
+
+// rawRequest writes req, as written, on a new connection to base and
+// reads the first response (its body unread; the connection closes with
+// the test).
+func rawRequest(t *testing.T, base, req string) *http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second)) // the test's own bound
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }

@@ -246,8 +246,8 @@ func (f *fastReq) targetURI(t Target) []byte {
 	path, query, hasQuery := bytes.Cut(raw, []byte{'?'})
 	f.uri = append(f.uri, path...)
 	if hasQuery {
-		if q := string(query); cleanQuery(q) != q {
-			query = []byte(cleanQuery(q))
+		if !validQuery(query) {
+			query = []byte(cleanQuery(string(query)))
 		}
 		if len(query) > 0 {
 			f.uri = append(append(f.uri, '?'), query...)

@@ -24,10 +24,10 @@
 //
 // Two HTTP engines apply these rules through the same retry walk (walk):
 // the Frontend serves plain HTTP/1.1 on fasthttp (ServeFast, h1.go), about
-// a third of net/http's CPU per request, and hands what needs net/http
-// (h2c, upgrades, Expect: 100-continue) to an http.Server running Proxy's
-// ServeHTTP (httputil.ReverseProxy, or fast.go's lighter copy of it for
-// plain requests whose targets have no fasthttp client).
+// half net/http's CPU per request, and hands what needs net/http (h2c,
+// upgrades, Expect: 100-continue, targets without a fasthttp client) to
+// an http.Server running Proxy's ServeHTTP (httputil.ReverseProxy with the
+// retrier as its transport).
 package proxy
 
 import (
@@ -91,7 +91,7 @@ type Options struct {
 // Proxy is an http.Handler that forwards to the targets a Picker chooses.
 type Proxy struct {
 	opts    Options
-	rp      *httputil.ReverseProxy // upgrades, HTTP/2, 100-continue, trailers asked for
+	rp      *httputil.ReverseProxy // net/http's engine: h2c, upgrades, 100-continue
 	retrier *retrier
 }
 
@@ -166,11 +166,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, st.status, "read request body: "+err.Error(), nil)
 		return
 	}
-	if fastPath(r) {
-		p.forward(w, r, st)
-	} else {
-		p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
-	}
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 	if st.status == 0 {
 		st.status = http.StatusOK // upgraded or streamed without a recorded status
 	}
