@@ -51,6 +51,7 @@ func NewHostClient(u *url.URL, o TransportOptions) *fasthttp.HostClient {
 		NoDefaultUserAgentHeader:  true,
 		DisablePathNormalizing:    true,
 		StreamResponseBody:        true,
+		ReadBufferSize:            64 << 10, // bounds a response's header block; pooled per request, not per connection
 	}
 }
 

@@ -58,6 +58,7 @@ func NewFrontend(get func() *Proxy, t ServerTimeouts, log *slog.Logger) *Fronten
 		WriteTimeout:                 t.Write,
 		IdleTimeout:                  t.Idle,
 		StreamRequestBody:            true,
+		ReadBufferSize:               maxHeaderBytes,
 		KeepHijackedConns:            true, // a handed-over connection is net/http's to close
 		NoDefaultServerHeader:        true,
 		NoDefaultContentType:         true,
@@ -70,6 +71,12 @@ func NewFrontend(get func() *Proxy, t ServerTimeouts, log *slog.Logger) *Fronten
 	}
 	return s
 }
+
+// maxHeaderBytes bounds a request's header block on the HTTP/1.1 engine
+// (fasthttp's read buffer, kept per connection; its default is 4 KiB):
+// HAProxy's default buffer size. net/http allows 1 MiB; a larger header
+// gets 431 here.
+const maxHeaderBytes = 16 << 10
 
 // headerReceived gives a body the Read timeout once the headers are in
 // (fasthttp's ReadTimeout, set to ReadHeader, covers the headers).

@@ -306,3 +306,26 @@ func rawRequest(t *testing.T, base, req string) *http.Response {
 	}
 	return resp
 }
+
+// Header blocks beyond fasthttp's 4 KiB default pass both ways: a 12 KB
+// cookie in a request, a 40 KB header in a response.
+func TestFrontendLargeHeaders(t *testing.T) {
+	big := strings.Repeat("x", 40<<10)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Big", big)
+		fmt.Fprintf(w, "%d", len(r.Header.Get("Cookie")))
+	}))
+	t.Cleanup(up.Close)
+	base := startProxy(t, targets(t, time.Second, up.URL), 1024, &reports{})
+	req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+	req.Header.Set("Cookie", "c="+strings.Repeat("y", 12<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != fmt.Sprint(2+12<<10) || resp.Header.Get("X-Big") != big {
+		t.Fatalf("status %d, backend saw a cookie of %s bytes, X-Big of %d bytes", resp.StatusCode, body, len(resp.Header.Get("X-Big")))
+	}
+}
