@@ -34,8 +34,8 @@ func (f *fastReq) relay(resp *fasthttp.Response) {
 		out.ImmediateHeaderFlush = true
 		n = -1
 	}
-	if resp.BodyStream() == nil {
-		out.SetBodyRaw(resp.Body())
+	if resp.BodyStream() == nil { // no body to stream (HEAD, empty)
+		out.SetBody(resp.Body()) // a copy: resp goes back to its pool now
 		f.close()
 		return
 	}
