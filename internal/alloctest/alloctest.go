@@ -7,6 +7,7 @@ package alloctest
 import (
 	"net/http"
 	"runtime"
+	"testing"
 )
 
 // BytesPerRun is the average heap bytes f allocates, measured as
@@ -57,3 +58,22 @@ func (w *DiscardWriter) Write(b []byte) (int, error) {
 
 // Flush implements http.Flusher.
 func (w *DiscardWriter) Flush() {}
+
+// Ceiling warms serve up (50 calls: connection pools, metric children),
+// measures its allocations and bytes per call over 500 calls, logs them
+// and fails t above either ceiling. what names a call in the messages.
+func Ceiling(t testing.TB, what string, serve func(), maxAllocs int, maxBytes uint64) {
+	t.Helper()
+	for range 50 {
+		serve()
+	}
+	allocs := testing.AllocsPerRun(500, serve)
+	bytes := BytesPerRun(500, serve)
+	t.Logf("%.1f allocations, %d bytes per %s (ceilings %d, %d)", allocs, bytes, what, maxAllocs, maxBytes)
+	if allocs > float64(maxAllocs) {
+		t.Errorf("a %s allocates %.1f times, above the ceiling of %d", what, allocs, maxAllocs)
+	}
+	if bytes > maxBytes {
+		t.Errorf("a %s allocates %d bytes, above the ceiling of %d", what, bytes, maxBytes)
+	}
+}

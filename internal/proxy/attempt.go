@@ -58,20 +58,26 @@ func Retryable(o Outcome, idempotent, replayable, bodyRead bool) bool {
 	}
 }
 
-// retrier is the ReverseProxy's transport: it walks the request's targets.
-type retrier struct{ p *Proxy }
+// attempter sends one attempt of a request to a target and classifies it:
+// the net/http path's (retrier) and the HTTP/1.1 engine's (fastAttempt),
+// walked by the same rules (walk). R is the response type; its zero value
+// means no response.
+type attempter[R comparable] interface {
+	attempt(t Target, first bool) (R, Outcome, error)
+	status(R) int
+	discard(R) // a response a retry replaces
+}
 
-func (rt *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
-	st, _ := req.Context().Value(stateKey{}).(*state)
-	if st == nil {
-		return nil, errors.New("proxy: request without routing state")
-	}
-	n := min(len(st.targets), rt.p.opts.Attempts)
+// walk tries st's targets by the retry rules and returns the response to
+// give the client (zero: none, with the last error).
+func walk[R comparable](p *Proxy, st *state, a attempter[R]) (R, error) {
+	var none R
+	n := min(len(st.targets), p.opts.Attempts)
 	budget := n
 	var lastErr error
 	for i := 0; i < budget; i++ {
 		t := st.targets[i%n]
-		resp, o, err := rt.attempt(req, st, t, i == 0)
+		resp, o, err := a.attempt(t, i == 0)
 		if o == Refused && budget < 2*n {
 			// A refusal did nothing and came at once: it does not use up an
 			// attempt, so a write refused by every region during a planned
@@ -80,33 +86,37 @@ func (rt *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		last := i == budget-1
 		if last && o == Refused && Retryable(o, st.idempotent, st.replayable, st.bodyRead()) {
-			if fb, ok := rt.fallback(req, st); ok {
-				if fresp, _, ferr := rt.attempt(req, st, fb, false); fresp != nil {
-					drain(resp)
-					return rt.finish(st, fb, fresp, ferr)
+			if fb, ok := p.fallback(st); ok {
+				if fresp, _, _ := a.attempt(fb, false); fresp != none {
+					a.discard(resp)
+					st.served, st.status = fb.Name, a.status(fresp)
+					return fresp, nil
 				}
 				// No answer from it either: the refusal (naming the
 				// primary, with Retry-After) is the better one to give.
 			}
 		}
-		if o == OK || o == Canceled || !Retryable(o, st.idempotent, st.replayable, st.bodyRead()) || (last && resp != nil) {
-			return rt.finish(st, t, resp, err)
+		if o == OK || o == Canceled || !Retryable(o, st.idempotent, st.replayable, st.bodyRead()) || (last && resp != none) {
+			if resp != none {
+				st.served, st.status = t.Name, a.status(resp)
+			}
+			return resp, err
 		}
-		if resp != nil {
-			drain(resp)
+		if resp != none {
+			a.discard(resp)
 		}
 		lastErr = err
 	}
 	if lastErr == nil {
 		lastErr = errors.New("every endpoint answered 502, 503 or 504")
 	}
-	return nil, lastErr
+	return none, lastErr
 }
 
 // fallback is the Picker's last resort after refusals only: every
 // attempt so far was refused or never sent.
-func (rt *retrier) fallback(req *http.Request, st *state) (Target, bool) {
-	f, ok := rt.p.opts.Picker.(Fallbacker)
+func (p *Proxy) fallback(st *state) (Target, bool) {
+	f, ok := p.opts.Picker.(Fallbacker)
 	if !ok {
 		return Target{}, false
 	}
@@ -115,21 +125,48 @@ func (rt *retrier) fallback(req *http.Request, st *state) (Target, bool) {
 			return Target{}, false
 		}
 	}
-	return f.Fallback(req, st.targets)
+	return f.Fallback(st.targets)
 }
 
-func (rt *retrier) finish(st *state, t Target, resp *http.Response, err error) (*http.Response, error) {
-	if resp != nil {
-		st.served, st.status = t.Name, resp.StatusCode
+// record logs an attempt in st and reports it (not when the client went
+// away).
+func (p *Proxy) record(st *state, t Target, o Outcome, err error, errText string, start time.Time) {
+	if err != nil {
+		errText = err.Error()
 	}
-	return resp, err
+	st.tried = append(st.tried, attemptLog{target: t.Name, outcome: o, err: errText})
+	if p.opts.Report != nil && o != Canceled {
+		p.opts.Report(t, o, time.Since(start))
+	}
 }
 
-// attempt sends req to t once and classifies what happened. The first
-// attempt sends req itself (it is the ReverseProxy's own copy of the
+// retrier is the ReverseProxy's transport: it walks the request's targets.
+type retrier struct{ p *Proxy }
+
+func (rt *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
+	st, _ := req.Context().Value(stateKey{}).(*state)
+	if st == nil {
+		return nil, errors.New("proxy: request without routing state")
+	}
+	return walk[*http.Response](rt.p, st, &httpAttempt{p: rt.p, req: req, st: st})
+}
+
+// httpAttempt is one request's attempts through net/http transports.
+type httpAttempt struct {
+	p   *Proxy
+	req *http.Request
+	st  *state
+}
+
+func (a *httpAttempt) status(resp *http.Response) int { return resp.StatusCode }
+func (a *httpAttempt) discard(resp *http.Response)    { drain(resp) }
+
+// attempt sends the request to t once and classifies what happened. The
+// first attempt sends req itself (it is the ReverseProxy's own copy of the
 // client's request, used for nothing else); a retry sends a copy, since
 // the transport may still hold the previous attempt's.
-func (rt *retrier) attempt(req *http.Request, st *state, t Target, first bool) (*http.Response, Outcome, error) {
+func (a *httpAttempt) attempt(t Target, first bool) (*http.Response, Outcome, error) {
+	req, st := a.req, a.st
 	if first {
 		st.path = req.URL // the client's; out.URL becomes the target's
 	}
@@ -145,10 +182,7 @@ func (rt *retrier) attempt(req *http.Request, st *state, t Target, first bool) (
 	if err != nil {
 		err = fmt.Errorf("%s: %w", t.Name, err)
 	}
-	st.tried = append(st.tried, attemptLog{target: t.Name, outcome: o, err: errString(err, resp)})
-	if rt.p.opts.Report != nil && o != Canceled {
-		rt.p.opts.Report(t, o, time.Since(start))
-	}
+	a.p.record(st, t, o, err, errString(nil, resp), start)
 	return resp, o, err
 }
 
@@ -173,14 +207,29 @@ func setBody(out *http.Request, st *state) {
 }
 
 func classify(ctx context.Context, resp *http.Response, err error, maybeSent bool) Outcome {
+	if err == nil {
+		return classifyStatus(resp.StatusCode, resp.Header.Get(RefusedHeader) != "")
+	}
+	return classifyErr(ctx.Err() != nil, err, maybeSent)
+}
+
+// classifyStatus is the outcome of a response with this status; refused:
+// it carries RefusedHeader.
+func classifyStatus(code int, refused bool) Outcome {
 	switch {
-	case err == nil && resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get(RefusedHeader) != "":
+	case code == http.StatusServiceUnavailable && refused:
 		return Refused
-	case err == nil && isBadStatus(resp.StatusCode):
+	case isBadStatus(code):
 		return BadStatus
-	case err == nil:
+	default:
 		return OK
-	case ctx.Err() != nil:
+	}
+}
+
+// classifyErr is the outcome of an attempt that got no response.
+func classifyErr(canceled bool, err error, maybeSent bool) Outcome {
+	switch {
+	case canceled:
 		return Canceled
 	case !maybeSent:
 		return NotSent
@@ -196,8 +245,8 @@ func isBadStatus(code int) bool {
 }
 
 func isTimeout(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	var te interface{ Timeout() bool } // net.Error's, and fasthttp.ErrTimeout's
+	if errors.As(err, &te) && te.Timeout() {
 		return true
 	}
 	return errors.Is(err, os.ErrDeadlineExceeded) || strings.Contains(err.Error(), "timeout awaiting response headers")

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// The fast path (plain HTTP/1.1) keeps ReverseProxy's rules: hop-by-hop
+// The HTTP/1.1 engine (fasthttp) keeps ReverseProxy's rules: hop-by-hop
 // headers dropped both ways (and those Connection names), no Go
 // User-Agent added, unparsable query parameters dropped, trailers passed.
 func TestFastPathHeaderRules(t *testing.T) {

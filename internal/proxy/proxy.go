@@ -21,6 +21,13 @@
 // are buffered); SSE flushes at once and WebSocket upgrades pass through.
 // Each attempt's outcome is reported so the caller can mark endpoints down
 // from live traffic.
+//
+// Two HTTP engines apply these rules through the same retry walk (walk):
+// the Frontend serves plain HTTP/1.1 on fasthttp (ServeFast, h1.go), about
+// half net/http's CPU per request, and hands what needs net/http (h2c,
+// upgrades, Expect: 100-continue, targets without a fasthttp client) to
+// an http.Server running Proxy's ServeHTTP (httputil.ReverseProxy with the
+// retrier as its transport).
 package proxy
 
 import (
@@ -35,6 +42,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Target is one endpoint a request may be sent to.
@@ -42,6 +51,9 @@ type Target struct {
 	Name      string
 	URL       *url.URL // scheme, host and optional path prefix
 	Transport http.RoundTripper
+	// Client is the HTTP/1.1 engine's pool for the endpoint (NewTarget
+	// sets both). A request whose targets lack one is served by net/http.
+	Client *fasthttp.HostClient
 }
 
 // Picker chooses the endpoints for a request, best first. An error (or no
@@ -49,7 +61,7 @@ type Target struct {
 // proxy only reads the slice, so a Picker may hand the same one to many
 // requests.
 type Picker interface {
-	Pick(r *http.Request) ([]Target, error)
+	Pick() ([]Target, error)
 }
 
 // Fallbacker is optionally implemented by a Picker: one more endpoint to
@@ -59,7 +71,7 @@ type Picker interface {
 // the primary the control plane chose while its own probes have it down
 // (a primary just promoted is marked up only after its next probes).
 type Fallbacker interface {
-	Fallback(r *http.Request, picked []Target) (Target, bool)
+	Fallback(picked []Target) (Target, bool)
 }
 
 // Options configures a Proxy.
@@ -79,7 +91,7 @@ type Options struct {
 // Proxy is an http.Handler that forwards to the targets a Picker chooses.
 type Proxy struct {
 	opts    Options
-	rp      *httputil.ReverseProxy // upgrades, HTTP/2, 100-continue, trailers asked for
+	rp      *httputil.ReverseProxy // net/http's engine: h2c, upgrades, 100-continue
 	retrier *retrier
 }
 
@@ -137,7 +149,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	st := &state{}
 	defer func() { p.done(st, start) }()
-	targets, err := p.opts.Picker.Pick(r)
+	targets, err := p.opts.Picker.Pick()
 	if err == nil && len(targets) == 0 {
 		err = errors.New("no endpoint is available")
 	}
@@ -154,11 +166,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, st.status, "read request body: "+err.Error(), nil)
 		return
 	}
-	if fastPath(r) {
-		p.forward(w, r, st)
-	} else {
-		p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
-	}
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 	if st.status == 0 {
 		st.status = http.StatusOK // upgraded or streamed without a recorded status
 	}
@@ -173,36 +181,55 @@ func (p *Proxy) done(st *state, start time.Time) {
 // Idempotent reports whether r may be sent twice: an idempotent method, or
 // any method carrying an Idempotency-Key header.
 func Idempotent(r *http.Request) bool {
-	switch r.Method {
+	return idempotent(r.Method, r.Header.Get("Idempotency-Key") != "" || r.Header.Get("X-Idempotency-Key") != "")
+}
+
+func idempotent(method string, hasKey bool) bool {
+	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
 		return true
 	}
-	return r.Header.Get("Idempotency-Key") != "" || r.Header.Get("X-Idempotency-Key") != ""
+	return hasKey
 }
 
 // prepareBody buffers a replayable request's body when it fits the limit;
 // otherwise the body streams and is tracked so an attempt that never read
 // it can still move on.
 func (p *Proxy) prepareBody(r *http.Request, st *state) error {
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+	if r.Body == nil || r.Body == http.NoBody {
 		st.replayable = true
 		return nil
 	}
-	if !st.idempotent || r.ContentLength > p.opts.MaxBodyBytes {
-		st.body = &trackedBody{r: r.Body}
+	if err := p.readBody(st, r.Body, r.ContentLength); err != nil {
+		return err
+	}
+	if st.buffered != nil {
+		r.ContentLength = int64(len(st.buffered))
+		r.Body = io.NopCloser(bytes.NewReader(st.buffered))
+	}
+	return nil
+}
+
+// readBody is prepareBody for a body of length n (-1: unknown), either
+// engine's: st gets the buffered bytes or the tracked stream.
+func (p *Proxy) readBody(st *state, body io.Reader, n int64) error {
+	if n == 0 {
+		st.replayable = true
 		return nil
 	}
-	buf, err := io.ReadAll(io.LimitReader(r.Body, p.opts.MaxBodyBytes+1))
+	if !st.idempotent || n > p.opts.MaxBodyBytes {
+		st.body = &trackedBody{r: body}
+		return nil
+	}
+	buf, err := io.ReadAll(io.LimitReader(body, p.opts.MaxBodyBytes+1))
 	if err != nil {
 		return err
 	}
 	if int64(len(buf)) > p.opts.MaxBodyBytes {
-		st.body = &trackedBody{r: io.MultiReader(bytes.NewReader(buf), r.Body)}
+		st.body = &trackedBody{r: io.MultiReader(bytes.NewReader(buf), body)}
 		return nil
 	}
 	st.buffered, st.replayable = buf, true
-	r.ContentLength = int64(len(buf))
-	r.Body = io.NopCloser(bytes.NewReader(buf))
 	return nil
 }
 
@@ -212,19 +239,34 @@ func (p *Proxy) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	if st == nil {
 		st = &state{}
 	}
-	code := http.StatusBadGateway
-	if len(st.tried) > 0 && st.tried[len(st.tried)-1].outcome == Timeout {
-		code = http.StatusGatewayTimeout
-	}
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		code = 499 // client closed the request; nothing reaches it anyway
-	}
-	st.status = code
+	st.status = errorStatus(st, err, errors.Is(err, context.Canceled) && r.Context().Err() != nil)
 	p.opts.Logger.Debug("proxy: no response", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeError(w, code, "no endpoint answered: "+err.Error(), st.tried)
+	writeError(w, st.status, "no endpoint answered: "+err.Error(), st.tried)
+}
+
+// errorStatus is the status for a request no attempt answered: 504 after
+// a response timeout, 499 when the client went away, else 502.
+func errorStatus(st *state, err error, clientGone bool) int {
+	switch {
+	case clientGone:
+		return 499 // client closed the request; nothing reaches it anyway
+	case len(st.tried) > 0 && st.tried[len(st.tried)-1].outcome == Timeout:
+		return http.StatusGatewayTimeout
+	default:
+		return http.StatusBadGateway
+	}
 }
 
 func writeError(w http.ResponseWriter, code int, msg string, tried []attemptLog) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write(errorBody(msg, tried))
+}
+
+// errorBody is the JSON body of an error answer: the message and each
+// attempt's endpoint, outcome and error.
+func errorBody(msg string, tried []attemptLog) []byte {
 	body := map[string]any{"error": msg}
 	if len(tried) > 0 {
 		var ts []map[string]string
@@ -233,10 +275,9 @@ func writeError(w http.ResponseWriter, code int, msg string, tried []attemptLog)
 		}
 		body["attempts"] = ts
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(body)
+	var buf bytes.Buffer
+	_ = json.NewEncoder(&buf).Encode(body)
+	return buf.Bytes()
 }
 
 // bufferPool recycles the 32 KiB buffers ReverseProxy copies bodies with.

@@ -94,7 +94,7 @@ func refusedURL(t *testing.T) string {
 // the traffic manager's router (tested with the router in internal/traffic).
 type listPicker []Target
 
-func (l listPicker) Pick(*http.Request) ([]Target, error) { return l, nil }
+func (l listPicker) Pick() ([]Target, error) { return l, nil }
 
 func targets(t *testing.T, responseTimeout time.Duration, urls ...string) listPicker {
 	t.Helper()
@@ -104,9 +104,9 @@ func targets(t *testing.T, responseTimeout time.Duration, urls ...string) listPi
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr := NewTransport(TransportOptions{ConnectTimeout: time.Second, ResponseTimeout: responseTimeout})
-		t.Cleanup(tr.CloseIdleConnections)
-		ts = append(ts, Target{Name: []string{"first", "second", "third"}[i], URL: u, Transport: tr})
+		tg := NewTarget([]string{"first", "second", "third"}[i], u, TransportOptions{ConnectTimeout: time.Second, ResponseTimeout: responseTimeout})
+		t.Cleanup(tg.CloseIdle)
+		ts = append(ts, tg)
 	}
 	return ts
 }
@@ -131,9 +131,22 @@ func (r *reports) String() string {
 func startProxy(t *testing.T, p Picker, maxBody int64, rep *reports) string {
 	t.Helper()
 	px := New(Options{Picker: p, MaxBodyBytes: maxBody, Report: rep.add})
-	srv := httptest.NewServer(px)
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return serveFrontend(t, px)
+}
+
+// serveFrontend serves px on 127.0.0.1:0 through the Frontend (both
+// engines) and returns its base URL.
+func serveFrontend(t *testing.T, px *Proxy) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe := NewFrontend(func() *Proxy { return px }, DefaultServerTimeouts, nil)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = fe.Serve(l) }()
+	t.Cleanup(func() { _ = fe.Close(); <-done })
+	return "http://" + l.Addr().String()
 }
 
 func TestRetryRulesMethodByMethod(t *testing.T) {
@@ -247,9 +260,9 @@ func TestRefusalsGoRoundOnce(t *testing.T) {
 // probes have down.
 type fallbackPicker struct{ all listPicker }
 
-func (f fallbackPicker) Pick(*http.Request) ([]Target, error) { return f.all[:len(f.all)-1], nil }
+func (f fallbackPicker) Pick() ([]Target, error) { return f.all[:len(f.all)-1], nil }
 
-func (f fallbackPicker) Fallback(_ *http.Request, picked []Target) (Target, bool) {
+func (f fallbackPicker) Fallback(picked []Target) (Target, bool) {
 	return f.all[len(f.all)-1], true
 }
 
@@ -334,7 +347,7 @@ func TestAllEndpointsFailing(t *testing.T) {
 
 type errPicker struct{ err error }
 
-func (e errPicker) Pick(*http.Request) ([]Target, error) { return nil, e.err }
+func (e errPicker) Pick() ([]Target, error) { return nil, e.err }
 
 func TestNoHealthyEndpointIs503(t *testing.T) {
 	base := startProxy(t, errPicker{context.DeadlineExceeded}, 0, &reports{})

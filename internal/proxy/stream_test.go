@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -119,19 +118,12 @@ func TestWebSocketPassThrough(t *testing.T) {
 
 func TestH2CInbound(t *testing.T) {
 	b := newBackend(t, "only", "ok")
-	px := New(Options{Picker: targets(t, time.Second, b.srv.URL), MaxBodyBytes: 1024})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewServer(px)
-	go func() { _ = srv.Serve(l) }()
-	defer srv.Close()
+	base := serveFrontend(t, New(Options{Picker: targets(t, time.Second, b.srv.URL), MaxBodyBytes: 1024}))
 	tr := &http.Transport{}
 	tr.Protocols = new(http.Protocols)
 	tr.Protocols.SetUnencryptedHTTP2(true)
 	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Post("http://"+l.Addr().String()+"/", "text/plain", strings.NewReader("abc"))
+	resp, err := (&http.Client{Transport: tr}).Post(base+"/", "text/plain", strings.NewReader("abc"))
 	if err != nil {
 		t.Fatal(err)
 	}

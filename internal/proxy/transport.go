@@ -43,9 +43,6 @@ type ServerTimeouts struct {
 // a slow or idle client cannot hold a connection of the front end for ever.
 var DefaultServerTimeouts = ServerTimeouts{ReadHeader: 10 * time.Second, Read: 2 * time.Minute, Write: 4 * time.Minute, Idle: 2 * time.Minute}
 
-// NewServer returns an HTTP server for h with DefaultServerTimeouts.
-func NewServer(h http.Handler) *http.Server { return NewServerTimeouts(h, DefaultServerTimeouts) }
-
 // NewServerTimeouts returns an HTTP server for h that speaks HTTP/1.1 and
 // prior-knowledge HTTP/2 over cleartext (h2c), with the given timeouts
 // (zero: none).

@@ -61,12 +61,13 @@ type Manager struct {
 	px       atomic.Pointer[proxy.Proxy]
 	adminKey atomic.Pointer[string]
 
-	httpSrv, adminSrv *http.Server
-	httpLn, adminLn   net.Listener
-	dns               *authdns.Server
-	node              *control.Node // the embedded control node, without Options.Control
-	ctl               *control.Store
-	sessions          *sessions // status page logins
+	httpSrv         *proxy.Frontend
+	adminSrv        *http.Server
+	httpLn, adminLn net.Listener
+	dns             *authdns.Server
+	node            *control.Node // the embedded control node, without Options.Control
+	ctl             *control.Store
+	sessions        *sessions // status page logins
 
 	reloadMu    sync.Mutex
 	probeCancel context.CancelFunc
@@ -170,9 +171,7 @@ func (m *Manager) listen(ctx context.Context, l topology.Listen) error {
 	}
 	to := m.opts.Topology.Traffic.Timeouts
 	timeouts := proxy.ServerTimeouts{ReadHeader: to.ReadHeader, Read: to.Read, Write: to.Write, Idle: to.Idle}
-	m.httpSrv = proxy.NewServerTimeouts(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.px.Load().ServeHTTP(w, r)
-	}), timeouts)
+	m.httpSrv = proxy.NewFrontend(m.px.Load, timeouts, m.log)
 	m.adminSrv = &http.Server{Handler: m.adminHandler(), ReadHeaderTimeout: to.ReadHeader, ReadTimeout: to.Read,
 		WriteTimeout: to.Write, IdleTimeout: to.Idle}
 	if l.DNS != "" {
@@ -184,7 +183,13 @@ func (m *Manager) listen(ctx context.Context, l topology.Listen) error {
 	return nil
 }
 
-func (m *Manager) serve(srv *http.Server, l net.Listener) {
+// server is what serve runs: the proxy's Frontend or the admin server.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
+func (m *Manager) serve(srv server, l net.Listener) {
 	m.goTracked(func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.log.Error("server stopped", "addr", l.Addr().String(), "err", err)
@@ -262,10 +267,11 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	m.once.Do(func() {
 		m.stopping.Store(true)
 		var errs []error
-		for _, srv := range []*http.Server{m.httpSrv, m.adminSrv} {
-			if srv != nil {
-				errs = append(errs, srv.Shutdown(ctx))
-			}
+		if m.httpSrv != nil {
+			errs = append(errs, m.httpSrv.Shutdown(ctx))
+		}
+		if m.adminSrv != nil {
+			errs = append(errs, m.adminSrv.Shutdown(ctx))
 		}
 		m.closeUnserved()
 		if m.dns != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -94,7 +93,7 @@ func (t *table) downError() error {
 
 // Pick implements proxy.Picker: the usable endpoints in routing order, or
 // why there are none.
-func (m *Manager) Pick(*http.Request) ([]proxy.Target, error) {
+func (m *Manager) Pick() ([]proxy.Target, error) {
 	t := m.table()
 	primary := *m.wit.primary.Load()
 	mask, cacheable := t.usableMask()
@@ -120,7 +119,7 @@ func (m *Manager) Pick(*http.Request) ([]proxy.Target, error) {
 // enabled and was not picked because the probes have it down. A secondary
 // refuses only while it sees that primary answer, so the probes are the
 // ones behind (a primary just promoted answers before it is marked up).
-func (m *Manager) Fallback(_ *http.Request, picked []proxy.Target) (proxy.Target, bool) {
+func (m *Manager) Fallback(picked []proxy.Target) (proxy.Target, bool) {
 	e := m.table().byName[*m.wit.primary.Load()]
 	if e == nil || !e.cfg.Enabled {
 		return proxy.Target{}, false

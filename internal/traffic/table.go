@@ -20,13 +20,12 @@ type endpoint struct {
 	// refused says why the region refuses role grants with the key we have
 	// (a rotated master key): such a region takes no traffic and is not
 	// primary, and it is said loudly until a grant succeeds.
-	refused   atomic.Pointer[string]
-	proxyURL  *url.URL
-	probeURL  string
-	health    *health
-	transport *http.Transport
-	target    proxy.Target
-	timeouts  [2]time.Duration // connect, response: the transport they built
+	refused  atomic.Pointer[string]
+	proxyURL *url.URL
+	probeURL string
+	health   *health
+	target   proxy.Target     // its Transport and Client carry over a reload
+	timeouts [2]time.Duration // connect, response: the transport they built
 }
 
 func (e *endpoint) name() string { return e.cfg.Name }
@@ -91,14 +90,13 @@ func newEndpoint(r topology.Region, tr topology.Traffic, prev *table) (*endpoint
 	e := &endpoint{cfg: r, proxyURL: u, probeURL: joinURL(r.ProxyURL, tr.Probes.Path),
 		timeouts: [2]time.Duration{tr.Retry.ConnectTimeout, tr.Retry.ResponseTimeout}}
 	e.key.Store(&key)
-	e.reuse(prev)
-	e.target = proxy.Target{Name: r.Name, URL: u, Transport: e.transport}
+	e.reuse(prev, u)
 	return e, nil
 }
 
 // reuse takes over the health record and transport of the same endpoint in
 // the previous table, so a reload neither resets health nor drops pools.
-func (e *endpoint) reuse(prev *table) {
+func (e *endpoint) reuse(prev *table, u *url.URL) {
 	var old *endpoint
 	if prev != nil {
 		old = prev.byName[e.cfg.Name]
@@ -108,14 +106,15 @@ func (e *endpoint) reuse(prev *table) {
 			e.health = old.health // a re-enabled endpoint was not probed meanwhile: start afresh
 		}
 		if old.timeouts == e.timeouts {
-			e.transport = old.transport
+			e.target = old.target
+			e.target.URL = u
 		}
 	}
 	if e.health == nil {
 		e.health = newHealth()
 	}
-	if e.transport == nil {
-		e.transport = proxy.NewTransport(proxy.TransportOptions{ConnectTimeout: e.timeouts[0], ResponseTimeout: e.timeouts[1]})
+	if e.target.Transport == nil {
+		e.target = proxy.NewTarget(e.cfg.Name, u, proxy.TransportOptions{ConnectTimeout: e.timeouts[0], ResponseTimeout: e.timeouts[1]})
 	}
 }
 
@@ -126,15 +125,15 @@ func joinURL(base, path string) string {
 	return base + path
 }
 
-// retire closes the idle connections of transports next no longer uses.
+// retire closes the idle connections of pools next no longer uses.
 func (t *table) retire(next *table) {
-	kept := map[*http.Transport]bool{}
+	kept := map[http.RoundTripper]bool{}
 	for _, e := range next.eps {
-		kept[e.transport] = true
+		kept[e.target.Transport] = true
 	}
 	for _, e := range t.eps {
-		if !kept[e.transport] {
-			e.transport.CloseIdleConnections()
+		if !kept[e.target.Transport] {
+			e.target.CloseIdle()
 		}
 	}
 }
