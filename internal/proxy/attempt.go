@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"net"
 	"net/http"
 	"net/url"
@@ -72,16 +73,20 @@ type attempter[R comparable] interface {
 // give the client (zero: none, with the last error).
 func walk[R comparable](p *Proxy, st *state, a attempter[R]) (R, error) {
 	var none R
-	n := min(len(st.targets), p.opts.Attempts)
+	n := min(len(st.targets), p.opts.Attempts, maxRounds)
+	var again uint64 // first-round targets that refused: they go round once more
 	budget := n
 	var lastErr error
 	for i := 0; i < budget; i++ {
-		t := st.targets[i%n]
+		t := st.targets[nextTarget(i, n, &again)]
 		resp, o, err := a.attempt(t, i == 0)
-		if o == Refused && budget < 2*n {
+		if o == Refused && i < n {
 			// A refusal did nothing and came at once: it does not use up an
-			// attempt, so a write refused by every region during a planned
-			// switch (no region primary yet) goes round once more.
+			// attempt, so a write refused by every region during a failover
+			// (no region promoted yet) goes round once more, to the regions
+			// that refused it only: one that failed (killed, hung) is not
+			// tried again in place of the standby about to be promoted.
+			again |= 1 << i
 			budget++
 		}
 		last := i == budget-1
@@ -111,6 +116,21 @@ func walk[R comparable](p *Proxy, st *state, a attempter[R]) (R, error) {
 		lastErr = errors.New("every endpoint answered 502, 503 or 504")
 	}
 	return none, lastErr
+}
+
+// maxRounds bounds the targets a request walks (again is a bit mask).
+const maxRounds = 64
+
+// nextTarget is the index of the i-th attempt's target: the first n
+// attempts walk the targets in order, the later ones revisit the targets
+// that refused, in order, each once.
+func nextTarget(i, n int, again *uint64) int {
+	if i < n {
+		return i
+	}
+	j := bits.TrailingZeros64(*again)
+	*again &^= 1 << j
+	return j
 }
 
 // fallback is the Picker's last resort after refusals only: every

@@ -12,8 +12,11 @@
 //     Idempotency-Key, a body too large to replay) is never sent twice,
 //     except a 503 carrying X-Tandem-Refused: a secondary region refused
 //     it before running or writing anything, so it moves on like a request
-//     that never left (if its body is buffered or was never read); when
-//     every endpoint picked refused it, it goes once to the Picker's
+//     that never left (if its body is buffered or was never read), and
+//     does not use up an attempt: each endpoint that refused is tried
+//     once more after the others (the standby about to be promoted, not
+//     the region that failed); when every endpoint picked refused it, it
+//     goes once to the Picker's
 //     fallback (Fallbacker: the traffic manager's primary that its probes
 //     have down), and the refusal is the answer if that one does not reply.
 //

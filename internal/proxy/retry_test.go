@@ -225,24 +225,42 @@ func TestRetryRulesMethodByMethod(t *testing.T) {
 }
 
 // TestRefusalsGoRoundOnce: refusals (503 with RefusedHeader) do not use up
-// attempts, up to twice the targets: a write refused by both regions in
-// the middle of a planned switch reaches the new primary on the second
-// round, and regions that keep refusing end it with their 503.
+// attempts: a target that refused in the first round is tried once more.
+// A write refused by both regions in the middle of a planned switch
+// reaches the new primary on the second round, and regions that keep
+// refusing end it with their 503. A target that failed otherwise (the
+// primary killed under the write) is not tried again in place of the
+// standby that refused while it waited to be promoted (the chain drill
+// lost PUTs that way: the second round went to the dead region).
 func TestRefusalsGoRoundOnce(t *testing.T) {
 	cases := []struct {
-		name, second string
-		wantStatus   int
-		wantReports  string
+		name, method, first, second string
+		wantStatus                  int
+		wantReports                 string
 	}{
-		{"second promoted after refusing", "promoted-after-refusing", 200, "first:refused,second:refused,first:refused,second:ok"},
-		{"both keep refusing", "not-primary", 503, "first:refused,second:refused,first:refused,second:refused"},
+		{"second promoted after refusing", http.MethodPost, "not-primary", "promoted-after-refusing", 200,
+			"first:refused,second:refused,first:refused,second:ok"},
+		{"both keep refusing", http.MethodPost, "not-primary", "not-primary", 503,
+			"first:refused,second:refused,first:refused,second:refused"},
+		{"first dies, second promoted after refusing", http.MethodPut, "die", "promoted-after-refusing", 200,
+			"first:no-response,second:refused,second:ok"},
+		{"first draining, second keeps refusing", http.MethodPut, "503", "not-primary", 503,
+			"first:bad-status,second:refused,second:refused"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			first, second := newBackend(t, "first", "not-primary"), newBackend(t, "second", c.second)
+			first, second := newBackend(t, "first", c.first), newBackend(t, "second", c.second)
 			rep := &reports{}
 			base := startProxy(t, targets(t, time.Second, first.srv.URL, second.srv.URL), 1024, rep)
-			resp, err := http.Post(base+"/api/work/1", "text/plain", nil)
+			var body io.Reader // a POST without a body may go round as a PUT with one
+			if c.method == http.MethodPut {
+				body = strings.NewReader("job")
+			}
+			req, err := http.NewRequest(c.method, base+"/api/work/1", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -278,7 +296,7 @@ func TestRefusedEverywhereTriesTheFallback(t *testing.T) {
 		{"refused everywhere", http.MethodPut, "not-primary", 200,
 			"first:refused,second:refused,first:refused,second:refused,third:ok"},
 		{"a region failed", http.MethodPut, "503", 503,
-			"first:bad-status,second:refused,first:bad-status"},
+			"first:bad-status,second:refused,second:refused"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
