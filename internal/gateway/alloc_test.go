@@ -29,8 +29,8 @@ import (
 // match, invocation, the round trip to the handler, the response copy.
 // Raise it only with a reason; a rise is a regression on the hot path.
 const (
-	maxForwardAllocs = 66
-	maxForwardBytes  = 6 << 10
+	maxForwardAllocs = 30
+	maxForwardBytes  = 2 << 10
 )
 
 func TestForwardAllocsCeiling(t *testing.T) {
@@ -66,8 +66,8 @@ func TestForwardAllocsCeiling(t *testing.T) {
 // maxPayloadAllocs and maxPayloadBytes: the same GET in payload mode (the
 // gateway builds the invocation payload and parses the handler's reply).
 const (
-	maxPayloadAllocs = 200
-	maxPayloadBytes  = 20 << 10
+	maxPayloadAllocs = 115
+	maxPayloadBytes  = 10 << 10
 )
 
 func TestPayloadAllocsCeiling(t *testing.T) {
