@@ -235,4 +235,3 @@ func TestForwardRetriesConnectionClosedWhileIdle(t *testing.T) {
 		}
 	}
 }
-
