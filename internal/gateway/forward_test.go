@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -15,10 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tandemhq/tandem/internal/funcapp"
 	"github.com/tandemhq/tandem/internal/host"
 	"github.com/tandemhq/tandem/internal/invoke"
-	"github.com/tandemhq/tandem/internal/testbin"
 )
 
 // What the gateway's client to the handler must still do: stream, cut,
@@ -34,17 +31,7 @@ func forwardServer(t *testing.T, hostJSON string) (string, *host.Pool) {
 	if testing.Short() {
 		t.Skip("builds and runs the echo handler")
 	}
-	exe := testbin.Build(t, "testdata/handlers/echo")
-	dir := filepath.Join(t.TempDir(), "app")
-	writeFile(t, filepath.Join(dir, "host.json"), `{"version":"2.0",`+hostJSON+`"customHandler":{"description":{"defaultExecutablePath":"`+exe+`"},"enableForwardingHttpRequest":true}}`)
-	writeFile(t, filepath.Join(dir, "hello", "function.json"), `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","authLevel":"anonymous","methods":["get","post"]},{"type":"http","direction":"out","name":"res"}]}`)
-	app, err := funcapp.Load("fwd", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pool := host.New(host.Options{App: app.Name, Root: app.Root, Path: app.ExecutablePath(), Dir: app.WorkingDirectory(), MaxInstances: 1, Logger: log})
-	t.Cleanup(func() { _ = pool.Shutdown(context.Background()) })
+	app, pool, log := echoApp(t, hostJSON, `"enableForwardingHttpRequest":true`, `"get","post"`)
 	g := New(Options{Logger: log})
 	if err := g.SetApp(invoke.New(invoke.Options{App: app, Pool: pool, Logger: log})); err != nil {
 		t.Fatal(err)
