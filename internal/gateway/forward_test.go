@@ -222,3 +222,21 @@ func TestForwardRetriesConnectionClosedWhileIdle(t *testing.T) {
 		}
 	}
 }
+
+// A handler that answers before reading a large request body (413) is
+// heard: its answer reaches the caller, not a failed call.
+func TestForwardEarlyAnswerToLargeBody(t *testing.T) {
+	url, _ := forwardServer(t, "")
+	big := strings.Repeat("x", 32<<20)
+	for name, body := range map[string]io.Reader{"known length": strings.NewReader(big), "chunked": io.MultiReader(strings.NewReader(big))} {
+		resp, err := http.Post(url+"?reject=1", "application/octet-stream", body)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("%s: status %d %s, want the handler's 413", name, resp.StatusCode, got)
+		}
+	}
+}

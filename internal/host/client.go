@@ -90,8 +90,15 @@ func (c *handlerClient) try(ctx context.Context, req *fasthttp.Request, resp *fa
 	x.stop = context.AfterFunc(ctx, x.interrupt)
 	reused := cc.CreatedTime().Before(start)
 	if err := x.send(req); err != nil {
-		x.abort()
-		return nil, reused, callErr(ctx, "send request", err)
+		if !streamed || ctx.Err() != nil || !connWriteErr(err) || x.receive(req.Header.IsHead()) != nil {
+			x.abort()
+			return nil, reused, callErr(ctx, "send request", err)
+		}
+		// The handler answered before it read the whole body, then closed
+		// (an early 413 or 401): its answer is the call's, as with net/http.
+		x.resp.SetConnectionClose()
+		x.pool, x.inst = p, inst
+		return x, false, nil
 	}
 	if err := x.receive(req.Header.IsHead()); err != nil {
 		x.abort()
@@ -99,6 +106,13 @@ func (c *handlerClient) try(ctx context.Context, req *fasthttp.Request, resp *fa
 	}
 	x.pool, x.inst = p, inst
 	return x, false, nil
+}
+
+// connWriteErr reports a write to a connection the handler closed. (A
+// caller whose body stream fails that way is gone: its context has ended,
+// which the caller of connWriteErr checks first.)
+func connWriteErr(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // callErr names the step that failed; after the context ended, the

@@ -83,7 +83,8 @@ func forwarded(w http.ResponseWriter, r *http.Request, body []byte) {
 // test lets the next one go); cut=n declares 2n bytes, sends n and
 // closes the connection; redirect=<location> answers 302; big=n sends n
 // bytes ("0123456789" repeated); drop=1 answers, then closes the
-// connection as if idle for too long. It reports whether it answered.
+// connection as if idle for too long; reject=1 answers 413 without
+// reading the body. It reports whether it answered.
 func stream(w http.ResponseWriter, r *http.Request) bool {
 	q := r.URL.Query()
 	n, _ := strconv.Atoi(q.Get("events") + q.Get("cut") + q.Get("big"))
@@ -100,6 +101,9 @@ func stream(w http.ResponseWriter, r *http.Request) bool {
 	case q.Has("big"):
 		w.Header().Set("Content-Length", strconv.Itoa(n))
 		_, _ = io.CopyN(w, digits{}, int64(n))
+	case q.Has("reject"):
+		w.Header().Set("Connection", "close")
+		http.Error(w, "too large", http.StatusRequestEntityTooLarge) // the body left unread
 	case q.Has("drop"):
 		_, _ = io.Copy(io.Discard, r.Body)
 		conn, buf, _ := http.NewResponseController(w).Hijack()
