@@ -56,29 +56,49 @@ func newHandlerClient(addr string) *handlerClient {
 func (c *handlerClient) closeIdle() { c.hc.CloseIdleConnections() }
 
 // roundTrip sends req and reads the response's head into resp; the body
-// is read from the returned exchange, whose Close releases inst. A
-// request whose body can be sent again (not a stream) is retried on a new
+// is read from the returned exchange, whose Close releases inst. As with
+// net/http, a replayable request (see reqKind) is sent again on a new
 // connection when a pooled one turns out closed before any response
-// byte; a streamed body is sent only on a connection checked to be open.
+// byte; any other request is sent only on a connection a peek found open.
 func (c *handlerClient) roundTrip(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, p *Pool, inst *instance) (io.ReadCloser, error) {
+	k := kindOf(req) // before sending: sending closes the body stream
 	for attempt := 1; ; attempt++ {
-		x, stale, err := c.try(ctx, req, resp, p, inst)
-		if err == nil || !stale || req.IsBodyStream() || attempt == maxAttempts || ctx.Err() != nil {
+		x, stale, err := c.try(ctx, req, resp, k, p, inst)
+		if err == nil || !stale || !k.replayable || attempt == maxAttempts || ctx.Err() != nil {
 			return x, err
 		}
 		c.hc.CloseIdleConnections() // closed while idle: the others likely were too
 	}
 }
 
+// reqKind is what the round trip needs to know of a request.
+type reqKind struct {
+	// replayable: the request may run twice if a pooled connection fails
+	// after it was sent (net/http's rule): a method without side effects,
+	// with no streamed body.
+	replayable bool
+	streamed   bool // the body is a stream, sent once
+	head       bool // the response has no body
+}
+
+func kindOf(req *fasthttp.Request) reqKind {
+	h := &req.Header
+	streamed := req.IsBodyStream()
+	return reqKind{
+		replayable: !streamed && (h.IsGet() || h.IsHead() || h.IsOptions() || h.IsTrace()),
+		streamed:   streamed,
+		head:       h.IsHead(),
+	}
+}
+
 // try is one attempt; stale reports a pooled connection that failed
 // before any response byte arrived.
-func (c *handlerClient) try(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, p *Pool, inst *instance) (io.ReadCloser, bool, error) {
+func (c *handlerClient) try(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, k reqKind, p *Pool, inst *instance) (io.ReadCloser, bool, error) {
 	start := time.Now()
-	streamed := req.IsBodyStream()
 	cc, err := c.hc.AcquireConn(0, false)
-	// A streamed body cannot be sent twice: drop pooled connections the
-	// handler has closed first.
-	for err == nil && streamed && cc.CreatedTime().Before(start) && peerClosed(cc.Conn()) {
+	// A request that must not run twice goes only on a connection the
+	// handler has not closed while it was idle.
+	for err == nil && !k.replayable && cc.CreatedTime().Before(start) && peerClosed(cc.Conn()) {
 		c.hc.CloseConn(cc)
 		cc, err = c.hc.AcquireConn(0, false)
 	}
@@ -90,17 +110,11 @@ func (c *handlerClient) try(ctx context.Context, req *fasthttp.Request, resp *fa
 	x.stop = context.AfterFunc(ctx, x.interrupt)
 	reused := cc.CreatedTime().Before(start)
 	if err := x.send(req); err != nil {
-		if !streamed || ctx.Err() != nil || !connWriteErr(err) || x.receive(req.Header.IsHead()) != nil {
+		if !k.streamed || !x.answeredEarly(ctx, err, k.head) {
 			x.abort()
 			return nil, reused, callErr(ctx, "send request", err)
 		}
-		// The handler answered before it read the whole body, then closed
-		// (an early 413 or 401): its answer is the call's, as with net/http.
-		x.resp.SetConnectionClose()
-		x.pool, x.inst = p, inst
-		return x, false, nil
-	}
-	if err := x.receive(req.Header.IsHead()); err != nil {
+	} else if err := x.receive(k.head); err != nil {
 		x.abort()
 		return nil, reused && errors.Is(err, io.EOF), callErr(ctx, "read response", err)
 	}

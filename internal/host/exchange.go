@@ -2,6 +2,7 @@ package host
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"sync/atomic"
@@ -74,6 +75,18 @@ func (x *exchange[C]) receive(head bool) error {
 	x.body = x.resp.BodyStream()
 	x.eof = x.body == nil
 	return nil
+}
+
+// answeredEarly reads the answer of a handler that closed the connection
+// before it read the whole streamed body (an early 413 or 401): when
+// sending failed on the connection, not on the caller's side, its answer
+// is the call's, as net/http's Transport gives it.
+func (x *exchange[C]) answeredEarly(ctx context.Context, sendErr error, head bool) bool {
+	if ctx.Err() != nil || !connWriteErr(sendErr) || x.receive(head) != nil {
+		return false
+	}
+	x.resp.SetConnectionClose()
+	return true
 }
 
 func (x *exchange[C]) Read(p []byte) (int, error) {
