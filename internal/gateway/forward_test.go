@@ -156,7 +156,7 @@ func TestForwardLargeBodies(t *testing.T) {
 	big := []byte(strings.Repeat("tandem-", 9<<17)) // 8 MiB and some
 	sum := fmt.Sprintf("%x", sha256.Sum256(big))
 	for name, body := range map[string]io.Reader{"known length": strings.NewReader(string(big)), "chunked": io.MultiReader(strings.NewReader(string(big)))} {
-		resp, err := http.Post(url, "application/octet-stream", body)
+		resp, err := http.Post(url+"?digest=1", "application/octet-stream", body)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
