@@ -29,8 +29,8 @@ import (
 // match, invocation, the round trip to the handler, the response copy.
 // Raise it only with a reason; a rise is a regression on the hot path.
 const (
-	maxForwardAllocs = 66
-	maxForwardBytes  = 6 << 10
+	maxForwardAllocs = 30
+	maxForwardBytes  = 2 << 10
 )
 
 func TestForwardAllocsCeiling(t *testing.T) {
@@ -66,8 +66,8 @@ func TestForwardAllocsCeiling(t *testing.T) {
 // maxPayloadAllocs and maxPayloadBytes: the same GET in payload mode (the
 // gateway builds the invocation payload and parses the handler's reply).
 const (
-	maxPayloadAllocs = 200
-	maxPayloadBytes  = 20 << 10
+	maxPayloadAllocs = 115
+	maxPayloadBytes  = 10 << 10
 )
 
 func TestPayloadAllocsCeiling(t *testing.T) {
@@ -104,10 +104,25 @@ func TestPayloadAllocsCeiling(t *testing.T) {
 // handler, started as a real process, in forwarding or payload mode.
 func echoGateway(t testing.TB, forward bool) (*Gateway, *http.Request) {
 	t.Helper()
+	app, pool, log := echoApp(t, "", `"enableForwardingHttpRequest":`+strconv.FormatBool(forward), `"get"`)
+	inv := invoke.New(invoke.Options{App: app, Pool: pool, Meter: metering.New(prometheus.NewRegistry(), metering.DefaultPrices), Logger: log, NoAccessLog: true})
+	g := New(Options{Logger: log})
+	if err := g.SetApp(inv); err != nil {
+		t.Fatal(err)
+	}
+	return g, httptest.NewRequest(http.MethodGet, "http://bench.localhost/api/hello", nil)
+}
+
+// echoApp loads app "bench", whose function hello (/api/hello, anonymous,
+// the given methods) the echo test handler serves, and its handler pool
+// (one instance at most). hostJSON adds fields to host.json, handlerJSON
+// to its customHandler section.
+func echoApp(t testing.TB, hostJSON, handlerJSON, methods string) (*funcapp.App, *host.Pool, *slog.Logger) {
+	t.Helper()
 	exe := testbin.Build(t, "testdata/handlers/echo")
 	dir := filepath.Join(t.TempDir(), "bench")
-	writeFile(t, filepath.Join(dir, "host.json"), `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"`+exe+`"},"enableForwardingHttpRequest":`+strconv.FormatBool(forward)+`}}`)
-	writeFile(t, filepath.Join(dir, "hello", "function.json"), `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","authLevel":"anonymous","methods":["get"]},{"type":"http","direction":"out","name":"res"}]}`)
+	writeFile(t, filepath.Join(dir, "host.json"), `{"version":"2.0",`+hostJSON+`"customHandler":{"description":{"defaultExecutablePath":"`+exe+`"},`+handlerJSON+`}}`)
+	writeFile(t, filepath.Join(dir, "hello", "function.json"), `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","authLevel":"anonymous","methods":[`+methods+`]},{"type":"http","direction":"out","name":"res"}]}`)
 	app, err := funcapp.Load("bench", dir)
 	if err != nil {
 		t.Fatal(err)
@@ -115,12 +130,7 @@ func echoGateway(t testing.TB, forward bool) (*Gateway, *http.Request) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	pool := host.New(host.Options{App: app.Name, Root: app.Root, Path: app.ExecutablePath(), Dir: app.WorkingDirectory(), MaxInstances: 1, Logger: log})
 	t.Cleanup(func() { _ = pool.Shutdown(context.Background()) })
-	inv := invoke.New(invoke.Options{App: app, Pool: pool, Meter: metering.New(prometheus.NewRegistry(), metering.DefaultPrices), Logger: log, NoAccessLog: true})
-	g := New(Options{Logger: log})
-	if err := g.SetApp(inv); err != nil {
-		t.Fatal(err)
-	}
-	return g, httptest.NewRequest(http.MethodGet, "http://bench.localhost/api/hello", nil)
+	return app, pool, log
 }
 
 func writeFile(t testing.TB, path, text string) {

@@ -19,14 +19,17 @@ import (
 
 // instance is one running handler process.
 type instance struct {
-	id    string
-	gen   uint64
-	port  int
-	base  string // http://127.0.0.1:<port>
-	addr  string // 127.0.0.1:<port>
-	cmd   *exec.Cmd
-	start time.Time
-	log   *slog.Logger
+	id   string
+	gen  uint64
+	port int
+	base string // http://127.0.0.1:<port>
+	addr string // 127.0.0.1:<port>
+	// client holds the connections to the handler (set with addr, before
+	// the instance can be picked).
+	client *handlerClient
+	cmd    *exec.Cmd
+	start  time.Time
+	log    *slog.Logger
 
 	tailMu sync.Mutex
 	tail   []string // the last lines the handler printed, for start errors
@@ -74,6 +77,7 @@ func (i *instance) launch(spec processSpec, wg *sync.WaitGroup) error {
 	}
 	i.port, i.addr, i.cmd = port, "127.0.0.1:"+strconv.Itoa(port), cmd
 	i.base = "http://" + i.addr
+	i.client = newHandlerClient(i.addr)
 	err = cmd.Start()
 	closeWriters()
 	if err != nil {

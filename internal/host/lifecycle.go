@@ -3,29 +3,9 @@ package host
 import (
 	"context"
 	"fmt"
-	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 )
-
-// heldBody releases the instance when the response body is closed.
-// One allocation per request: the pool and instance are fields, not a
-// closure.
-type heldBody struct {
-	io.ReadCloser
-	released atomic.Bool
-	pool     *Pool
-	inst     *instance
-}
-
-func (b *heldBody) Close() error {
-	err := b.ReadCloser.Close()
-	if b.released.CompareAndSwap(false, true) {
-		b.pool.release(b.inst, true)
-	}
-	return err
-}
 
 // janitor stops idle instances (scale to zero), stops drained retiring
 // ones, and samples memory for metering.
@@ -147,8 +127,7 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 		err = p.drain(ctx)
 		close(p.stopJan)
 		p.stopAll()
-		p.wg.Wait()
-		p.transport.CloseIdleConnections()
+		p.wg.Wait() // every instance has exited and closed its connections
 	})
 	return err
 }

@@ -2,22 +2,25 @@
 // Functions host does (same environment, same readiness rule), and adds what
 // a consumption platform needs: start on the first request, stop after an
 // idle timeout, start more instances under load, restart after a crash with
-// backoff, and drain before stopping. Callers send plain HTTP requests
-// through Pool.Do; the pool picks the instance.
+// backoff, and drain before stopping. Callers send HTTP/1.1 requests
+// through Pool.Call (fasthttp's request and response types, over each
+// instance's own connection pool); the pool picks the instance.
 package host
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Options configures a Pool.
@@ -99,11 +102,10 @@ var (
 
 // Pool is the set of handler processes of one app.
 type Pool struct {
-	opts      Options
-	spec      processSpec
-	transport *http.Transport
-	probe     *http.Client
-	log       *slog.Logger
+	opts  Options
+	spec  processSpec
+	probe *http.Client
+	log   *slog.Logger
 
 	mu        sync.Mutex
 	instances []*instance
@@ -128,36 +130,32 @@ func New(opts Options) *Pool {
 		log:     opts.Logger.With("app", opts.App),
 		stopJan: make(chan struct{}),
 	}
-	p.transport = &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        1024,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
 	p.probe = &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: time.Second}
 	p.wg.Add(1)
 	go p.janitor()
 	return p
 }
 
-// Do sends req to an instance, starting one if none runs. req.URL.Path is
-// the handler path; the pool fills in scheme and host. The instance is held
-// until the response body is closed.
-func (p *Pool) Do(req *http.Request) (*http.Response, error) {
-	inst, err := p.acquire(req.Context())
+// Call sends req to an instance, starting one if none runs, and reads the
+// response's head into resp; the body streams from the returned reader.
+// req's URI is the handler path and query; without a Host header the
+// instance's address is sent. The instance, the connection and resp's
+// body stream are held until the reader is closed; the context ends the
+// call at any point (a timeout, the caller gone).
+func (p *Pool) Call(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response) (io.ReadCloser, error) {
+	inst, err := p.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	req.URL.Scheme, req.URL.Host = "http", inst.addr
-	resp, err := p.transport.RoundTrip(req)
+	if len(req.Header.Host()) == 0 {
+		req.Header.Set(fasthttp.HeaderHost, inst.addr)
+	}
+	body, err := inst.client.roundTrip(ctx, req, resp, p, inst)
 	if err != nil {
 		p.release(inst, false)
 		return nil, p.explain(inst, err)
 	}
-	resp.Body = &heldBody{ReadCloser: resp.Body, pool: p, inst: inst}
-	return resp, nil
+	return body, nil
 }
 
 // explain labels a transport error caused by the process dying.
@@ -322,6 +320,9 @@ func (p *Pool) launch(inst *instance) error {
 
 // exitedInstance removes inst and counts a crash unless it was stopped.
 func (p *Pool) exitedInstance(inst *instance, failedStart bool) {
+	if inst.client != nil {
+		inst.client.closeIdle()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, in := range p.instances {

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/tandemhq/tandem/internal/testbin"
 )
@@ -40,15 +41,27 @@ type echoReply struct {
 
 func get(t *testing.T, p *Pool, path string) (echoReply, error) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, path, nil)
-	resp, err := p.Do(req)
+	body, err := call(context.Background(), p, path)
 	if err != nil {
 		return echoReply{}, err
 	}
-	defer resp.Body.Close()
 	var r echoReply
-	err = json.NewDecoder(resp.Body).Decode(&r)
+	err = json.Unmarshal(body, &r)
 	return r, err
+}
+
+// call GETs path from p and reads the whole body.
+func call(ctx context.Context, p *Pool, path string) ([]byte, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(path)
+	body, err := p.Call(ctx, req, resp)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	return io.ReadAll(body)
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -152,12 +165,7 @@ func TestRestartAppliesNewEnvironment(t *testing.T) {
 	// A slow request in flight on the old instance must complete.
 	slow := make(chan error, 1)
 	go func() {
-		req, _ := http.NewRequest(http.MethodGet, "/api/slow?sleep=300", nil)
-		resp, err := p.Do(req)
-		if err == nil {
-			_, err = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
+		_, err := call(context.Background(), p, "/api/slow?sleep=300")
 		slow <- err
 	}()
 	waitFor(t, "slow request in flight", func() bool { return p.Stats().InFlight == 1 })

@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +19,7 @@ func TestSlowStartIsNotSweptAsIdle(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/api/x", nil)
-	if _, err := p.Do(req); !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "still starting") {
+	if _, err := call(ctx, p, "/api/x"); !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "still starting") {
 		t.Fatalf("a request that gave up while the handler started: %v", err)
 	}
 	waitFor(t, "the slow handler to get ready", func() bool { return p.Stats().Instances == 1 })
@@ -44,8 +42,7 @@ func TestRestartDelayIsExplained(t *testing.T) {
 	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/api/x", nil)
-	_, err := p.Do(req)
+	_, err := call(ctx, p, "/api/x")
 	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "restarting after 8 consecutive crashes") {
 		t.Fatalf("err %v", err)
 	}
@@ -81,8 +78,7 @@ func TestExitBeforeListeningFailsAtOnce(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/api/x", nil)
-	_, err := p.Do(req)
+	_, err := call(ctx, p, "/api/x")
 	if err == nil || !strings.Contains(err.Error(), "exited before it listened") || !strings.Contains(err.Error(), "exit status 2") || !strings.Contains(err.Error(), "refusing to start: ECHO_FAIL_START is set") {
 		t.Fatalf("err %v", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 )
 
 // flushRecorder records what was written and signals every flush.
@@ -21,12 +23,14 @@ func (r *flushRecorder) Write(b []byte) (int, error) {
 }
 func (r *flushRecorder) Flush() { r.flushed <- r.body.String() }
 
-func response(contentType string, length int64, body io.Reader) *http.Response {
-	h := http.Header{}
+func response(contentType string, length int64) *fasthttp.Response {
+	resp := &fasthttp.Response{}
+	resp.Header.SetNoDefaultContentType(true)
 	if contentType != "" {
-		h.Set("Content-Type", contentType)
+		resp.Header.SetContentType(contentType)
 	}
-	return &http.Response{StatusCode: http.StatusOK, Header: h, ContentLength: length, Body: io.NopCloser(body)}
+	resp.Header.SetContentLength(int(length))
+	return resp
 }
 
 // An event the handler streams reaches the client (is flushed) while the
@@ -46,7 +50,7 @@ func TestCopyResponseFlushesStreams(t *testing.T) {
 			w := &flushRecorder{h: http.Header{}, flushed: make(chan string, 4)}
 			done := make(chan struct{})
 			go func() {
-				copyResponse(w, response(c.contentType, c.length, pr))
+				copyResponse(w, response(c.contentType, c.length), pr)
 				close(done)
 			}()
 			if got := <-w.flushed; got != "" {
@@ -67,7 +71,7 @@ func TestCopyResponseFlushesStreams(t *testing.T) {
 func TestCopyResponseDoesNotFlushKnownLength(t *testing.T) {
 	w := &flushRecorder{h: http.Header{}, flushed: make(chan string, 4)}
 	body := strings.Repeat("x", 100<<10)
-	copyResponse(w, response("application/json", int64(len(body)), strings.NewReader(body)))
+	copyResponse(w, response("application/json", int64(len(body))), strings.NewReader(body))
 	if n := len(w.flushed); n != 0 {
 		t.Fatalf("flushed %d times, want 0", n)
 	}

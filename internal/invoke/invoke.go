@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/tandemhq/tandem/internal/funcapp"
 	"github.com/tandemhq/tandem/internal/host"
 	"github.com/tandemhq/tandem/internal/hostjson"
@@ -246,26 +248,27 @@ func (iv *Invoker) call(ctx context.Context, fn *funcapp.Function, id string, p 
 	if err != nil {
 		return nil, iv.fail(id, http.StatusInternalServerError, fmt.Errorf("encode payload: %w", err))
 	}
-	open := parts.opener()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/"+fn.Name, open())
-	if err != nil {
-		return nil, iv.fail(id, http.StatusInternalServerError, err)
-	}
-	req.ContentLength = parts.size()
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(open()), nil }
-	req.Header.Set("Content-Type", "application/json")
-	setInvocationHeaders(req.Header, id)
-	resp, err := iv.opts.Pool.Do(req)
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(http.MethodPost)
+	req.SetRequestURI("/" + fn.Name)
+	req.Header.SetContentType("application/json")
+	req.Header.SetUserAgent(hostUserAgent)
+	req.Header.Set(invocationIDKey, id)
+	req.Header.Set(hostVersionKey, HostVersion)
+	parts.setBody(req)
+	body, err := iv.opts.Pool.Call(ctx, req, resp)
 	if err != nil {
 		return nil, iv.callError(ctx, id, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, iv.opts.MaxReply))
+	raw, err := readReply(body, resp.Header.ContentLength(), iv.opts.MaxReply)
+	body.Close()
 	if err != nil {
 		return nil, iv.callError(ctx, id, fmt.Errorf("read handler reply: %w", err))
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, iv.fail(id, http.StatusInternalServerError, fmt.Errorf("%w: %d %s", ErrHandlerStatus, resp.StatusCode, snippet(raw)))
+	if status := resp.StatusCode(); status < 200 || status > 299 {
+		return nil, iv.fail(id, http.StatusInternalServerError, fmt.Errorf("%w: %d %s", ErrHandlerStatus, status, snippet(raw)))
 	}
 	reply, err := ParseReply(raw)
 	if err != nil {
@@ -274,22 +277,23 @@ func (iv *Invoker) call(ctx context.Context, fn *funcapp.Function, id string, p 
 	return reply, nil
 }
 
-// Canonical header keys and fixed values of every call, built once: a
-// handler request sets them without canonicalizing or allocating. The
-// value slices are shared and never changed in place (Header.Set and Add
-// replace or copy them).
+// readReply reads a reply body of up to limit bytes (what is past it is
+// left unread), into a buffer of the announced length when there is one.
+func readReply(body io.Reader, length int, limit int64) ([]byte, error) {
+	if length < 0 || int64(length) > limit {
+		return io.ReadAll(io.LimitReader(body, limit))
+	}
+	raw := make([]byte, length)
+	_, err := io.ReadFull(body, raw)
+	return raw, err
+}
+
+// Names and fixed values of the headers of every call.
 var (
 	invocationIDKey = http.CanonicalHeaderKey("X-Azure-Functions-InvocationId")
 	hostVersionKey  = http.CanonicalHeaderKey("X-Azure-Functions-HostVersion")
-	hostVersion     = []string{HostVersion}
-	hostUserAgent   = []string{"Azure-Functions-Host/" + HostVersion}
+	hostUserAgent   = "Azure-Functions-Host/" + HostVersion
 )
-
-func setInvocationHeaders(h http.Header, id string) {
-	h[invocationIDKey] = []string{id}
-	h[hostVersionKey] = hostVersion
-	h["User-Agent"] = hostUserAgent
-}
 
 // callError maps a failed call: a timeout, a crash, a shut-down pool.
 func (iv *Invoker) callError(ctx context.Context, id string, err error) error {

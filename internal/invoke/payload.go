@@ -7,6 +7,8 @@ import (
 	"io"
 	"maps"
 	"slices"
+
+	"github.com/valyala/fasthttp"
 )
 
 // bodyParts is a payload-mode request body as a list of byte slices sent
@@ -120,28 +122,26 @@ func (b bodyParts) size() int64 {
 	return n
 }
 
-// joinBelow is the payload size up to which the parts are sent as one
-// buffer. net/http sends a request body it does not know to be in memory
-// (anything but a *bytes.Reader, *bytes.Buffer or *strings.Reader) after
-// flushing the headers on their own, and copies it read by read: one
-// write syscall for the headers and one per part, 8 for a queue trigger's
-// payload. Joined, headers and body leave in one write. Above this size
-// the copy is not worth it and the parts go as they are.
+// joinBelow is the payload size up to which the parts are copied into
+// the request's (pooled) body buffer: headers and body then leave in one
+// write, and the request can be sent again on a new connection if a
+// pooled one turns out closed. Above it the parts stream from where they
+// are, not copied.
 const joinBelow = 16 << 10
 
-// opener returns a function that gives a fresh reader of the whole body
-// each time it is called (the request body, then GetBody's).
-func (b bodyParts) opener() func() io.Reader {
-	if b.size() > joinBelow {
-		return b.reader
+// setBody makes the parts req's body.
+func (b bodyParts) setBody(req *fasthttp.Request) {
+	if n := b.size(); n > joinBelow {
+		req.SetBodyStream(b.reader(), int(n))
+		return
 	}
-	joined := bytes.Join(b, nil)
-	return func() io.Reader { return bytes.NewReader(joined) }
+	for _, p := range b {
+		req.AppendBody(p)
+	}
 }
 
 // reader reads the parts in order. It is its own io.WriterTo, writing
-// each part straight to the destination (the transport's buffered
-// connection): io.MultiReader's WriteTo allocated a 32 KiB buffer for
+// each part straight to the destination: io.MultiReader's WriteTo allocated a 32 KiB buffer for
 // every request.
 func (b bodyParts) reader() io.Reader { return &partsReader{parts: slices.Clone(b)} }
 

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,6 +39,9 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	misbehave(r)
+	if stream(w, r) {
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	if strings.HasPrefix(r.URL.Path, "/api/") || os.Getenv("ECHO_FORWARD_PREFIX") != "" && strings.HasPrefix(r.URL.Path, os.Getenv("ECHO_FORWARD_PREFIX")) {
 		forwarded(w, r, body)
@@ -68,10 +72,78 @@ func forwarded(w http.ResponseWriter, r *http.Request, body []byte) {
 	for _, name := range r.URL.Query()["env"] {
 		env[name] = os.Getenv(name)
 	}
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	described := map[string]any{
 		"method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery, "headers": r.Header,
 		"body": string(body), "env": env, "pid": os.Getpid(),
-	})
+	}
+	if r.URL.RawQuery != "" && r.URL.Query().Has("digest") { // the body's length and SHA-256 instead of its text
+		described["body"], described["bodyLen"], described["bodySha256"] = "", len(body), fmt.Sprintf("%x", sha256.Sum256(body))
+	}
+	_ = json.NewEncoder(w).Encode(described)
+}
+
+// stream acts on query parameters that shape the response: events=n
+// sends n server-sent events, each after the file gate.<i> exists (the
+// test lets the next one go); cut=n declares 2n bytes, sends n and
+// closes the connection; redirect=<location> answers 302; big=n sends n
+// bytes ("0123456789" repeated); drop=1 answers, then closes the
+// connection as if idle for too long; reject=1 answers 413 without
+// reading the body. It reports whether it answered.
+func stream(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.RawQuery == "" {
+		return false // the benchmarks' requests: no more work than before these options
+	}
+	q := r.URL.Query()
+	n, _ := strconv.Atoi(q.Get("events") + q.Get("cut") + q.Get("big"))
+	switch {
+	case q.Has("events"):
+		events(w, n, q.Get("gate"))
+	case q.Has("cut"):
+		w.Header().Set("Content-Length", strconv.Itoa(2*n))
+		_, _ = w.Write([]byte(strings.Repeat("x", n)))
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // closes the connection mid-body
+	case q.Has("redirect"):
+		http.Redirect(w, r, q.Get("redirect"), http.StatusFound)
+	case q.Has("big"):
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		_, _ = io.CopyN(w, digits{}, int64(n))
+	case q.Has("reject"):
+		w.Header().Set("Connection", "close")
+		http.Error(w, "too large", http.StatusRequestEntityTooLarge) // the body left unread
+	case q.Has("drop"):
+		_, _ = io.Copy(io.Discard, r.Body)
+		conn, buf, _ := http.NewResponseController(w).Hijack()
+		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\ndropped")
+		_ = buf.Flush()
+		_ = conn.Close()
+	default:
+		return false
+	}
+	return true
+}
+
+func events(w http.ResponseWriter, n int, gate string) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	for i := 1; i <= n; i++ {
+		for deadline := time.Now().Add(10 * time.Second); i > 1 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if _, err := os.Stat(fmt.Sprintf("%s.%d", gate, i-1)); err == nil {
+				break
+			}
+		}
+		fmt.Fprintf(w, "data: %d\n\n", i)
+		w.(http.Flusher).Flush()
+	}
+}
+
+// digits reads "0123456789" over and over.
+type digits struct{}
+
+func (digits) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = '0' + byte(i%10)
+	}
+	return len(p), nil
 }
 
 // payload answers a payload-mode invocation. With an app setting
