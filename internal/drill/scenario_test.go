@@ -221,9 +221,10 @@ func dumpLogs(t *testing.T, c *cluster.Cluster) {
 		if err != nil {
 			continue
 		}
-		var keep []string
+		var keep, failed []string
 		for _, line := range strings.Split(string(b), "\n") {
 			if strings.Contains(line, "level=ERROR") && strings.Contains(line, "invocation failed") {
+				failed = append(failed, line) // a failed request's invocationId is in them
 				continue
 			}
 			for _, k := range []string{"role changed", "acting as", "promot", "rejoin", "rescue", "reseed", "level=ERROR", "level=WARN", "caught up", "does not answer"} {
@@ -234,6 +235,9 @@ func dumpLogs(t *testing.T, c *cluster.Cluster) {
 			}
 		}
 		t.Logf("region %s log (role and replication lines):\n%s", r.Name, strings.Join(keep[max(len(keep)-40, 0):], "\n"))
+		if len(failed) > 0 {
+			t.Logf("region %s: %d failed invocations, the first ones:\n%s", r.Name, len(failed), strings.Join(failed[:min(len(failed), 8)], "\n"))
+		}
 	}
 }
 
