@@ -147,7 +147,7 @@ func (l *loader) do(ctx context.Context, method, path string, want int) result {
 			l.pref.Store(int32(at))
 			res.body, res.ok = body, code == want
 			if !res.ok {
-				res.why = fmt.Sprintf("%d %.160s", code, strings.TrimSpace(body))
+				res.why = fmt.Sprintf("%d %.400s", code, strings.TrimSpace(body))
 			}
 			return res
 		}
