@@ -385,6 +385,10 @@ func (g *Gateway) failed(w http.ResponseWriter, fn *funcapp.Function, id string,
 		}
 		if ie.NotRun && ie.Status == http.StatusServiceUnavailable {
 			w.Header().Set(RefusedHeader, "not-run")
+			var np primaryNamer
+			if errors.As(err, &np) && np.PrimaryRegion() != "" {
+				w.Header().Set(PrimaryHeader, np.PrimaryRegion()) // now, not as when the request came
+			}
 		}
 	}
 	msg := err.Error()
@@ -414,6 +418,15 @@ func publicReason(fn *funcapp.Function, status int, err error) string {
 	}
 	return "function " + fn.Name + " failed" + see
 }
+
+// PrimaryHeader names, on a refusal, the primary region the refusing
+// region follows at the moment it refused, where the traffic manager's
+// proxy may send the write next (proxy.PrimaryHeader; on other answers
+// of a secondary the region's X-Tandem-Replica-Of, the same header).
+const PrimaryHeader = "X-Tandem-Replica-Of"
+
+// primaryNamer is a refusal that knows which region is primary.
+type primaryNamer interface{ PrimaryRegion() string }
 
 // RefusedHeader marks a refusal made before anything ran or was written
 // (a secondary refusing a writer function): the traffic manager's proxy

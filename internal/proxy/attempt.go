@@ -33,6 +33,11 @@ const (
 	Refused
 )
 
+// PrimaryHeader names, on a region's refusal, the primary region that
+// region follows (region.HeaderReplicaOf): where the refused write
+// belongs, which the Picker may not know yet in the middle of a switch.
+const PrimaryHeader = "X-Tandem-Replica-Of"
+
 // RefusedHeader is set by a region on a 503 it answered before running or
 // writing anything: a secondary refusing a write (the body names the
 // primary). gateway.RefusedHeader and table.RefusedHeader are the same.
@@ -145,7 +150,7 @@ func (p *Proxy) fallback(st *state) (Target, bool) {
 			return Target{}, false
 		}
 	}
-	return f.Fallback(st.targets)
+	return f.Fallback(st.targets, st.primaryHint)
 }
 
 // record logs an attempt in st and reports it (not when the client went
@@ -199,6 +204,9 @@ func (a *httpAttempt) attempt(t Target, first bool) (*http.Response, Outcome, er
 	start := time.Now()
 	resp, err := t.Transport.RoundTrip(out)
 	o := classify(req.Context(), resp, err, !isDialError(err) || st.bodyRead())
+	if o == Refused {
+		st.primaryHint = resp.Header.Get(PrimaryHeader)
+	}
 	if err != nil {
 		err = fmt.Errorf("%s: %w", t.Name, err)
 	}

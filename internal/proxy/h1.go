@@ -289,6 +289,9 @@ func (f *fastReq) attempt(t Target, _ bool) (*fasthttp.Response, Outcome, error)
 	}
 	code := resp.StatusCode()
 	o := classifyStatus(code, len(resp.Header.Peek(RefusedHeader)) > 0)
+	if o == Refused {
+		st.primaryHint = string(resp.Header.Peek(PrimaryHeader))
+	}
 	text := ""
 	if isBadStatus(code) {
 		text = fmt.Sprintf("%d %s", code, fasthttp.StatusMessage(code))

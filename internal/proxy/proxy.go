@@ -70,11 +70,14 @@ type Picker interface {
 // Fallbacker is optionally implemented by a Picker: one more endpoint to
 // try when every endpoint picked refused the request (503 with
 // RefusedHeader, a secondary refusing a write because it sees its primary
-// answer) and that endpoint was not among them. The traffic manager names
-// the primary the control plane chose while its own probes have it down
-// (a primary just promoted is marked up only after its next probes).
+// answer) and that endpoint was not among them. hint is the primary the
+// last refusing region named (PrimaryHeader; "" if none). The traffic
+// manager names that region, or else the primary the control plane chose,
+// while its own probes have it down (a region just promoted, or just back,
+// is marked up only after its next probes) or before it has heard of a
+// switch the regions already follow.
 type Fallbacker interface {
-	Fallback(picked []Target) (Target, bool)
+	Fallback(picked []Target, hint string) (Target, bool)
 }
 
 // Options configures a Proxy.
@@ -137,8 +140,11 @@ type state struct {
 	replayable bool
 	body       *trackedBody // streamed body, nil when buffered or empty
 	tried      []attemptLog
-	served     string
-	status     int
+	// primaryHint is the primary the last refusing region named
+	// (PrimaryHeader), for the fallback.
+	primaryHint string
+	served      string
+	status      int
 }
 
 type attemptLog struct {

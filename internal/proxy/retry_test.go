@@ -47,6 +47,7 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case "not-primary": // a secondary region refusing a write before doing anything
 		w.Header().Set(RefusedHeader, "not-primary")
+		w.Header().Set(PrimaryHeader, "third")
 		http.Error(w, "region first is a secondary of second", http.StatusServiceUnavailable)
 		return
 	case "promoted-after-refusing": // refuses once, then is the primary (a planned switch)
@@ -276,11 +277,15 @@ func TestRefusalsGoRoundOnce(t *testing.T) {
 // fallbackPicker picks the first targets and offers the last one as the
 // fallback after refusals, as the traffic manager offers a primary its
 // probes have down.
-type fallbackPicker struct{ all listPicker }
+type fallbackPicker struct {
+	all  listPicker
+	hint *atomic.Value // the hint the fallback was asked with
+}
 
 func (f fallbackPicker) Pick() ([]Target, error) { return f.all[:len(f.all)-1], nil }
 
-func (f fallbackPicker) Fallback(picked []Target) (Target, bool) {
+func (f fallbackPicker) Fallback(picked []Target, hint string) (Target, bool) {
+	f.hint.Store(hint)
 	return f.all[len(f.all)-1], true
 }
 
@@ -302,7 +307,8 @@ func TestRefusedEverywhereTriesTheFallback(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			first, second, third := newBackend(t, "first", c.first), newBackend(t, "second", "not-primary"), newBackend(t, "third", "")
 			rep := &reports{}
-			base := startProxy(t, fallbackPicker{targets(t, time.Second, first.srv.URL, second.srv.URL, third.srv.URL)}, 1024, rep)
+			hint := &atomic.Value{}
+			base := startProxy(t, fallbackPicker{targets(t, time.Second, first.srv.URL, second.srv.URL, third.srv.URL), hint}, 1024, rep)
 			req, err := http.NewRequest(c.method, base+"/api/work/1", strings.NewReader("job"))
 			if err != nil {
 				t.Fatal(err)
@@ -318,6 +324,9 @@ func TestRefusedEverywhereTriesTheFallback(t *testing.T) {
 			}
 			if c.wantStatus == 200 && third.lastBody.Load() != "job" {
 				t.Errorf("the fallback got body %q", third.lastBody.Load())
+			}
+			if c.wantStatus == 200 && hint.Load() != "third" {
+				t.Errorf("the fallback was asked with hint %q, want third (the refusals' %s)", hint.Load(), PrimaryHeader)
 			}
 		})
 	}

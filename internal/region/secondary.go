@@ -61,6 +61,15 @@ func (e *NotPrimaryError) Error() string {
 		ErrNotPrimary, e.Region, e.Role, e.Epoch, e.Held, orNone(e.Primary))
 }
 
+// PrimaryRegion is the primary the role names ("" if none): the gateway
+// names it on the refusal (gateway.PrimaryHeader).
+func (e *NotPrimaryError) PrimaryRegion() string {
+	if e.Primary == e.Region {
+		return ""
+	}
+	return e.Primary
+}
+
 // Unwrap makes errors.Is(err, ErrNotPrimary) true.
 func (e *NotPrimaryError) Unwrap() error { return ErrNotPrimary }
 
@@ -197,5 +206,8 @@ func replicatedWrite(req *http.Request) bool {
 func writeRefusal(w http.ResponseWriter, s role.State, err error) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(NotPrimaryRetryAfter/time.Second)))
 	w.Header().Set(gateway.RefusedHeader, "not-primary")
+	if s.Primary != "" {
+		w.Header().Set(gateway.PrimaryHeader, s.Primary)
+	}
 	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error(), "primary": s.Primary})
 }

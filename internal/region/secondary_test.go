@@ -105,8 +105,8 @@ func readConsistently(t *testing.T, secondary *testRegion, key, id, primary stri
 func wantRefused(t *testing.T, what string, r response, primary string) {
 	t.Helper()
 	if r.code != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !strings.Contains(string(r.body), primary) ||
-		r.header.Get(gateway.RefusedHeader) == "" {
-		t.Fatalf("%s: %d %v %s, want 503 with Retry-After and %s naming %s", what, r.code, r.header, r.body, gateway.RefusedHeader, primary)
+		r.header.Get(gateway.RefusedHeader) == "" || r.header.Get(gateway.PrimaryHeader) != primary {
+		t.Fatalf("%s: %d %v %s, want 503 with Retry-After, %s and %s naming %s", what, r.code, r.header, r.body, gateway.RefusedHeader, gateway.PrimaryHeader, primary)
 	}
 }
 

@@ -40,6 +40,7 @@ type region struct {
 	srv      *http.Server
 	healthy  atomic.Bool
 	appMode  atomic.Value // "ok", "die" or "refuse" (a secondary refusing writes)
+	follows  atomic.Value // the primary a refusal names (proxy.PrimaryHeader), if a string
 	arrivals atomic.Int64
 	probeHdr atomic.Value // last X-Probe header seen on /healthz
 	delay    time.Duration
@@ -117,6 +118,9 @@ func (r *region) serveApp(w http.ResponseWriter, req *http.Request) {
 	}
 	if r.appMode.Load() == "refuse" && req.Method != http.MethodGet {
 		w.Header().Set(proxy.RefusedHeader, "not-primary")
+		if p, ok := r.follows.Load().(string); ok {
+			w.Header().Set(proxy.PrimaryHeader, p)
+		}
 		w.Header().Set("X-Region", r.name)
 		http.Error(w, "a secondary refuses writes", http.StatusServiceUnavailable)
 		return

@@ -115,21 +115,31 @@ func (m *Manager) Pick() ([]proxy.Target, error) {
 }
 
 // Fallback implements proxy.Fallbacker: a write every picked region
-// refused goes once to the primary the control plane named, if it is
-// enabled and was not picked because the probes have it down. A secondary
-// refuses only while it sees that primary answer, so the probes are the
-// ones behind (a primary just promoted answers before it is marked up).
-func (m *Manager) Fallback(picked []proxy.Target) (proxy.Target, bool) {
-	e := m.table().byName[*m.wit.primary.Load()]
-	if e == nil || !e.cfg.Enabled {
-		return proxy.Target{}, false
-	}
-	for _, p := range picked {
-		if p.Name == e.target.Name {
-			return proxy.Target{}, false
+// refused goes once to the primary the refusing regions named (hint), or
+// else the one the control plane named, if it is enabled and was not
+// picked because the probes have it down. A secondary refuses only while
+// it sees that primary answer, so the probes are the ones behind (a
+// primary just promoted answers before it is marked up), and in a planned
+// switch the regions may follow the new primary before this manager has
+// read the role.
+func (m *Manager) Fallback(picked []proxy.Target, hint string) (proxy.Target, bool) {
+	t := m.table()
+	for _, name := range [...]string{hint, *m.wit.primary.Load()} {
+		if e := t.byName[name]; e != nil && e.cfg.Enabled && !picks(picked, e.target.Name) {
+			return e.target, true
 		}
 	}
-	return e.target, true
+	return proxy.Target{}, false
+}
+
+// picks reports whether picked holds the target named name.
+func picks(picked []proxy.Target, name string) bool {
+	for _, p := range picked {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // pickCache is priority routing's last answer, reused while the primary

@@ -64,6 +64,28 @@ func TestRefusedWriteGoesToThePrimaryItsProbesHaveDown(t *testing.T) {
 	}
 }
 
+// TestRefusedWriteGoesToThePrimaryTheRegionsName: in a switch the regions
+// already follow (south promoted) but this manager has not read yet (it
+// still names east) while its probes have south down, a write both picked
+// regions refuse, each naming south, goes to south, not to the primary the
+// manager names (which refused it already).
+func TestRefusedWriteGoesToThePrimaryTheRegionsName(t *testing.T) {
+	b := startBroker(t)
+	east, west := newRegion(t, b, "east", clock.Real{}), newRegion(t, b, "west", clock.Real{})
+	south := newRegion(t, b, "south", clock.Real{})
+	m := startManager(t, topologyFor(t, setup{tolerated: 1, rise: 2, lease: "1m", margin: "1s"}, east, west, south), t.TempDir(), clock.Real{})
+	eventually(t, 5*time.Second, "ready", m.Ready)
+	south.healthy.Store(false)
+	eventually(t, 5*time.Second, "south marked down", func() bool { return !m.endpointHealth("south").Up })
+	for _, r := range []*region{east, west} {
+		r.follows.Store("south")
+		r.appMode.Store("refuse")
+	}
+	if code, from := get(t, m, "PUT"); code != 200 || from != "south" {
+		t.Fatalf("PUT: %d from %q, want 200 from south, the primary east and west name", code, from)
+	}
+}
+
 func TestWeightedRoutingDistribution(t *testing.T) {
 	b := startBroker(t)
 	east, west := newRegion(t, b, "east", clock.Real{}), newRegion(t, b, "west", clock.Real{})
