@@ -138,19 +138,34 @@ func nextTarget(i, n int, again *uint64) int {
 	return j
 }
 
-// fallback is the Picker's last resort after refusals only: every
-// attempt so far was refused or never sent.
+// fallback is the Picker's last resort when the last attempt was
+// refused (and the request may still be sent, or the walk would have
+// ended before): the first primary the Picker offers (the one the
+// refusals named, then its own) that did not refuse the request already
+// or time out on it in this walk. One that failed fast (never sent, no
+// response, a bad status) is tried again: the regions say it leads.
 func (p *Proxy) fallback(st *state) (Target, bool) {
 	f, ok := p.opts.Picker.(Fallbacker)
 	if !ok {
 		return Target{}, false
 	}
-	for _, a := range st.tried {
-		if a.outcome != Refused && a.outcome != NotSent {
-			return Target{}, false
+	for _, t := range f.Fallback(st.primaryHint) {
+		if !st.refusedOrTimedOut(t.Name) {
+			return t, true
 		}
 	}
-	return f.Fallback(st.targets, st.primaryHint)
+	return Target{}, false
+}
+
+// refusedOrTimedOut reports whether an attempt of this walk to the
+// target named name was refused or timed out.
+func (st *state) refusedOrTimedOut(name string) bool {
+	for _, a := range st.tried {
+		if a.target == name && (a.outcome == Refused || a.outcome == Timeout) {
+			return true
+		}
+	}
+	return false
 }
 
 // record logs an attempt in st and reports it (not when the client went

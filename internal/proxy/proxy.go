@@ -15,10 +15,10 @@
 //     that never left (if its body is buffered or was never read), and
 //     does not use up an attempt: each endpoint that refused is tried
 //     once more after the others (the standby about to be promoted, not
-//     the region that failed); when every endpoint picked refused it, it
-//     goes once to the Picker's
-//     fallback (Fallbacker: the traffic manager's primary that its probes
-//     have down), and the refusal is the answer if that one does not reply.
+//     the region that failed); when the last attempt was refused, it
+//     goes once to the Picker's fallback (Fallbacker: the primary the
+//     refusal named, or the traffic manager's, even with its probes down),
+//     and the refusal is the answer if that one does not reply.
 //
 // Bodies stream in both directions (only replayable bodies under the limit
 // are buffered); SSE flushes at once and WebSocket upgrades pass through.
@@ -67,17 +67,18 @@ type Picker interface {
 	Pick() ([]Target, error)
 }
 
-// Fallbacker is optionally implemented by a Picker: one more endpoint to
-// try when every endpoint picked refused the request (503 with
-// RefusedHeader, a secondary refusing a write because it sees its primary
-// answer) and that endpoint was not among them. hint is the primary the
-// last refusing region named (PrimaryHeader; "" if none). The traffic
-// manager names that region, or else the primary the control plane chose,
-// while its own probes have it down (a region just promoted, or just back,
-// is marked up only after its next probes) or before it has heard of a
-// switch the regions already follow.
+// Fallbacker is optionally implemented by a Picker: where to send a
+// request whose last attempt a region refused (503 with RefusedHeader, a
+// secondary refusing a write because it sees its primary answer). hint is
+// the primary the refusing region named (PrimaryHeader; "" if none). The
+// traffic manager offers that region, then the primary the control plane
+// named, whether or not its probes have them up: a region just promoted,
+// or just back, is marked up only after its next probes, and in a planned
+// switch the regions may follow the new primary before the manager has
+// read the new role. The proxy tries the first that did not refuse or time
+// out in this walk.
 type Fallbacker interface {
-	Fallback(picked []Target, hint string) (Target, bool)
+	Fallback(hint string) []Target
 }
 
 // Options configures a Proxy.

@@ -274,42 +274,66 @@ func TestRefusalsGoRoundOnce(t *testing.T) {
 	}
 }
 
-// fallbackPicker picks the first targets and offers the last one as the
-// fallback after refusals, as the traffic manager offers a primary its
-// probes have down.
+// fallbackPicker picks the first two targets and offers, after a
+// refusal, the targets at the offer indexes (the last one by default), as
+// the traffic manager offers the primary the refusals named and its own.
 type fallbackPicker struct {
-	all  listPicker
-	hint *atomic.Value // the hint the fallback was asked with
+	all   listPicker
+	hint  *atomic.Value // the hint the fallback was asked with
+	offer []int
 }
 
-func (f fallbackPicker) Pick() ([]Target, error) { return f.all[:len(f.all)-1], nil }
+func (f fallbackPicker) Pick() ([]Target, error) { return f.all[:2], nil }
 
-func (f fallbackPicker) Fallback(picked []Target, hint string) (Target, bool) {
+func (f fallbackPicker) Fallback(hint string) []Target {
 	f.hint.Store(hint)
-	return f.all[len(f.all)-1], true
+	if f.offer == nil {
+		return []Target{f.all[len(f.all)-1]}
+	}
+	out := make([]Target, 0, len(f.offer))
+	for _, i := range f.offer {
+		out = append(out, f.all[i])
+	}
+	return out
 }
 
-// TestRefusedEverywhereTriesTheFallback: when every picked endpoint
-// refused a write, the Picker's fallback gets it once; when any attempt
-// failed otherwise, the fallback is not used.
-func TestRefusedEverywhereTriesTheFallback(t *testing.T) {
+// TestRefusedLastTriesTheFallback: when the last attempt was refused, the
+// Picker's fallback gets the request once (told the primary the refusal
+// named), after a region that failed too (a hung or draining primary: the
+// request was retryable, or the walk would have ended there), but never a
+// fallback that already refused it or timed out on it.
+func TestRefusedLastTriesTheFallback(t *testing.T) {
 	cases := []struct {
 		name, method, first string
+		offer               []int
 		wantStatus          int
 		wantReports         string
 	}{
-		{"refused everywhere", http.MethodPut, "not-primary", 200,
+		{"refused everywhere", http.MethodPut, "not-primary", nil, 200,
 			"first:refused,second:refused,first:refused,second:refused,third:ok"},
-		{"a region failed", http.MethodPut, "503", 503,
-			"first:bad-status,second:refused,second:refused"},
+		{"a region failed, the other refused", http.MethodPut, "503", nil, 200,
+			"first:bad-status,second:refused,second:refused,third:ok"},
+		{"a POST refused everywhere", http.MethodPost, "not-primary", nil, 200,
+			"first:refused,second:refused,first:refused,second:refused,third:ok"},
+		{"the fallback refused already: the next one offered", http.MethodPut, "503", []int{1, 2}, 200,
+			"first:bad-status,second:refused,second:refused,third:ok"},
+		{"every fallback refused already", http.MethodPut, "not-primary", []int{0, 1}, 503,
+			"first:refused,second:refused,first:refused,second:refused"},
+		{"the fallback timed out already", http.MethodPut, "hang", []int{0}, 503,
+			"first:timeout,second:refused,second:refused"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			first, second, third := newBackend(t, "first", c.first), newBackend(t, "second", "not-primary"), newBackend(t, "third", "")
 			rep := &reports{}
 			hint := &atomic.Value{}
-			base := startProxy(t, fallbackPicker{targets(t, time.Second, first.srv.URL, second.srv.URL, third.srv.URL), hint}, 1024, rep)
-			req, err := http.NewRequest(c.method, base+"/api/work/1", strings.NewReader("job"))
+			picker := fallbackPicker{targets(t, time.Second, first.srv.URL, second.srv.URL, third.srv.URL), hint, c.offer}
+			base := startProxy(t, picker, 1024, rep)
+			var body io.Reader // a POST without a body goes round as a PUT with one
+			if c.method == http.MethodPut {
+				body = strings.NewReader("job")
+			}
+			req, err := http.NewRequest(c.method, base+"/api/work/1", body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -322,11 +346,11 @@ func TestRefusedEverywhereTriesTheFallback(t *testing.T) {
 			if resp.StatusCode != c.wantStatus || rep.String() != c.wantReports {
 				t.Fatalf("status %d, reports %q; want %d, %q", resp.StatusCode, rep.String(), c.wantStatus, c.wantReports)
 			}
-			if c.wantStatus == 200 && third.lastBody.Load() != "job" {
+			if c.wantStatus == 200 && c.method == http.MethodPut && third.lastBody.Load() != "job" {
 				t.Errorf("the fallback got body %q", third.lastBody.Load())
 			}
-			if c.wantStatus == 200 && hint.Load() != "third" {
-				t.Errorf("the fallback was asked with hint %q, want third (the refusals' %s)", hint.Load(), PrimaryHeader)
+			if hint.Load() != "third" {
+				t.Errorf("the fallback was asked with hint %v, want third (the refusals' %s)", hint.Load(), PrimaryHeader)
 			}
 		})
 	}

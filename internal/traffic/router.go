@@ -114,32 +114,22 @@ func (m *Manager) Pick() ([]proxy.Target, error) {
 	return out, nil
 }
 
-// Fallback implements proxy.Fallbacker: a write every picked region
-// refused goes once to the primary the refusing regions named (hint), or
-// else the one the control plane named, if it is enabled and was not
-// picked because the probes have it down. A secondary refuses only while
-// it sees that primary answer, so the probes are the ones behind (a
-// primary just promoted answers before it is marked up), and in a planned
-// switch the regions may follow the new primary before this manager has
-// read the role.
-func (m *Manager) Fallback(picked []proxy.Target, hint string) (proxy.Target, bool) {
+// Fallback implements proxy.Fallbacker: the primary the refusing regions
+// named (hint), then the one the control plane named, if enabled, whether
+// or not the probes have them up. A secondary refuses only while it sees
+// that primary answer, so the probes are the ones behind (a primary just
+// promoted answers before it is marked up), and in a planned switch the
+// regions may follow the new primary before this manager has read the
+// role.
+func (m *Manager) Fallback(hint string) []proxy.Target {
 	t := m.table()
+	var out []proxy.Target
 	for _, name := range [...]string{hint, *m.wit.primary.Load()} {
-		if e := t.byName[name]; e != nil && e.cfg.Enabled && !picks(picked, e.target.Name) {
-			return e.target, true
+		if e := t.byName[name]; e != nil && e.cfg.Enabled && (len(out) == 0 || out[0].Name != name) {
+			out = append(out, e.target)
 		}
 	}
-	return proxy.Target{}, false
-}
-
-// picks reports whether picked holds the target named name.
-func picks(picked []proxy.Target, name string) bool {
-	for _, p := range picked {
-		if p.Name == name {
-			return true
-		}
-	}
-	return false
+	return out
 }
 
 // pickCache is priority routing's last answer, reused while the primary
