@@ -26,6 +26,7 @@ type connLike interface {
 type exchange[C connLike] struct {
 	hc             *fasthttp.HostClient
 	cc             C
+	conn           net.Conn // cc's connection, kept: fasthttp clears cc once it is released
 	release, close func(*fasthttp.HostClient, C) // HostClient.ReleaseConn, CloseConn
 	resp           *fasthttp.Response
 	br             *bufio.Reader
@@ -38,15 +39,19 @@ type exchange[C connLike] struct {
 }
 
 func newExchange[C connLike](hc *fasthttp.HostClient, cc C, release, closeConn func(*fasthttp.HostClient, C)) *exchange[C] {
-	return &exchange[C]{hc: hc, cc: cc, release: release, close: closeConn}
+	return &exchange[C]{hc: hc, cc: cc, conn: cc.Conn(), release: release, close: closeConn}
 }
 
 // longAgo is a deadline in the past: it wakes a blocked read or write.
 var longAgo = time.Unix(1, 0)
 
 // interrupt ends the exchange's I/O at once (its context ended: a
-// timeout, or the caller went away). The connection is closed after.
-func (x *exchange[C]) interrupt() { _ = x.cc.Conn().SetDeadline(longAgo) }
+// timeout, or the caller went away). The connection is closed after. It
+// may run while Close or abort hands cc back (they see the interrupt
+// started and close the connection rather than pool it), so it touches
+// only the exchange's own net.Conn, never cc, which fasthttp clears and
+// reuses once released.
+func (x *exchange[C]) interrupt() { _ = x.conn.SetDeadline(longAgo) }
 
 // send writes the request, its body from where it is or streamed.
 func (x *exchange[C]) send(req *fasthttp.Request) error {
