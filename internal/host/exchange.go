@@ -26,7 +26,7 @@ type connLike interface {
 type exchange[C connLike] struct {
 	hc             *fasthttp.HostClient
 	cc             C
-	conn           net.Conn // cc's connection, kept: fasthttp clears cc once it is released
+	conn           net.Conn                      // cc's connection, kept: fasthttp clears cc once it is released
 	release, close func(*fasthttp.HostClient, C) // HostClient.ReleaseConn, CloseConn
 	resp           *fasthttp.Response
 	br             *bufio.Reader
