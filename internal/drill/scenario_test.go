@@ -216,6 +216,19 @@ func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return le
 
 // dumpLogs shows what each region said about its role and replication.
 func dumpLogs(t *testing.T, c *cluster.Cluster) {
+	for _, m := range c.TrafficManagers() {
+		b, err := os.ReadFile(filepath.Join(m.DataDir, "traffic.log"))
+		if err != nil {
+			continue
+		}
+		var keep []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "refused by every region") || strings.Contains(line, "level=ERROR") {
+				keep = append(keep, line)
+			}
+		}
+		t.Logf("traffic manager %s log (refusals and errors):\n%s", m.ID, strings.Join(keep[:min(len(keep), 12)], "\n"))
+	}
 	for _, r := range c.Regions() {
 		b, err := os.ReadFile(filepath.Join(r.DataDir, "region.log"))
 		if err != nil {

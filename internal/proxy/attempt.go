@@ -105,6 +105,7 @@ func walk[R comparable](p *Proxy, st *state, a attempter[R]) (R, error) {
 				// No answer from it either: the refusal (naming the
 				// primary, with Retry-After) is the better one to give.
 			}
+			p.opts.Logger.Info("proxy: refused by every region tried", "hint", st.primaryHint, "attempts", st.triedText())
 		}
 		if o == OK || o == Canceled || !Retryable(o, st.idempotent, st.replayable, st.bodyRead()) || (last && resp != none) {
 			if resp != none {
@@ -142,30 +143,43 @@ func nextTarget(i, n int, again *uint64) int {
 // refused (and the request may still be sent, or the walk would have
 // ended before): the first primary the Picker offers (the one the
 // refusals named, then its own) that did not refuse the request already
-// or time out on it in this walk. One that failed fast (never sent, no
-// response, a bad status) is tried again: the regions say it leads.
+// in this walk, nor time out on it, unless the refusal named it: a region
+// refuses only while it sees the primary it names answer, so that one
+// timing out was a write held while it was being promoted. One that
+// failed fast (never sent, no response, a bad status) is tried again: the
+// regions say it leads.
 func (p *Proxy) fallback(st *state) (Target, bool) {
 	f, ok := p.opts.Picker.(Fallbacker)
 	if !ok {
 		return Target{}, false
 	}
 	for _, t := range f.Fallback(st.primaryHint) {
-		if !st.refusedOrTimedOut(t.Name) {
+		if !st.hadOutcome(t.Name, Refused) && (t.Name == st.primaryHint || !st.hadOutcome(t.Name, Timeout)) {
 			return t, true
 		}
 	}
 	return Target{}, false
 }
 
-// refusedOrTimedOut reports whether an attempt of this walk to the
-// target named name was refused or timed out.
-func (st *state) refusedOrTimedOut(name string) bool {
+// hadOutcome reports whether an attempt of this walk to the target named
+// name ended with outcome o.
+func (st *state) hadOutcome(name string, o Outcome) bool {
 	for _, a := range st.tried {
-		if a.target == name && (a.outcome == Refused || a.outcome == Timeout) {
+		if a.target == name && a.outcome == o {
 			return true
 		}
 	}
 	return false
+}
+
+// triedText lists the attempts as "name:outcome" for a log line (rare:
+// only a request refused everywhere).
+func (st *state) triedText() string {
+	parts := make([]string, len(st.tried))
+	for i, a := range st.tried {
+		parts[i] = a.target + ":" + a.outcome.String()
+	}
+	return strings.Join(parts, ",")
 }
 
 // record logs an attempt in st and reports it (not when the client went

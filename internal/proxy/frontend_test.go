@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/http/httptrace"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -327,5 +328,59 @@ func TestFrontendLargeHeaders(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(body) != fmt.Sprint(2+12<<10) || resp.Header.Get("X-Big") != big {
 		t.Fatalf("status %d, backend saw a cookie of %s bytes, X-Big of %d bytes", resp.StatusCode, body, len(resp.Header.Get("X-Big")))
+	}
+}
+
+// When a backend restarts (or a partition heals), every connection the
+// proxy pooled to it is dead at once: the first request to find one
+// closes them all, so its retry and the requests after it go on new
+// connections. Several requests in flight at once fill the pool first.
+func TestFrontendAllPooledConnectionsStale(t *testing.T) {
+	const n = 6
+	arrived, release := make(chan struct{}, n), make(chan struct{})
+	var first atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if first.Add(1) <= n {
+			arrived <- struct{}{}
+			<-release
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer up.Close()
+	rep := &reports{}
+	base := startProxy(t, targets(t, 5*time.Second, up.URL), 1024, rep)
+	var wg sync.WaitGroup
+	for range n { // n requests at once: n backend connections, pooled after
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if resp, err := http.Get(base + "/"); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	deadline := time.After(10 * time.Second)
+	for range n {
+		select {
+		case <-arrived:
+		case <-deadline:
+			t.Fatal("the concurrent requests did not all reach the backend")
+		}
+	}
+	close(release)
+	wg.Wait()
+	up.CloseClientConnections() // the backend drops every idle connection, as a restart does
+	for i := range 3 {
+		req, _ := http.NewRequest(http.MethodPut, base+"/", strings.NewReader("x"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d after the backend dropped its connections: %d (reports %s)", i, resp.StatusCode, rep.String())
+		}
 	}
 }

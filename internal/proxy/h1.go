@@ -269,10 +269,17 @@ func (f *fastReq) attempt(t Target, _ bool) (*fasthttp.Response, Outcome, error)
 	resp := fasthttp.AcquireResponse()
 	start := time.Now()
 	err := t.Client.Do(&f.out, resp)
-	if err != nil && staleConn(resp, err) && st.idempotent && st.replayable {
-		resp.Reset() // the backend closed an idle connection: once more, on a new one
-		f.setBody()
-		err = t.Client.Do(&f.out, resp)
+	if err != nil && staleConn(resp, err) {
+		// The backend closed an idle connection: the others it held were
+		// likely closed too (a restart, a healed partition), so none is
+		// reused; a replayable idempotent request goes once more, on a
+		// new connection.
+		t.Client.CloseIdleConnections()
+		if st.idempotent && st.replayable {
+			resp.Reset()
+			f.setBody()
+			err = t.Client.Do(&f.out, resp)
+		}
 	}
 	if err != nil {
 		var de *dialError

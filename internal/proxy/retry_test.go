@@ -56,6 +56,19 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "region second is a secondary of first", http.StatusServiceUnavailable)
 			return
 		}
+	case "not-primary-of-first": // refusing, naming first as the primary
+		w.Header().Set(RefusedHeader, "not-primary")
+		w.Header().Set(PrimaryHeader, "first")
+		http.Error(w, "region second is a secondary of first", http.StatusServiceUnavailable)
+		return
+	case "hang-once": // the first request waits out the proxy (a write held during a promotion)
+		if b.arrivals.Load() == 1 {
+			select {
+			case <-b.release:
+			case <-r.Context().Done():
+			}
+			return
+		}
 	case "hang":
 		select {
 		case <-b.release:
@@ -305,26 +318,32 @@ func (f fallbackPicker) Fallback(hint string) []Target {
 func TestRefusedLastTriesTheFallback(t *testing.T) {
 	cases := []struct {
 		name, method, first string
+		second              string // "not-primary" by default
 		offer               []int
 		wantStatus          int
 		wantReports         string
 	}{
-		{"refused everywhere", http.MethodPut, "not-primary", nil, 200,
+		{"the primary the refusal named timed out: tried again", http.MethodPut, "hang-once", "not-primary-of-first", []int{0, 2}, 200,
+			"first:timeout,second:refused,second:refused,first:ok"},
+		{"refused everywhere", http.MethodPut, "not-primary", "", nil, 200,
 			"first:refused,second:refused,first:refused,second:refused,third:ok"},
-		{"a region failed, the other refused", http.MethodPut, "503", nil, 200,
+		{"a region failed, the other refused", http.MethodPut, "503", "", nil, 200,
 			"first:bad-status,second:refused,second:refused,third:ok"},
-		{"a POST refused everywhere", http.MethodPost, "not-primary", nil, 200,
+		{"a POST refused everywhere", http.MethodPost, "not-primary", "", nil, 200,
 			"first:refused,second:refused,first:refused,second:refused,third:ok"},
-		{"the fallback refused already: the next one offered", http.MethodPut, "503", []int{1, 2}, 200,
+		{"the fallback refused already: the next one offered", http.MethodPut, "503", "", []int{1, 2}, 200,
 			"first:bad-status,second:refused,second:refused,third:ok"},
-		{"every fallback refused already", http.MethodPut, "not-primary", []int{0, 1}, 503,
+		{"every fallback refused already", http.MethodPut, "not-primary", "", []int{0, 1}, 503,
 			"first:refused,second:refused,first:refused,second:refused"},
-		{"the fallback timed out already", http.MethodPut, "hang", []int{0}, 503,
+		{"the fallback timed out already", http.MethodPut, "hang", "", []int{0}, 503,
 			"first:timeout,second:refused,second:refused"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			first, second, third := newBackend(t, "first", c.first), newBackend(t, "second", "not-primary"), newBackend(t, "third", "")
+			if c.second == "" {
+				c.second = "not-primary"
+			}
+			first, second, third := newBackend(t, "first", c.first), newBackend(t, "second", c.second), newBackend(t, "third", "")
 			rep := &reports{}
 			hint := &atomic.Value{}
 			picker := fallbackPicker{targets(t, time.Second, first.srv.URL, second.srv.URL, third.srv.URL), hint, c.offer}
@@ -346,11 +365,13 @@ func TestRefusedLastTriesTheFallback(t *testing.T) {
 			if resp.StatusCode != c.wantStatus || rep.String() != c.wantReports {
 				t.Fatalf("status %d, reports %q; want %d, %q", resp.StatusCode, rep.String(), c.wantStatus, c.wantReports)
 			}
-			if c.wantStatus == 200 && c.method == http.MethodPut && third.lastBody.Load() != "job" {
-				t.Errorf("the fallback got body %q", third.lastBody.Load())
+			named := map[string]string{"not-primary": "third", "not-primary-of-first": "first"}[c.second]
+			served := map[string]*backend{"first": first, "third": third}[named]
+			if c.wantStatus == 200 && c.method == http.MethodPut && served.lastBody.Load() != "job" {
+				t.Errorf("the fallback got body %q", served.lastBody.Load())
 			}
-			if hint.Load() != "third" {
-				t.Errorf("the fallback was asked with hint %v, want third (the refusals' %s)", hint.Load(), PrimaryHeader)
+			if hint.Load() != named {
+				t.Errorf("the fallback was asked with hint %v, want %s (the refusals' %s)", hint.Load(), named, PrimaryHeader)
 			}
 		})
 	}
